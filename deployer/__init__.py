@@ -1,0 +1,42 @@
+"""deployer: typed Python stacks, deployed onto a Docker engine.
+
+    from deployer import Stack, Service, up, down, status, plan
+"""
+
+from deployer.api import Deployment, ReplicaStatus, down, plan, status, up
+from deployer.errors import (
+    DeployerError,
+    DeployFailed,
+    EngineError,
+    EngineUnavailable,
+    ImageError,
+    NotFound,
+    StackError,
+)
+from deployer.load import load as load_stack
+from deployer.plan import Action, Plan
+from deployer.spec import (
+    Build,
+    DependsOn,
+    File,
+    Healthcheck,
+    HttpProbe,
+    Logging,
+    Network,
+    NetworkAttachment,
+    Port,
+    Proxy,
+    Reservations,
+    Resources,
+    Service,
+    Stack,
+    Ulimit,
+)
+
+__all__ = [
+    "Action", "Build", "DependsOn", "DeployFailed", "DeployerError", "Deployment",
+    "EngineError", "EngineUnavailable", "File", "Healthcheck", "HttpProbe", "ImageError",
+    "Logging", "Network", "NetworkAttachment", "NotFound", "Plan", "Port", "Proxy",
+    "ReplicaStatus", "Reservations", "Resources", "Service", "Stack", "StackError", "Ulimit",
+    "down", "load_stack", "plan", "status", "up",
+]  # fmt: skip

@@ -1,0 +1,197 @@
+"""The scripting API: up, down, status, plan. Results are typed; failures are DeployerErrors."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from deployer import images, labels, load
+from deployer.apply import Apply, remove_containers
+from deployer.desired import DesiredStack
+from deployer.engine import ContainerInfo, DockerEngine, Engine, PublishedPort
+from deployer.errors import NotFound
+from deployer.observe import observe, replica_of
+from deployer.plan import Action, Kind, Plan
+from deployer.reconcile import reconcile
+from deployer.spec import Stack
+
+Report = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class ReplicaStatus:
+    stack: str
+    service: str
+    replica: int
+    container: str
+    id: str
+    state: str
+    health: str
+    ports: list[PublishedPort]
+    image: str
+    restart_count: int
+    uptime_seconds: float | None
+
+    @classmethod
+    def of(cls, info: ContainerInfo, now: datetime) -> ReplicaStatus:
+        uptime = (now - info.started_at).total_seconds() if info.started_at else None
+        return cls(
+            stack=info.labels.get(labels.STACK, ""),
+            service=info.labels.get(labels.SERVICE, ""),
+            replica=replica_of(info),
+            container=info.name,
+            id=info.id[:12],
+            state=info.state,
+            health=info.health or "none",
+            ports=info.ports,
+            image=info.image,
+            restart_count=info.restart_count,
+            uptime_seconds=uptime,
+        )
+
+    def as_data(self) -> dict[str, Any]:
+        return {
+            "stack": self.stack,
+            "service": self.service,
+            "replica": self.replica,
+            "container": self.container,
+            "id": self.id,
+            "state": self.state,
+            "health": self.health,
+            "ports": [
+                {
+                    "host_ip": p.host_ip,
+                    "host_port": p.host_port,
+                    "container_port": p.container_port,
+                    "protocol": p.protocol,
+                }
+                for p in self.ports
+            ],
+            "image": self.image,
+            "restart_count": self.restart_count,
+            "uptime_seconds": None if self.uptime_seconds is None else round(self.uptime_seconds, 1),
+        }
+
+
+@dataclass(frozen=True)
+class Deployment:
+    stack: str
+    plan: Plan
+    replicas: list[ReplicaStatus]
+    seconds: float
+    front_door: str | None = None  # the proxy service, whose URL `up` prints
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def url(self, service: str | None = None, container_port: int | None = None) -> str:
+        """http://host:port of a published port (of the front door when no service is named)."""
+        wanted = service or self.front_door
+        for replica in self.replicas:
+            if replica.service != wanted:
+                continue
+            for port in replica.ports:
+                if container_port is None or port.container_port == container_port:
+                    host = "127.0.0.1" if port.host_ip in {"", "0.0.0.0"} else port.host_ip
+                    host = f"[{host}]" if ":" in host else host
+                    return f"http://{host}:{port.host_port}"
+        raise NotFound(f"service {wanted!r} of stack {self.stack!r} publishes no such port")
+
+    def urls(self) -> dict[str, str]:
+        found = {}
+        for replica in self.replicas:
+            if replica.ports and replica.service not in found:
+                found[replica.service] = self.url(replica.service)
+        return found
+
+    def as_data(self) -> dict[str, Any]:
+        return {
+            "stack": self.stack,
+            "seconds": round(self.seconds, 2),
+            "plan": self.plan.as_data(),
+            "urls": self.urls(),
+            "replicas": [replica.as_data() for replica in self.replicas],
+        }
+
+
+def connect() -> Engine:
+    engine = DockerEngine()
+    engine.ping()
+    return engine
+
+
+def _stack_of(stack: Stack | str) -> Stack:
+    return load.load(stack) if isinstance(stack, str) else load.checked(stack, "stack")
+
+
+def plan(stack: Stack, engine: Engine | None = None, report: Report = _quiet) -> Plan:
+    """What `up` would do. Builds nothing and changes nothing; unbuilt images count as rebuilt."""
+    engine = engine or connect()
+    stack = load.checked(stack, "stack")
+    resolved = images.resolve_without_building(engine, stack)
+    desired = DesiredStack(stack, resolved)
+    return reconcile(stack, observe(engine, stack.name), desired.services)
+
+
+def up(
+    stack: Stack,
+    engine: Engine | None = None,
+    report: Report = _quiet,
+    timeout: float | None = None,
+    bootstrap: bool = True,
+) -> Deployment:
+    """Converge the engine to `stack` and return once every container is healthy."""
+    started = time.monotonic()
+    stack = load.checked(stack, "stack")
+    engine = engine or connect()
+    built = images.prepare(engine, stack, report, bootstrap=bootstrap)
+    desired = DesiredStack(stack, built)
+    observed = observe(engine, stack.name)
+    the_plan = reconcile(stack, observed, desired.services)
+    report(the_plan.text())
+    Apply(engine, stack, desired.container, report, timeout).run(the_plan, observed)
+    proxies = [s.name for s in stack.services if s.proxy is not None]
+    published = [s.name for s in stack.services if s.ports]
+    front = (proxies or published or [None])[0]
+    return Deployment(
+        stack=stack.name,
+        plan=the_plan,
+        replicas=status(stack.name, engine),
+        seconds=time.monotonic() - started,
+        front_door=front,
+    )
+
+
+def status(stack: Stack | str, engine: Engine | None = None) -> list[ReplicaStatus]:
+    """One entry per container of the stack, read from labels (stack.py is not needed)."""
+    name = stack.name if isinstance(stack, Stack) else stack
+    engine = engine or connect()
+    now = datetime.now(UTC)
+    found = [ReplicaStatus.of(info, now) for info in observe(engine, name).containers]
+    return sorted(found, key=lambda r: (r.service, r.replica))
+
+
+def down(
+    stack: Stack | str,
+    engine: Engine | None = None,
+    report: Report = _quiet,
+    stop_timeout: int | None = None,
+) -> int:
+    """Stop and remove every container and network of the stack. Returns how many objects."""
+    name = stack.name if isinstance(stack, Stack) else stack
+    engine = engine or connect()
+    observed = observe(engine, name)
+    removals = [
+        Action(Kind.REMOVE, c.name, "down", c.labels.get(labels.SERVICE, ""), replica_of(c), c.id)
+        for c in observed.containers
+    ]
+    remove_containers(engine, removals, observed, report, stop_timeout)
+    for network in observed.networks:
+        engine.remove_network(network.id)
+        report(f"network {network.name} removed")
+    return len(observed.containers) + len(observed.networks)

@@ -1,0 +1,157 @@
+"""`python -m deployer`: a thin layer over the API. Errors become one message and an exit code."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+from deployer import api, bases, load
+from deployer.errors import DeployerError
+from deployer.output import Progress, status_table
+
+EXIT_USAGE = 64  # distinct from StackError's 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        print(f"error: {message}", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="python -m deployer",
+        description="Deploy typed Python stacks onto a Docker engine.",
+        epilog="Exit codes: 2 invalid stack, 3 no engine, 4 image problem, 5 deploy failed, "
+        "6 engine refused, 7 not found, 64 usage.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    def with_file(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument(
+            "-f", "--file", type=Path, default=Path("stack.py"),
+            help="stack file: .py (defines `stack`) or .yaml (default: ./stack.py)",
+        )  # fmt: skip
+
+    def with_name(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("--name", help="the stack's name; stack.py is then not read")
+
+    up = commands.add_parser("up", help="build, create and start the stack; wait until healthy")
+    with_file(up)
+    up.add_argument("--json", action="store_true", help="print the result as JSON")
+    up.add_argument("--timeout", type=float, help="seconds to wait for health (default: derived)")
+    up.add_argument(
+        "--no-bootstrap", action="store_true",
+        help="fail instead of building missing deployer base images",
+    )  # fmt: skip
+
+    down = commands.add_parser("down", help="stop and remove the stack's containers and networks")
+    with_file(down)
+    with_name(down)
+    down.add_argument("--json", action="store_true", help="print the result as JSON")
+    down.add_argument("--timeout", type=int, help="stop timeout in seconds (default: the "
+                      "service's stop_grace_period)")
+
+    status = commands.add_parser("status", help="show every replica of the stack")
+    with_file(status)
+    with_name(status)
+    status.add_argument("--json", action="store_true", help="print the status as JSON")
+
+    plan = commands.add_parser("plan", help="show what `up` would do, and why; changes nothing")
+    with_file(plan)
+    plan.add_argument("--json", action="store_true", help="print the plan as JSON")
+
+    image_cmd = commands.add_parser("images", help="deployer's own base images")
+    image_actions = image_cmd.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    boot = image_actions.add_parser("bootstrap", help="build base images from Debian packages")
+    boot.add_argument("which", nargs="*", choices=[*bases.BASES, []], help="default: all")
+    boot.add_argument("--force", action="store_true", help="rebuild even when present")
+    image_actions.add_parser("list", help="show deployer's base images and whether present")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return _run(args)
+    except DeployerError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def _stack_name(args: argparse.Namespace) -> str:
+    if getattr(args, "name", None):
+        return str(args.name)
+    return load.load(args.file).name
+
+
+def _print_json(data: Any) -> None:
+    print(json.dumps(data, indent=2))
+
+
+def _run(args: argparse.Namespace) -> int:
+    progress = Progress()
+    if args.command == "up":
+        stack = load.load(args.file)
+        deployment = api.up(
+            stack, report=progress, timeout=args.timeout, bootstrap=not args.no_bootstrap
+        )
+        if args.json:
+            _print_json(deployment.as_data())
+        else:
+            print(status_table(deployment.replicas))
+            print(f"\nstack {stack.name} is up and healthy in {deployment.seconds:.1f}s")
+            for service, url in deployment.urls().items():
+                print(f"  {service}: {url}")
+        return 0
+    if args.command == "down":
+        name = _stack_name(args)
+        removed = api.down(name, report=progress, stop_timeout=args.timeout)
+        if args.json:
+            _print_json({"stack": name, "removed": removed})
+        else:
+            print(f"stack {name}: removed {removed} object(s)" if removed else
+                  f"stack {name}: nothing to remove")
+        return 0
+    if args.command == "status":
+        name = _stack_name(args)
+        replicas = api.status(name)
+        if args.json:
+            _print_json([replica.as_data() for replica in replicas])
+        elif replicas:
+            print(status_table(replicas))
+        else:
+            print(f"stack {name}: no containers")
+        return 0
+    if args.command == "plan":
+        the_plan = api.plan(load.load(args.file))
+        if args.json:
+            _print_json(the_plan.as_data())
+        else:
+            print(the_plan.text())
+        return 0
+    if args.command == "images":
+        return _images(args, progress)
+    raise AssertionError(args.command)
+
+
+def _images(args: argparse.Namespace, progress: Progress) -> int:
+    engine = api.connect()
+    if args.action == "list":
+        for base in bases.BASES.values():
+            image_id = engine.image_id(base.reference)
+            state = f"present {image_id[7:19]}" if image_id else "missing"
+            print(f"{base.reference:<28} {state:<22} {base.description}")
+        return 0
+    for key in args.which or list(bases.BASES):
+        base = bases.BASES[key]
+        image_id = bases.bootstrap(engine, base, progress, force=args.force)
+        print(f"{base.reference} {image_id[7:19]}")
+    return 0

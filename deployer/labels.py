@@ -1,0 +1,63 @@
+"""Every label key and resource name deployer writes on the engine, defined once.
+
+State is read back from these labels only: there is no state file.
+"""
+
+from __future__ import annotations
+
+PREFIX = "io.deployer"
+STACK = f"{PREFIX}.stack"
+SERVICE = f"{PREFIX}.service"
+REPLICA = f"{PREFIX}.replica"
+NETWORK = f"{PREFIX}.network"
+CONFIG_HASH = f"{PREFIX}.config-hash"
+# Per-field digests behind the hash ("env=1a2b3c4d,..."), so a plan can name what changed.
+CONFIG_FIELDS = f"{PREFIX}.config-fields"
+# Comma-separated services this one depends on: lets `down` order itself without stack.py.
+DEPENDS_ON = f"{PREFIX}.depends-on"
+# Which base image a deployer-built base image is (python, nginx), for `images` listing.
+BASE_IMAGE = f"{PREFIX}.base-image"
+VERSION = f"{PREFIX}.version"
+
+FORMAT_VERSION = "1"
+
+
+def container_name(stack: str, service: str, replica: int) -> str:
+    return f"{stack}-{service}-{replica}"
+
+
+def network_name(stack: str, network: str) -> str:
+    return f"{stack}_{network}"
+
+
+def image_repository(stack: str, service: str) -> str:
+    """Repository of images deployer builds for a service; the tag is the build's content hash."""
+    return f"{stack}-{service}"
+
+
+def stack_filter(stack: str) -> dict[str, list[str]]:
+    """Engine list filter that matches every object of one stack."""
+    return {"label": [f"{STACK}={stack}"]}
+
+
+def container_labels(
+    stack: str,
+    service: str,
+    replica: int,
+    config_hash: str,
+    config_fields: str,
+    depends_on: list[str],
+) -> dict[str, str]:
+    return {
+        CONFIG_FIELDS: config_fields,
+        STACK: stack,
+        SERVICE: service,
+        REPLICA: str(replica),
+        CONFIG_HASH: config_hash,
+        DEPENDS_ON: ",".join(sorted(depends_on)),
+        VERSION: FORMAT_VERSION,
+    }
+
+
+def network_labels(stack: str, network: str) -> dict[str, str]:
+    return {STACK: stack, NETWORK: network, VERSION: FORMAT_VERSION}

@@ -1,0 +1,34 @@
+"""Rendering of the reverse proxy's nginx config from its template and the upstream replicas."""
+
+from __future__ import annotations
+
+import re
+
+from deployer.errors import StackError
+
+_PLACEHOLDER = re.compile(r"\{\{\s*([a-z_]+)\s*\}\}")
+
+
+def upstream_servers(replica_hosts: list[str], port: int) -> str:
+    """One `server` line per replica; nginx resolves the names through the network's DNS."""
+    return "\n".join(
+        f"server {host}:{port} max_fails=1 fail_timeout=5s;" for host in replica_hosts
+    )
+
+
+def render(template: str, source: str, *, upstream: str, replica_hosts: list[str], port: int) -> str:
+    """Fill `{{ upstream }}` and `{{ upstream_servers }}` in an nginx config template."""
+    if not replica_hosts:
+        raise StackError(source, [f"the proxy's upstream {upstream!r} has no replicas to serve"])
+    values = {
+        "upstream": upstream,
+        "upstream_servers": upstream_servers(replica_hosts, port),
+    }
+    unknown = sorted(set(_PLACEHOLDER.findall(template)) - set(values))
+    if unknown:
+        raise StackError(
+            source,
+            [f"unknown placeholder {{{{ {name} }}}}; known: upstream, upstream_servers"
+             for name in unknown],
+        )
+    return _PLACEHOLDER.sub(lambda match: values[match.group(1)], template)

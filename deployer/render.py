@@ -1,0 +1,168 @@
+"""Service -> the exact Engine API body that creates one of its containers (pure data).
+
+Units are the engine's: durations in nanoseconds, memory in bytes, CPUs in nano-CPUs.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass, field
+from typing import Any
+
+from deployer import labels
+from deployer.spec import File, Healthcheck, HttpProbe, Service, Stack
+from deployer.units import to_nanoseconds
+
+
+@dataclass(frozen=True)
+class ContainerPlan:
+    """Everything needed to create one replica: the create body plus what follows creation."""
+
+    name: str
+    body: dict[str, Any]
+    # Networks beyond the first: API 1.41 attaches only one network at creation.
+    extra_networks: list[tuple[str, list[str]]] = field(default_factory=list)
+    files: list[File] = field(default_factory=list)
+
+
+def container_plan(
+    stack: Stack,
+    service: Service,
+    replica: int,
+    *,
+    image: str,
+    config_hash: str,
+    config_fields: str,
+    files: list[File],
+) -> ContainerPlan:
+    name = labels.container_name(stack.name, service.name, replica)
+    endpoints = [
+        (labels.network_name(stack.name, att.name), [service.name, name, *att.aliases])
+        for att in stack.service_networks(service)
+    ]
+    first_network, first_aliases = endpoints[0]
+    body: dict[str, Any] = {
+        "Image": image,
+        "Env": [f"{key}={value}" for key, value in sorted(service.env.items())],
+        "Labels": {
+            **service.labels,
+            **labels.container_labels(
+                stack.name,
+                service.name,
+                replica,
+                config_hash,
+                config_fields,
+                [dep.service for dep in service.depends_on],
+            ),
+        },
+        "ExposedPorts": {f"{p.container}/{p.protocol}": {} for p in service.ports},
+        "StopTimeout": max(1, round(service.stop_grace_period.total_seconds())),
+        "HostConfig": host_config(service, first_network),
+        "NetworkingConfig": {"EndpointsConfig": {first_network: {"Aliases": first_aliases}}},
+    }
+    optional = {
+        "Cmd": list(service.command) if service.command is not None else None,
+        "Entrypoint": list(service.entrypoint) if service.entrypoint is not None else None,
+        "User": service.user,
+        "WorkingDir": service.working_dir,
+        "StopSignal": service.stop_signal,
+        "Healthcheck": healthcheck(service.healthcheck) if service.healthcheck else None,
+    }
+    body.update({key: value for key, value in optional.items() if value is not None})
+    return ContainerPlan(name=name, body=body, extra_networks=endpoints[1:], files=files)
+
+
+def host_config(service: Service, network: str) -> dict[str, Any]:
+    limits = service.resources
+    config: dict[str, Any] = {
+        "NetworkMode": network,
+        "RestartPolicy": restart_policy(service.restart),
+        "PortBindings": port_bindings(service),
+        "ReadonlyRootfs": service.read_only,
+        "Init": service.init,
+    }
+    optional: dict[str, Any] = {
+        "NanoCpus": round(limits.cpus * 1e9) if limits.cpus else None,
+        "Memory": limits.memory,
+        # Without MemorySwap the engine allows as much swap again as the limit: a limit is a limit.
+        "MemorySwap": limits.memory,
+        "MemoryReservation": limits.reservations.memory,
+        # A single host has no CPU reservation; a proportional CPU weight is the nearest thing.
+        "CpuShares": round(limits.reservations.cpus * 1024) if limits.reservations.cpus else None,
+        "PidsLimit": limits.pids,
+        "Tmpfs": dict(service.tmpfs) or None,
+        "CapAdd": list(service.cap_add) or None,
+        "CapDrop": list(service.cap_drop) or None,
+        "SecurityOpt": list(service.security_opt) or None,
+        "Ulimits": [
+            {"Name": name, "Soft": limit.soft, "Hard": limit.hard}
+            for name, limit in sorted(service.ulimits.items())
+        ]
+        or None,
+        "LogConfig": log_config(service),
+    }
+    config.update({key: value for key, value in optional.items() if value is not None})
+    return config
+
+
+def restart_policy(policy: str) -> dict[str, Any]:
+    name, _, retries = policy.partition(":")
+    return {"Name": "" if name == "no" else name, "MaximumRetryCount": int(retries or 0)}
+
+
+def port_bindings(service: Service) -> dict[str, list[dict[str, str]]]:
+    bindings: dict[str, list[dict[str, str]]] = {}
+    for port in service.ports:
+        # An empty HostPort asks the engine for an ephemeral port.
+        host_port = str(port.host) if port.host else ""
+        key = f"{port.container}/{port.protocol}"
+        bindings.setdefault(key, []).append({"HostIp": port.host_ip, "HostPort": host_port})
+    return bindings
+
+
+def log_config(service: Service) -> dict[str, Any] | None:
+    logging = service.logging
+    if logging is None:
+        return None
+    options = dict(logging.options)
+    if logging.max_size is not None:
+        options["max-size"] = logging.max_size
+    if logging.max_file is not None:
+        options["max-file"] = str(logging.max_file)
+    return {"Type": logging.driver, "Config": options}
+
+
+def healthcheck(check: Healthcheck) -> dict[str, Any]:
+    if check.http is not None:
+        test = ["CMD-SHELL", http_probe(check.http, check.timeout.total_seconds())]
+    elif isinstance(check.command, str):
+        test = ["CMD-SHELL", check.command]
+    else:
+        test = ["CMD", *(check.command or ())]
+    return {
+        "Test": test,
+        "Interval": to_nanoseconds(check.interval),
+        "Timeout": to_nanoseconds(check.timeout),
+        "Retries": check.retries,
+        "StartPeriod": to_nanoseconds(check.start_period),
+    }
+
+
+_PYTHON_PROBE = (
+    "import sys, urllib.request\n"
+    "try:\n"
+    "    urllib.request.urlopen(sys.argv[1], timeout=float(sys.argv[2]))\n"
+    "except Exception as error:\n"
+    "    sys.exit(f'{sys.argv[1]}: {error}')\n"
+)
+
+
+def http_probe(probe: HttpProbe, timeout_seconds: float) -> str:
+    """A shell probe that works in any of our images: curl where present, else python3."""
+    url = shlex.quote(f"http://127.0.0.1:{probe.port}{probe.path}")
+    seconds = f"{timeout_seconds:g}"
+    return (
+        "if command -v curl >/dev/null 2>&1; then "
+        f"exec curl -fsS -o /dev/null --max-time {seconds} {url}; fi; "
+        f"exec python3 -c {shlex.quote(_PYTHON_PROBE)} {url} {seconds}"
+    )
