@@ -1,6 +1,6 @@
 """deployer: typed Python stacks, deployed onto a Docker engine.
 
-    from deployer import Stack, Service, up, down, status, plan
+from deployer import Stack, Service, up, down, status, plan
 """
 
 from deployer.api import Deployment, ReplicaStatus, down, plan, status, up

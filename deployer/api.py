@@ -76,7 +76,9 @@ class ReplicaStatus:
             ],
             "image": self.image,
             "restart_count": self.restart_count,
-            "uptime_seconds": None if self.uptime_seconds is None else round(self.uptime_seconds, 1),
+            "uptime_seconds": None
+            if self.uptime_seconds is None
+            else round(self.uptime_seconds, 1),
         }
 
 
@@ -157,7 +159,7 @@ def up(
     Apply(engine, stack, desired.container, report, timeout).run(the_plan, observed)
     proxies = [s.name for s in stack.services if s.proxy is not None]
     published = [s.name for s in stack.services if s.ports]
-    front = (proxies or published or [None])[0]
+    front = next(iter(proxies + published), None)
     return Deployment(
         stack=stack.name,
         plan=the_plan,

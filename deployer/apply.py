@@ -78,7 +78,10 @@ class Apply:
                     name,
                     driver=network.driver,
                     internal=network.internal,
-                    labels={**network.labels, **labels.network_labels(self.stack.name, network.name)},
+                    labels={
+                        **network.labels,
+                        **labels.network_labels(self.stack.name, network.name),
+                    },
                 )
                 self.report(f"network {name} created")
 
@@ -102,7 +105,7 @@ class Apply:
             event = gate.healthy if dep.condition == "healthy" else gate.started
             while not event.wait(0.05):
                 if self.failed.is_set():
-                    raise _Cancelled()
+                    raise _Cancelled(f"{service.name}: not started, a dependency failed")
 
     def _replica(self, service: Service, action: Action) -> None:
         if action.kind in {Kind.REMOVE, Kind.RECREATE}:
@@ -142,7 +145,10 @@ class _Cancelled(DeployerError):
 
 
 def remove_containers(
-    engine: Engine, actions: list[Action], observed: ObservedState, report: Report,
+    engine: Engine,
+    actions: list[Action],
+    observed: ObservedState,
+    report: Report,
     stop_timeout: int | None = None,
 ) -> None:
     """Stop and remove containers in reverse dependency order, in parallel within a level."""

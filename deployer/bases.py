@@ -107,7 +107,9 @@ def _host_sources(apt: Path) -> list[tuple[str, list[str], str]]:
             )
             if "deb" in fields.get("types", "").split() and fields.get("enabled", "yes") != "no":
                 for uri in fields.get("uris", "").split():
-                    found.append((uri, fields.get("suites", "").split(), fields.get("components", "main")))
+                    found.append(
+                        (uri, fields.get("suites", "").split(), fields.get("components", "main"))
+                    )
     return found
 
 
@@ -148,7 +150,11 @@ def bootstrap(
 def _run(command: list[str], what: str, on_output: Callable[[str], None]) -> None:
     tail: list[str] = []
     process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        text=True,
     )
     assert process.stdout is not None
     for line in process.stdout:

@@ -53,8 +53,11 @@ def build_parser() -> argparse.ArgumentParser:
     with_file(down)
     with_name(down)
     down.add_argument("--json", action="store_true", help="print the result as JSON")
-    down.add_argument("--timeout", type=int, help="stop timeout in seconds (default: the "
-                      "service's stop_grace_period)")
+    down.add_argument(
+        "--timeout",
+        type=int,
+        help="stop timeout in seconds (default: the service's stop_grace_period)",
+    )
 
     status = commands.add_parser("status", help="show every replica of the stack")
     with_file(status)
@@ -117,8 +120,11 @@ def _run(args: argparse.Namespace) -> int:
         if args.json:
             _print_json({"stack": name, "removed": removed})
         else:
-            print(f"stack {name}: removed {removed} object(s)" if removed else
-                  f"stack {name}: nothing to remove")
+            print(
+                f"stack {name}: removed {removed} object(s)"
+                if removed
+                else f"stack {name}: nothing to remove"
+            )
         return 0
     if args.command == "status":
         name = _stack_name(args)

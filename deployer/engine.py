@@ -94,9 +94,7 @@ class Engine(Protocol):
         labels: dict[str, str],
         on_output: Callable[[str], None],
     ) -> str: ...
-    def import_image(
-        self, tarball: Path, reference: str, changes: list[str]
-    ) -> str: ...
+    def import_image(self, tarball: Path, reference: str, changes: list[str]) -> str: ...
 
 
 @contextmanager
@@ -234,8 +232,10 @@ class DockerEngine:
                 return None
 
     def pull(self, reference: str) -> None:
-        repository, _, tag = reference.rpartition(":") if ":" in reference.split("/")[-1] else (
-            reference, "", "latest"
+        repository, _, tag = (
+            reference.rpartition(":")
+            if ":" in reference.split("/")[-1]
+            else (reference, "", "latest")
         )
         try:
             self.api.pull(repository, tag=tag)

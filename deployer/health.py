@@ -82,5 +82,5 @@ def failure(engine: Engine, info: ContainerInfo, problem: str) -> DeployFailed:
     lines += [f"  | {line}" for line in logs.splitlines()]
     return DeployFailed(
         "\n".join(lines),
-        hint=f"fix the service and run `up` again; `python -m deployer status` shows the stack",
+        hint="fix the service and run `up` again; `python -m deployer status` shows the stack",
     )

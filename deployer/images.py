@@ -150,6 +150,6 @@ def resolve_without_building(engine: Engine, stack: Stack) -> dict[str, ServiceI
         }
         tag = f"{labels.image_repository(stack.name, service.name)}:"
         tag += context_digest(context, build, base_ids)[:12]
-        image_id = engine.image_id(tag)
-        resolved[service.name] = ServiceImage(tag, image_id or f"unbuilt:{tag}", image_id is None)
+        found = engine.image_id(tag)
+        resolved[service.name] = ServiceImage(tag, found or f"unbuilt:{tag}", found is None)
     return resolved

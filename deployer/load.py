@@ -70,12 +70,11 @@ def _load_python(file: Path) -> Stack:
     stack = namespace.get("stack")
     if stack is None:
         raise StackError(
-            str(file), ["no variable named 'stack' is defined: end the file with stack = Stack(...)"]
+            str(file),
+            ["no variable named 'stack' is defined: end the file with stack = Stack(...)"],
         )
     if not isinstance(stack, Stack):
-        raise StackError(
-            str(file), [f"'stack' is a {type(stack).__name__}, not a deployer.Stack"]
-        )
+        raise StackError(str(file), [f"'stack' is a {type(stack).__name__}, not a deployer.Stack"])
     return stack
 
 

@@ -11,12 +11,12 @@ _PLACEHOLDER = re.compile(r"\{\{\s*([a-z_]+)\s*\}\}")
 
 def upstream_servers(replica_hosts: list[str], port: int) -> str:
     """One `server` line per replica; nginx resolves the names through the network's DNS."""
-    return "\n".join(
-        f"server {host}:{port} max_fails=1 fail_timeout=5s;" for host in replica_hosts
-    )
+    return "\n".join(f"server {host}:{port} max_fails=1 fail_timeout=5s;" for host in replica_hosts)
 
 
-def render(template: str, source: str, *, upstream: str, replica_hosts: list[str], port: int) -> str:
+def render(
+    template: str, source: str, *, upstream: str, replica_hosts: list[str], port: int
+) -> str:
     """Fill `{{ upstream }}` and `{{ upstream_servers }}` in an nginx config template."""
     if not replica_hosts:
         raise StackError(source, [f"the proxy's upstream {upstream!r} has no replicas to serve"])
@@ -28,7 +28,17 @@ def render(template: str, source: str, *, upstream: str, replica_hosts: list[str
     if unknown:
         raise StackError(
             source,
-            [f"unknown placeholder {{{{ {name} }}}}; known: upstream, upstream_servers"
-             for name in unknown],
+            [
+                f"unknown placeholder {{{{ {name} }}}}; known: upstream, upstream_servers"
+                for name in unknown
+            ],
         )
-    return _PLACEHOLDER.sub(lambda match: values[match.group(1)], template)
+
+    def fill(match: re.Match[str]) -> str:
+        # A multi-line value keeps the indentation of the line its placeholder stands on.
+        line_start = template.rfind("\n", 0, match.start()) + 1
+        prefix = template[line_start : match.start()]
+        indent = prefix if prefix.isspace() else ""
+        return values[match.group(1)].replace("\n", "\n" + indent)
+
+    return _PLACEHOLDER.sub(fill, template)

@@ -53,8 +53,6 @@ class Plan:
     def as_data(self) -> dict[str, Any]:
         return {
             "stack": self.stack,
-            "actions": [
-                {**asdict(action), "kind": action.kind.value} for action in self.actions
-            ],
+            "actions": [{**asdict(action), "kind": action.kind.value} for action in self.actions],
             "unchanged": self.unchanged,
         }

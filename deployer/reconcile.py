@@ -45,9 +45,9 @@ def reconcile(stack: Stack, observed: ObservedState, desired: dict[str, Desired]
         if service not in wanted:
             actions.append(_remove(container, "no longer in stack"))
     wanted_networks = {network.name for network in stack.all_networks()}
-    for network in observed.networks:
-        if network.labels.get(labels.NETWORK) not in wanted_networks:
-            actions.append(Action(Kind.REMOVE_NETWORK, network.name, "no longer in stack"))
+    for live in observed.networks:
+        if live.labels.get(labels.NETWORK) not in wanted_networks:
+            actions.append(Action(Kind.REMOVE_NETWORK, live.name, "no longer in stack"))
     return Plan(stack=stack.name, actions=actions, unchanged=unchanged)
 
 
@@ -56,26 +56,32 @@ def _service_actions(
 ) -> list[Action]:
     actions = []
     by_replica: dict[int, ContainerInfo] = {}
-    for container in existing:
-        replica = replica_of(container)
+    for live in existing:
+        replica = replica_of(live)
         if replica in by_replica or not 1 <= replica <= service.replicas:
             cause = f"replicas {len(existing)} → {service.replicas}"
             if replica in by_replica:
                 cause = f"duplicate of replica {replica}"
-            actions.append(_remove(container, cause))
+            actions.append(_remove(live, cause))
         else:
-            by_replica[replica] = container
+            by_replica[replica] = live
     for replica in range(1, service.replicas + 1):
         name = labels.container_name(stack, service.name, replica)
         container = by_replica.get(replica)
         if container is None:
-            cause = "not found" if not existing else f"replicas {len(existing)} → {service.replicas}"
+            cause = (
+                "not found" if not existing else f"replicas {len(existing)} → {service.replicas}"
+            )
             actions.append(Action(Kind.CREATE, name, cause, service.name, replica))
         elif container.labels.get(labels.CONFIG_HASH) != desired.config_hash:
             actions.append(
                 Action(
-                    Kind.RECREATE, name, _change_cause(container, desired), service.name,
-                    replica, container.id,
+                    Kind.RECREATE,
+                    name,
+                    _change_cause(container, desired, service),
+                    service.name,
+                    replica,
+                    container.id,
                 )
             )
         elif container.state not in {"running", "restarting"}:
@@ -85,13 +91,13 @@ def _service_actions(
     return actions
 
 
-def _change_cause(container: ContainerInfo, desired: Desired) -> str:
+def _change_cause(container: ContainerInfo, desired: Desired, service: Service) -> str:
     old = hashing.parse_fields_label(container.labels.get(labels.CONFIG_FIELDS, ""))
     changed = hashing.changed_fields(old, desired.config_fields)
     if not old or not changed:
         return "config changed"
     if changed == ["image"]:
-        return "image changed"
+        return "image rebuilt" if service.build is not None else "image changed"
     return "config changed: " + ", ".join(changed)
 
 

@@ -1,4 +1,4 @@
-"""The models users write: a Stack of Services and Networks (pydantic v2, frozen, strict about keys)."""
+"""The models users write: a Stack of Services and Networks (pydantic v2, frozen, no extra keys)."""
 
 from __future__ import annotations
 
@@ -311,7 +311,7 @@ class Stack(Model):
     name: Name
     services: tuple[Service, ...]
     networks: tuple[Network, ...] = ()
-    # Folder that relative paths (build contexts, templates) are resolved against; set by the loader.
+    # Folder that relative paths (build contexts, templates) resolve against; set by the loader.
     root: Path = Field(default=Path("."), exclude=True)
 
     def service(self, name: str) -> Service:

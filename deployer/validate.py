@@ -67,7 +67,9 @@ def _references(stack: Stack) -> list[str]:
 
 
 def _cycles(stack: Stack) -> list[str]:
-    edges = {s.name: [d.service for d in s.depends_on if d.service != s.name] for s in stack.services}
+    edges = {
+        s.name: [d.service for d in s.depends_on if d.service != s.name] for s in stack.services
+    }
     cycle = find_cycle(edges)
     if cycle is None:
         return []

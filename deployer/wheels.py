@@ -42,7 +42,8 @@ def ensure(
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
     command = [
-        sys.executable, "-m", "pip", "download", "--disable-pip-version-check", "--progress-bar=off",
+        sys.executable, "-m", "pip", "download",
+        "--disable-pip-version-check", "--progress-bar=off",
         "--only-binary=:all:", "--implementation", "cp", "--python-version", python_version,
         *(arg for tag in platforms() for arg in ("--platform", tag)),
         "-d", str(folder), "-r", str(requirements_file),

@@ -1,0 +1,111 @@
+"""An in-memory engine for unit tests: passed in where the real one would be, never patched in."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from collections.abc import Callable
+from pathlib import Path
+
+from deployer.engine import ContainerInfo, NetworkInfo, PublishedPort
+from deployer.errors import ImageError, NotFound
+from deployer.render import ContainerPlan
+
+
+class FakeEngine:
+    def __init__(self, images: dict[str, str] | None = None) -> None:
+        self.images = dict(images or {})
+        self.container_state: dict[str, ContainerInfo] = {}
+        self.network_state: dict[str, NetworkInfo] = {}
+        self.calls: list[str] = []
+        self.bodies: dict[str, ContainerPlan] = {}
+        self._ids = (f"{n:064x}" for n in itertools.count(1))
+        self.unhealthy: set[str] = set()  # container names whose probe fails
+
+    def ping(self) -> None:
+        return None
+
+    @staticmethod
+    def _matches(item_labels: dict[str, str], label_filter: dict[str, list[str]]) -> bool:
+        wanted = (entry.partition("=") for entry in label_filter.get("label", []))
+        return all(item_labels.get(key) == value for key, _, value in wanted)
+
+    def containers(self, label_filter: dict[str, list[str]]) -> list[ContainerInfo]:
+        return [c for c in self.container_state.values() if self._matches(c.labels, label_filter)]
+
+    def inspect_container(self, container_id: str) -> ContainerInfo:
+        if container_id not in self.container_state:
+            raise NotFound(container_id)
+        return self.container_state[container_id]
+
+    def networks(self, label_filter: dict[str, list[str]]) -> list[NetworkInfo]:
+        return [n for n in self.network_state.values() if self._matches(n.labels, label_filter)]
+
+    def create_network(self, name: str, driver: str, internal: bool, labels: dict[str, str]) -> str:
+        network_id = next(self._ids)
+        self.network_state[network_id] = NetworkInfo(network_id, name, labels)
+        self.calls.append(f"create network {name}")
+        return network_id
+
+    def remove_network(self, network_id: str) -> None:
+        self.calls.append(f"remove network {self.network_state.pop(network_id).name}")
+
+    def create_container(self, plan: ContainerPlan) -> str:
+        container_id = next(self._ids)
+        bindings = plan.body["HostConfig"]["PortBindings"]
+        ports = [
+            PublishedPort(b["HostIp"], int(b["HostPort"] or 49153), int(key.split("/")[0]))
+            for key, items in bindings.items()
+            for b in items
+        ]
+        self.container_state[container_id] = ContainerInfo(
+            id=container_id, name=plan.name, labels=plan.body["Labels"], state="created",
+            health="", image=plan.body["Image"], image_id=plan.body["Image"], ports=ports,
+        )  # fmt: skip
+        self.bodies[plan.name] = plan
+        self.calls.append(f"create {plan.name}")
+        return container_id
+
+    def _replace(self, container_id: str, **changes: object) -> None:
+        info = self.container_state[container_id]
+        self.container_state[container_id] = dataclasses.replace(info, **changes)  # type: ignore[arg-type]
+
+    def start(self, container_id: str) -> None:
+        info = self.container_state[container_id]
+        has_check = "Healthcheck" in self.bodies.get(info.name, ContainerPlan("", {})).body
+        health = "unhealthy" if info.name in self.unhealthy else "healthy" if has_check else ""
+        self._replace(container_id, state="running", health=health, health_output="probe said no")
+        self.calls.append(f"start {info.name}")
+
+    def stop(self, container_id: str, timeout: int | None = None) -> None:
+        self._replace(container_id, state="exited", health="")
+        self.calls.append(f"stop {self.container_state[container_id].name}")
+
+    def remove_container(self, container_id: str) -> None:
+        info = self.container_state.pop(container_id, None)
+        if info:
+            self.calls.append(f"remove {info.name}")
+
+    def logs_tail(self, container_id: str, lines: int) -> str:
+        return "log line\n"
+
+    def exec(self, container_id: str, command: list[str]) -> tuple[int, str]:
+        return 0, ""
+
+    def image_id(self, reference: str) -> str | None:
+        return self.images.get(reference)
+
+    def pull(self, reference: str) -> None:
+        raise ImageError(f"cannot pull {reference}: no registry")
+
+    def build(
+        self, context: Path, *, dockerfile: str, tag: str, args: dict[str, str],
+        target: str | None, labels: dict[str, str], on_output: Callable[[str], None],
+    ) -> str:  # fmt: skip
+        self.images[tag] = f"sha256:built-{tag}"
+        self.calls.append(f"build {tag}")
+        return self.images[tag]
+
+    def import_image(self, tarball: Path, reference: str, changes: list[str]) -> str:
+        self.images[reference] = f"sha256:imported-{reference}"
+        return self.images[reference]

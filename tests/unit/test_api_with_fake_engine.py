@@ -1,0 +1,118 @@
+"""up / down / status through the in-memory engine: ordering, idempotency, failure messages."""
+
+from pathlib import Path
+
+import pytest
+
+from deployer import api
+from deployer.errors import DeployFailed, ImageError
+from deployer.spec import DependsOn, Healthcheck, Port, Service, Stack
+from tests.fakes import FakeEngine
+
+CHECK = Healthcheck(command="true", interval="1s")
+
+
+def shop(web_replicas: int = 2) -> Stack:
+    return Stack(
+        name="shop",
+        services=[
+            Service(name="web", image="web:1", replicas=web_replicas, healthcheck=CHECK),
+            Service(
+                name="nginx", image="nginx:1", ports=[Port(container=80)], healthcheck=CHECK,
+                depends_on=[DependsOn(service="web", condition="healthy")],
+            ),
+        ],
+    )  # fmt: skip
+
+
+def engine() -> FakeEngine:
+    return FakeEngine(images={"web:1": "sha256:w", "nginx:1": "sha256:n"})
+
+
+def test_up_starts_dependencies_first() -> None:
+    fake = engine()
+    deployment = api.up(shop(), engine=fake)
+    assert fake.calls.index("start shop-web-1") < fake.calls.index("create shop-nginx-1")
+    assert fake.calls[0] == "create network shop_default"
+    assert [(r.service, r.replica, r.state) for r in deployment.replicas] == [
+        ("nginx", 1, "running"), ("web", 1, "running"), ("web", 2, "running"),
+    ]  # fmt: skip
+    assert deployment.url() == "http://127.0.0.1:49153"
+
+
+def test_second_up_touches_nothing() -> None:
+    fake = engine()
+    api.up(shop(), engine=fake)
+    fake.calls.clear()
+    deployment = api.up(shop(), engine=fake)
+    assert deployment.plan.empty
+    assert fake.calls == []
+
+
+def test_scale_down_removes_only_extra_replicas() -> None:
+    fake = engine()
+    api.up(shop(web_replicas=3), engine=fake)
+    fake.calls.clear()
+    api.up(shop(web_replicas=1), engine=fake)
+    assert sorted(fake.calls) == [
+        "remove shop-web-2", "remove shop-web-3", "stop shop-web-2", "stop shop-web-3",
+    ]  # fmt: skip
+
+
+def test_down_stops_dependents_first_and_is_idempotent() -> None:
+    fake = engine()
+    api.up(shop(), engine=fake)
+    fake.calls.clear()
+    assert api.down("shop", engine=fake) == 4
+    assert fake.calls.index("remove shop-nginx-1") < fake.calls.index("stop shop-web-1")
+    assert fake.calls[-1] == "remove network shop_default"
+    assert api.down("shop", engine=fake) == 0
+
+
+def test_unhealthy_container_fails_with_probe_output_and_logs() -> None:
+    fake = engine()
+    fake.unhealthy.add("shop-web-1")
+    with pytest.raises(DeployFailed) as caught:
+        api.up(shop(), engine=fake)
+    text = str(caught.value)
+    assert "container shop-web-1 turned unhealthy" in text
+    assert "  | probe said no" in text
+    assert "  | log line" in text
+    assert "create shop-nginx-1" not in fake.calls  # nginx waits for web to be healthy
+
+
+def test_missing_image_that_cannot_be_pulled() -> None:
+    fake = FakeEngine()
+    with pytest.raises(ImageError) as caught:
+        api.up(Stack(name="s", services=[Service(name="a", image="postgres:16")]), engine=fake)
+    assert "image postgres:16 is not on this host and cannot be pulled" in str(caught.value)
+    assert "python -m deployer images bootstrap" in str(caught.value)
+    assert fake.calls == []
+
+
+def test_missing_deployer_base_without_bootstrap_names_the_command() -> None:
+    fake = FakeEngine()
+    stack = Stack(name="s", services=[Service(name="a", image="deployer/nginx:bookworm")])
+    with pytest.raises(ImageError) as caught:
+        api.up(stack, engine=fake, bootstrap=False)
+    assert str(caught.value) == (
+        "base image deployer/nginx:bookworm is not on this host\n"
+        "  hint: build it from Debian packages: python -m deployer images bootstrap"
+    )
+
+
+def test_built_service_gets_content_addressed_tag(tmp_path: Path) -> None:
+    (tmp_path / "Dockerfile").write_text("ARG BASE=deployer/python:bookworm\nFROM ${BASE}\n")
+    (tmp_path / "app.py").write_text("print(1)\n")
+    stack = Stack(
+        name="s", services=[Service(name="a", build={"context": str(tmp_path)})]
+    ).model_copy(update={"root": tmp_path})
+    fake = FakeEngine(images={"deployer/python:bookworm": "sha256:base"})
+    first = api.up(stack, engine=fake)
+    tag = first.replicas[0].image
+    assert tag.startswith("s-a:") and f"build {tag}" in fake.calls
+    fake.calls.clear()
+    api.up(stack, engine=fake)
+    assert fake.calls == []  # same content: no build, no new container
+    (tmp_path / "app.py").write_text("print(2)\n")
+    assert [a.cause for a in api.plan(stack, engine=fake).actions] == ["image rebuilt"]

@@ -1,0 +1,66 @@
+"""The CLI's contract: distinct exit codes, one clear message, no traceback."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).parents[2]
+
+
+def run(
+    *args: str, env: dict[str, str] | None = None, cwd: Path = ROOT
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "deployer", *args],
+        capture_output=True, text=True, cwd=cwd, env={**os.environ, **(env or {})}, timeout=60,
+    )  # fmt: skip
+
+
+def test_help_lists_the_commands() -> None:
+    result = run("--help")
+    assert result.returncode == 0
+    for command in ("up", "down", "status", "plan"):
+        assert command in result.stdout
+
+
+def test_every_command_takes_a_file() -> None:
+    for command in ("up", "down", "status", "plan"):
+        assert "-f FILE, --file FILE" in run(command, "--help").stdout
+
+
+def test_invalid_stack_exits_2_with_one_message(tmp_path: Path) -> None:
+    (tmp_path / "stack.py").write_text(
+        "from deployer import *\nstack = Stack(name='s', services=[\n"
+    )
+    result = run("up", "-f", str(tmp_path / "stack.py"))
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"error: {tmp_path / 'stack.py'}: 1 problem in the stack:")
+    assert "Traceback" not in result.stderr
+
+
+def test_unreachable_engine_exits_3_and_says_how_to_start_one(tmp_path: Path) -> None:
+    result = run("status", "--name", "x", env={"DOCKER_HOST": f"unix://{tmp_path}/no.sock"})
+    assert result.returncode == 3
+    assert "cannot reach the Docker engine" in result.stderr
+    assert "apt-get install -y docker.io" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_usage_error_exits_64() -> None:
+    assert run("up", "--bogus").returncode == 64
+
+
+def test_plan_json_without_engine_is_an_engine_error(tmp_path: Path) -> None:
+    result = run("plan", "--json", env={"DOCKER_HOST": f"unix://{tmp_path}/no.sock"})
+    assert result.returncode == 3
+    assert result.stdout == ""
+
+
+def test_up_json_prints_nothing_on_stdout_when_it_fails(tmp_path: Path) -> None:
+    # Scripts that parse stdout never see half a document.
+    (tmp_path / "stack.py").write_text("stack = 1\n")
+    result = run("up", "--json", "-f", str(tmp_path / "stack.py"))
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert "Traceback" not in result.stderr

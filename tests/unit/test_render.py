@@ -1,0 +1,141 @@
+"""Service -> Engine API body, in the engine's units."""
+
+from typing import Any
+
+from deployer import labels
+from deployer.render import container_plan, http_probe
+from deployer.spec import (
+    Healthcheck,
+    HttpProbe,
+    Logging,
+    Network,
+    NetworkAttachment,
+    Port,
+    Reservations,
+    Resources,
+    Service,
+    Stack,
+    Ulimit,
+)
+
+
+def body_of(service: Service, stack_networks: tuple[Network, ...] = ()) -> dict[str, Any]:
+    stack = Stack(name="shop", services=(service,), networks=stack_networks)
+    return container_plan(
+        stack, service, 2, image="img:1", config_hash="h", config_fields="f=1", files=[]
+    ).body
+
+
+def test_durations_are_nanoseconds() -> None:
+    check = Healthcheck(
+        command="true", interval="2s", timeout="500ms", retries=4, start_period="1m"
+    )
+    body = body_of(Service(name="web", image="x", healthcheck=check))
+    assert body["Healthcheck"] == {
+        "Test": ["CMD-SHELL", "true"],
+        "Interval": 2_000_000_000,
+        "Timeout": 500_000_000,
+        "Retries": 4,
+        "StartPeriod": 60_000_000_000,
+    }
+
+
+def test_list_command_healthcheck_runs_without_shell() -> None:
+    check = Healthcheck(command=["pg_isready", "-q"])
+    assert body_of(Service(name="db", image="x", healthcheck=check))["Healthcheck"]["Test"] == [
+        "CMD", "pg_isready", "-q",
+    ]  # fmt: skip
+
+
+def test_limits_are_bytes_and_nanocpus() -> None:
+    resources = Resources(
+        cpus=1.5, memory="256m", pids=100, reservations=Reservations(cpus=0.5, memory="64m")
+    )
+    host = body_of(Service(name="web", image="x", resources=resources))["HostConfig"]
+    assert host["NanoCpus"] == 1_500_000_000
+    assert host["Memory"] == 268_435_456
+    assert host["MemorySwap"] == 268_435_456
+    assert host["MemoryReservation"] == 67_108_864
+    assert host["CpuShares"] == 512
+    assert host["PidsLimit"] == 100
+
+
+def test_no_limits_means_no_keys() -> None:
+    host = body_of(Service(name="web", image="x"))["HostConfig"]
+    assert not {"NanoCpus", "Memory", "PidsLimit"} & host.keys()
+
+
+def test_restart_policies() -> None:
+    def policy(text: str) -> Any:
+        return body_of(Service(name="w", image="x", restart=text))["HostConfig"]["RestartPolicy"]
+
+    assert policy("no") == {"Name": "", "MaximumRetryCount": 0}
+    assert policy("unless-stopped") == {"Name": "unless-stopped", "MaximumRetryCount": 0}
+    assert policy("on-failure:3") == {"Name": "on-failure", "MaximumRetryCount": 3}
+
+
+def test_ports_bind_loopback_and_ephemeral() -> None:
+    body = body_of(Service(name="w", image="x", ports=(Port(container=80), "0.0.0.0:8080:81")))
+    assert body["ExposedPorts"] == {"80/tcp": {}, "81/tcp": {}}
+    assert body["HostConfig"]["PortBindings"] == {
+        "80/tcp": [{"HostIp": "127.0.0.1", "HostPort": ""}],
+        "81/tcp": [{"HostIp": "0.0.0.0", "HostPort": "8080"}],
+    }
+
+
+def test_hardening_fields() -> None:
+    service = Service(
+        name="w", image="x", user="10001:10001", read_only=True, tmpfs={"/tmp": "size=64m"},
+        cap_drop=["ALL"], security_opt=["no-new-privileges:true"], init=True,
+        ulimits={"nofile": Ulimit(soft=1024, hard=2048)},
+        logging=Logging(max_size="10m", max_file=3), stop_grace_period="20s", stop_signal="SIGQUIT",
+    )  # fmt: skip
+    body = body_of(service)
+    host = body["HostConfig"]
+    assert body["User"] == "10001:10001"
+    assert body["StopTimeout"] == 20
+    assert body["StopSignal"] == "SIGQUIT"
+    assert host["ReadonlyRootfs"] is True
+    assert host["Tmpfs"] == {"/tmp": "size=64m"}
+    assert host["CapDrop"] == ["ALL"]
+    assert host["SecurityOpt"] == ["no-new-privileges:true"]
+    assert host["Init"] is True
+    assert host["Ulimits"] == [{"Name": "nofile", "Soft": 1024, "Hard": 2048}]
+    assert host["LogConfig"] == {
+        "Type": "json-file",
+        "Config": {"max-size": "10m", "max-file": "3"},
+    }
+
+
+def test_labels_name_stack_service_and_replica() -> None:
+    body = body_of(Service(name="web", image="x", labels={"team": "a"}, depends_on=["db", "cache"]))
+    assert body["Labels"]["team"] == "a"
+    assert body["Labels"][labels.STACK] == "shop"
+    assert body["Labels"][labels.SERVICE] == "web"
+    assert body["Labels"][labels.REPLICA] == "2"
+    assert body["Labels"][labels.CONFIG_HASH] == "h"
+    assert body["Labels"][labels.DEPENDS_ON] == "cache,db"
+
+
+def test_first_network_at_creation_others_after() -> None:
+    service = Service(
+        name="web", image="x",
+        networks=[NetworkAttachment(name="front", aliases=("www",)), "back"],
+    )  # fmt: skip
+    stack = Stack(
+        name="shop", services=(service,), networks=(Network(name="front"), Network(name="back"))
+    )
+    plan = container_plan(stack, service, 1, image="i", config_hash="h", config_fields="", files=[])
+    assert plan.name == "shop-web-1"
+    assert plan.body["HostConfig"]["NetworkMode"] == "shop_front"
+    assert plan.body["NetworkingConfig"] == {
+        "EndpointsConfig": {"shop_front": {"Aliases": ["web", "shop-web-1", "www"]}}
+    }
+    assert plan.extra_networks == [("shop_back", ["web", "shop-web-1"])]
+
+
+def test_http_probe_uses_curl_or_python() -> None:
+    script = http_probe(HttpProbe(path="/health", port=8000), 2.0)
+    assert "exec curl -fsS -o /dev/null --max-time 2 http://127.0.0.1:8000/health" in script
+    assert "exec python3 -c" in script
+    assert script.endswith("http://127.0.0.1:8000/health 2")
