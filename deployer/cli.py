@@ -71,7 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
     image_cmd = commands.add_parser("images", help="deployer's own base images")
     image_actions = image_cmd.add_subparsers(dest="action", required=True, parser_class=_Parser)
     boot = image_actions.add_parser("bootstrap", help="build base images from Debian packages")
-    boot.add_argument("which", nargs="*", choices=[*bases.BASES, []], help="default: all")
+    boot.add_argument(
+        "which", nargs="*", metavar="BASE", help=f"{', '.join(bases.BASES)} (default: all)"
+    )
     boot.add_argument("--force", action="store_true", help="rebuild even when present")
     image_actions.add_parser("list", help="show deployer's base images and whether present")
     return parser
@@ -156,6 +158,13 @@ def _images(args: argparse.Namespace, progress: Progress) -> int:
             state = f"present {image_id[7:19]}" if image_id else "missing"
             print(f"{base.reference:<28} {state:<22} {base.description}")
         return 0
+    unknown = sorted(set(args.which) - set(bases.BASES))
+    if unknown:
+        print(
+            f"error: no base image named {', '.join(unknown)}; known: {', '.join(bases.BASES)}",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     for key in args.which or list(bases.BASES):
         base = bases.BASES[key]
         image_id = bases.bootstrap(engine, base, progress, force=args.force)
