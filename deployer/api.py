@@ -183,8 +183,12 @@ def down(
     engine: Engine | None = None,
     report: Report = _quiet,
     stop_timeout: int | None = None,
+    remove_images: bool = False,
 ) -> int:
-    """Stop and remove every container and network of the stack. Returns how many objects."""
+    """Stop and remove every container and network of the stack. Returns how many objects.
+
+    With `remove_images`, the images deployer built for the stack go too.
+    """
     name = stack.name if isinstance(stack, Stack) else stack
     engine = engine or connect()
     observed = observe(engine, name)
@@ -196,4 +200,8 @@ def down(
     for network in observed.networks:
         engine.remove_network(network.id)
         report(f"network {network.name} removed")
-    return len(observed.containers) + len(observed.networks)
+    built = engine.images(labels.stack_filter(name)) if remove_images else []
+    for tag in built:
+        engine.remove_image(tag)
+        report(f"image {tag} removed")
+    return len(observed.containers) + len(observed.networks) + len(built)

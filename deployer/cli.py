@@ -53,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     with_file(down)
     with_name(down)
     down.add_argument("--json", action="store_true", help="print the result as JSON")
+    down.add_argument("--rmi", action="store_true", help="also remove the images built for it")
     down.add_argument(
         "--timeout",
         type=int,
@@ -118,7 +119,7 @@ def _run(args: argparse.Namespace) -> int:
         return 0
     if args.command == "down":
         name = _stack_name(args)
-        removed = api.down(name, report=progress, stop_timeout=args.timeout)
+        removed = api.down(name, report=progress, stop_timeout=args.timeout, remove_images=args.rmi)
         if args.json:
             _print_json({"stack": name, "removed": removed})
         else:

@@ -82,6 +82,8 @@ class Engine(Protocol):
     def logs_tail(self, container_id: str, lines: int) -> str: ...
     def exec(self, container_id: str, command: list[str]) -> tuple[int, str]: ...
     def image_id(self, reference: str) -> str | None: ...
+    def images(self, label_filter: dict[str, list[str]]) -> list[str]: ...
+    def remove_image(self, reference: str) -> None: ...
     def pull(self, reference: str) -> None: ...
     def build(
         self,
@@ -230,6 +232,19 @@ class DockerEngine:
                 return str(self.api.inspect_image(reference)["Id"])
             except docker.errors.NotFound:
                 return None
+
+    def images(self, label_filter: dict[str, list[str]]) -> list[str]:
+        """Tags (repo:tag) of the images that match the filter."""
+        with translated("listing images"):
+            listed = self.api.images(filters=label_filter)
+        return sorted(tag for image in listed for tag in image.get("RepoTags") or [])
+
+    def remove_image(self, reference: str) -> None:
+        with translated(f"removing image {reference}"):
+            try:
+                self.api.remove_image(reference)
+            except docker.errors.NotFound:
+                return
 
     def pull(self, reference: str) -> None:
         repository, _, tag = (

@@ -14,7 +14,7 @@ from deployer.render import ContainerPlan
 
 class FakeEngine:
     def __init__(self, images: dict[str, str] | None = None) -> None:
-        self.images = dict(images or {})
+        self.images_by_tag = dict(images or {})
         self.container_state: dict[str, ContainerInfo] = {}
         self.network_state: dict[str, NetworkInfo] = {}
         self.calls: list[str] = []
@@ -93,7 +93,15 @@ class FakeEngine:
         return 0, ""
 
     def image_id(self, reference: str) -> str | None:
-        return self.images.get(reference)
+        return self.images_by_tag.get(reference)
+
+    def images(self, label_filter: dict[str, list[str]]) -> list[str]:
+        stack = label_filter["label"][0].partition("=")[2]
+        return sorted(tag for tag in self.images_by_tag if tag.startswith(f"{stack}-"))
+
+    def remove_image(self, reference: str) -> None:
+        self.images_by_tag.pop(reference, None)
+        self.calls.append(f"remove image {reference}")
 
     def pull(self, reference: str) -> None:
         raise ImageError(f"cannot pull {reference}: no registry")
@@ -102,10 +110,10 @@ class FakeEngine:
         self, context: Path, *, dockerfile: str, tag: str, args: dict[str, str],
         target: str | None, labels: dict[str, str], on_output: Callable[[str], None],
     ) -> str:  # fmt: skip
-        self.images[tag] = f"sha256:built-{tag}"
+        self.images_by_tag[tag] = f"sha256:built-{tag}"
         self.calls.append(f"build {tag}")
-        return self.images[tag]
+        return self.images_by_tag[tag]
 
     def import_image(self, tarball: Path, reference: str, changes: list[str]) -> str:
-        self.images[reference] = f"sha256:imported-{reference}"
-        return self.images[reference]
+        self.images_by_tag[reference] = f"sha256:imported-{reference}"
+        return self.images_by_tag[reference]

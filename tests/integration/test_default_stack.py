@@ -22,7 +22,7 @@ def deployed(engine: DockerEngine) -> Iterator[tuple[Stack, Deployment]]:
     try:
         yield stack, api.up(stack, engine=engine)
     finally:
-        api.down(stack.name, engine=engine, stop_timeout=1)
+        api.down(stack.name, engine=engine, stop_timeout=1, remove_images=True)
 
 
 def get(url: str) -> tuple[int, bytes]:
@@ -110,10 +110,11 @@ def test_down_leaves_no_labelled_object(
     deployed: tuple[Stack, Deployment], docker_api: docker.APIClient
 ) -> None:
     stack, _ = deployed
-    result = cli("down", "--name", stack.name)
+    result = cli("down", "--name", stack.name, "--rmi")
     assert result.returncode == 0, result.stderr
-    assert "removed 4 object(s)" in result.stdout
+    assert "removed 5 object(s)" in result.stdout  # 3 containers, 1 network, 1 built image
     assert leftovers(docker_api, stack.name) == ([], [])
+    assert docker_api.images(filters={"label": [f"io.deployer.stack={stack.name}"]}) == []
     again = cli("down", "--name", stack.name)
     assert again.returncode == 0
     assert "nothing to remove" in again.stdout
