@@ -34,8 +34,9 @@ keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "75"))
 # Well within the stack's stop_grace_period: in-flight requests finish on SIGTERM.
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "15"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
-# The root filesystem is read-only; the heartbeat file lives in memory.
+# The root filesystem is read-only: the heartbeat file and the control socket live in memory.
 worker_tmp_dir = "/dev/shm"
+control_socket = "/tmp/gunicorn.ctl"
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
 errorlog = "-"
 forwarded_allow_ips = "*"

@@ -31,6 +31,7 @@ from deployer.spec import (
     Service,
     Stack,
     Ulimit,
+    UpdatePolicy,
 )
 
 __all__ = [
@@ -38,5 +39,6 @@ __all__ = [
     "EngineError", "EngineUnavailable", "File", "Healthcheck", "HttpProbe", "ImageError",
     "Logging", "Network", "NetworkAttachment", "NotFound", "Plan", "Port", "Proxy",
     "ReplicaStatus", "Reservations", "Resources", "Service", "Stack", "StackError", "Ulimit",
+    "UpdatePolicy",
     "down", "load_stack", "plan", "status", "up",
 ]  # fmt: skip

@@ -156,7 +156,7 @@ def up(
     observed = observe(engine, stack.name)
     the_plan = reconcile(stack, observed, desired.services)
     report(the_plan.text())
-    Apply(engine, stack, desired.container, report, timeout).run(the_plan, observed)
+    Apply(engine, desired, report, timeout).run(the_plan, observed)
     proxies = [s.name for s in stack.services if s.proxy is not None]
     published = [s.name for s in stack.services if s.ports]
     front = next(iter(proxies + published), None)

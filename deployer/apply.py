@@ -1,6 +1,7 @@
-"""Carries out a Plan on the engine: parallel along dependency edges, health-gated.
+"""Carries out a Plan on the engine: services in parallel along dependency edges, health-gated.
 
-It makes no decisions: what to create, recreate or remove is the plan's.
+It makes no decisions: what to create, replace or remove is the plan's; how one service's
+replicas are replaced is rollout.py's.
 """
 
 from __future__ import annotations
@@ -8,63 +9,53 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 
 from deployer import health, labels
+from deployer.desired import DesiredStack
 from deployer.engine import Engine
-from deployer.errors import DeployerError, DeployFailed
+from deployer.errors import DeployerError
 from deployer.graph import levels
-from deployer.observe import ObservedState
+from deployer.observe import ObservedState, dependency_edges
 from deployer.plan import Action, Kind, Plan
-from deployer.render import ContainerPlan
-from deployer.spec import Service, Stack
+from deployer.rollout import ServiceRun
+from deployer.spec import Service
 
 Report = Callable[[str], None]
-# How a replica is created: rendered by the caller, which knows images, hashes and files.
-RenderReplica = Callable[[Service, int], ContainerPlan]
 
 
-@dataclass
-class _Gate:
-    """Per-service signals that dependents wait on."""
-
-    started: threading.Event
-    healthy: threading.Event
+class _Cancelled(DeployerError):
+    """A dependency failed, so this service was not touched."""
 
 
 class Apply:
     def __init__(
-        self,
-        engine: Engine,
-        stack: Stack,
-        render_replica: RenderReplica,
-        report: Report,
-        timeout: float | None = None,
+        self, engine: Engine, desired: DesiredStack, report: Report, timeout: float | None = None
     ) -> None:
         self.engine = engine
-        self.stack = stack
-        self.render_replica = render_replica
+        self.desired = desired
+        self.stack = desired.stack
         self.report = report
         self.timeout = timeout
         self.failed = threading.Event()
-        self.gates = {s.name: _Gate(threading.Event(), threading.Event()) for s in stack.services}
+        self.started = {s.name: threading.Event() for s in self.stack.services}
+        self.healthy = {s.name: threading.Event() for s in self.stack.services}
 
     def run(self, plan: Plan, observed: ObservedState) -> None:
         for action in plan.actions:
             if action.kind is Kind.CREATE_NETWORK:
                 self._create_network(action.resource)
-        services = [service.name for service in self.stack.services]
+        names = [service.name for service in self.stack.services]
         errors: list[BaseException] = []
-        with ThreadPoolExecutor(max_workers=max(1, len(services))) as pool:
-            futures = [pool.submit(self._service, name, plan) for name in services]
+        with ThreadPoolExecutor(max_workers=max(1, len(names))) as pool:
+            futures = [pool.submit(self._service, name, plan, observed) for name in names]
             for future in futures:
                 error = future.exception()
                 if error is not None and not isinstance(error, _Cancelled):
                     errors.append(error)
         if errors:
             raise errors[0]
-        removals = [a for a in plan.actions if a.kind is Kind.REMOVE and a.service not in services]
-        remove_containers(self.engine, removals, observed, self.report)
+        gone = [a for a in plan.actions if a.kind is Kind.REMOVE and a.service not in names]
+        remove_containers(self.engine, gone, observed, self.report)
         for action in plan.actions:
             if action.kind is Kind.REMOVE_NETWORK:
                 network = next(n for n in observed.networks if n.name == action.resource)
@@ -85,63 +76,39 @@ class Apply:
                 )
                 self.report(f"network {name} created")
 
-    def _service(self, name: str, plan: Plan) -> None:
+    def _service(self, name: str, plan: Plan, observed: ObservedState) -> None:
         service = self.stack.service(name)
         try:
             self._wait_for_dependencies(service)
-            actions = plan.for_service(name)
-            with ThreadPoolExecutor(max_workers=max(1, len(actions))) as pool:
-                list(pool.map(lambda action: self._replica(service, action), actions))
-            self.gates[name].started.set()
+            live = observed.service_containers(name)
+            run = ServiceRun(self.engine, self.desired, service, live, self.report, self.timeout)
+            run.run(plan.for_service(name))
+            self.started[name].set()
             self._wait_ready(service)
-            self.gates[name].healthy.set()
+            self.healthy[name].set()
         except BaseException:
             self.failed.set()
             raise
 
     def _wait_for_dependencies(self, service: Service) -> None:
         for dep in service.depends_on:
-            gate = self.gates[dep.service]
-            event = gate.healthy if dep.condition == "healthy" else gate.started
-            while not event.wait(0.05):
+            events = self.healthy if dep.condition == "healthy" else self.started
+            while not events[dep.service].wait(0.05):
                 if self.failed.is_set():
-                    raise _Cancelled(f"{service.name}: not started, a dependency failed")
-
-    def _replica(self, service: Service, action: Action) -> None:
-        if action.kind in {Kind.REMOVE, Kind.RECREATE}:
-            self.engine.stop(action.container_id)
-            self.engine.remove_container(action.container_id)
-            if action.kind is Kind.REMOVE:
-                self.report(f"{action.resource} removed ({action.cause})")
-                return
-        if action.kind is Kind.START:
-            self.engine.start(action.container_id)
-            self.report(f"{action.resource} started ({action.cause})")
-            return
-        container_id = self.engine.create_container(self.render_replica(service, action.replica))
-        self.engine.start(container_id)
-        self.report(f"{action.resource} started ({action.cause})")
+                    raise _Cancelled(f"{service.name}: not touched, a dependency failed")
 
     def _wait_ready(self, service: Service) -> None:
         selector = {
             "label": [f"{labels.STACK}={self.stack.name}", f"{labels.SERVICE}={service.name}"]
         }
         ids = [c.id for c in self.engine.containers(selector)]
-        if not ids:
-            return
-        health.wait_ready(
-            self.engine,
-            ids,
-            service=service,
-            timeout=self.timeout or health.wait_timeout(service),
-            on_ready=lambda info, seconds: self.report(
-                f"{info.name} {info.health or 'running'} after {seconds:.1f}s"
-            ),
-        )
-
-
-class _Cancelled(DeployerError):
-    """A dependency failed, so this service never started."""
+        if ids:
+            health.wait_ready(
+                self.engine,
+                ids,
+                service=service,
+                timeout=self.timeout or health.wait_timeout(service),
+            )
 
 
 def remove_containers(
@@ -152,8 +119,6 @@ def remove_containers(
     stop_timeout: int | None = None,
 ) -> None:
     """Stop and remove containers in reverse dependency order, in parallel within a level."""
-    from deployer.observe import dependency_edges
-
     edges = dependency_edges(observed)
     by_service: dict[str, list[Action]] = {}
     for action in actions:
@@ -169,6 +134,3 @@ def remove_containers(
 
         with ThreadPoolExecutor(max_workers=max(1, len(batch))) as pool:
             list(pool.map(stop_and_remove, batch))
-
-
-__all__ = ["Apply", "DeployFailed", "remove_containers"]

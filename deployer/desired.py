@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from deployer import hashing, labels, nginx, render
 from deployer.images import ServiceImage
 from deployer.reconcile import Desired
@@ -21,7 +23,20 @@ class DesiredStack:
             fields = hashing.service_fields(
                 stack, service, images[service.name].id, self.templates.get(service.name)
             )
-            self.services[service.name] = Desired(hashing.config_hash(fields), fields)
+            self.services[service.name] = Desired(
+                hashing.config_hash(fields), fields, built=service.build is not None
+            )
+
+    def proxy_config(self, proxy: Service, hosts: list[str]) -> str:
+        """The proxy's nginx config with `hosts` (container names) as its upstream servers."""
+        assert proxy.proxy is not None
+        return nginx.render(
+            self.templates[proxy.name],
+            str(self.stack.resolve(proxy.proxy.template)),
+            upstream=proxy.proxy.upstream,
+            replica_hosts=hosts,
+            port=proxy.proxy.port,
+        )
 
     def files(self, service: Service) -> list[File]:
         files = list(service.files)
@@ -31,19 +46,21 @@ class DesiredStack:
                 labels.container_name(self.stack.name, upstream.name, replica)
                 for replica in range(1, upstream.replicas + 1)
             ]
-            config = nginx.render(
-                self.templates[service.name],
-                str(self.stack.resolve(service.proxy.template)),
-                upstream=upstream.name,
-                replica_hosts=hosts,
-                port=service.proxy.port,
-            )
+            config = self.proxy_config(service, hosts)
             files.append(File(path=service.proxy.config_path, content=config))
         return files
 
-    def container(self, service: Service, replica: int) -> ContainerPlan:
+    def spec_label(self, service: Service) -> str:
+        """The service as it runs (its image by reference): what `rollback` returns to."""
+        data = service.model_dump(mode="json", exclude={"build"})
+        data["image"] = self.images[service.name].reference
+        return json.dumps(data, sort_keys=True, separators=(",", ":"))
+
+    def container(
+        self, service: Service, replica: int, name: str | None = None, previous_spec: str = ""
+    ) -> ContainerPlan:
         desired = self.services[service.name]
-        return render.container_plan(
+        plan = render.container_plan(
             self.stack,
             service,
             replica,
@@ -51,4 +68,7 @@ class DesiredStack:
             config_hash=desired.config_hash,
             config_fields=hashing.fields_label(desired.config_fields),
             files=self.files(service),
+            spec=self.spec_label(service),
+            previous_spec=previous_spec,
         )
+        return plan if name is None else render.renamed(plan, name)

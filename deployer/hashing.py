@@ -22,6 +22,8 @@ EXCLUDED_FIELDS = {
     "name",
     # Replaced by the id of the image it produces, which is what actually runs.
     "build",
+    # How to replace containers, not what they are.
+    "update",
 }
 
 

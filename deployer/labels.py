@@ -15,6 +15,10 @@ CONFIG_HASH = f"{PREFIX}.config-hash"
 CONFIG_FIELDS = f"{PREFIX}.config-fields"
 # Comma-separated services this one depends on: lets `down` order itself without stack.py.
 DEPENDS_ON = f"{PREFIX}.depends-on"
+# The service definition (compact JSON) a container was made from, and the one it replaced:
+# `rollback` returns to the latter without any state file.
+SPEC = f"{PREFIX}.spec"
+PREVIOUS_SPEC = f"{PREFIX}.previous-spec"
 # Which base image a deployer-built base image is (python, nginx), for `images` listing.
 BASE_IMAGE = f"{PREFIX}.base-image"
 VERSION = f"{PREFIX}.version"
@@ -24,6 +28,11 @@ FORMAT_VERSION = "1"
 
 def container_name(stack: str, service: str, replica: int) -> str:
     return f"{stack}-{service}-{replica}"
+
+
+def next_container_name(stack: str, service: str, replica: int, config_hash: str) -> str:
+    """Name of a replica's successor while both run (start-first); renamed once the old is gone."""
+    return f"{container_name(stack, service, replica)}-{config_hash[:8]}"
 
 
 def network_name(stack: str, network: str) -> str:
@@ -47,8 +56,14 @@ def container_labels(
     config_hash: str,
     config_fields: str,
     depends_on: list[str],
+    spec: str = "",
+    previous_spec: str = "",
 ) -> dict[str, str]:
+    extra = {SPEC: spec} if spec else {}
+    if previous_spec:
+        extra[PREVIOUS_SPEC] = previous_spec
     return {
+        **extra,
         CONFIG_FIELDS: config_fields,
         STACK: stack,
         SERVICE: service,

@@ -12,6 +12,7 @@ class Kind(StrEnum):
     CREATE = "create"
     RECREATE = "recreate"
     START = "start"
+    RENAME = "rename"
     REMOVE = "remove"
     REMOVE_NETWORK = "remove network"
 
@@ -24,6 +25,7 @@ class Action:
     service: str = ""
     replica: int = 0
     container_id: str = ""  # the existing container this action replaces, starts or removes
+    stop_first: bool = False  # RECREATE only: the old container stops before the new one starts
 
     def text(self) -> str:
         return f"{self.kind.value:<15} {self.resource:<32} ({self.cause})"

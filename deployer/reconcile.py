@@ -11,6 +11,8 @@ from deployer.observe import ObservedState, replica_of
 from deployer.plan import Action, Kind, Plan
 from deployer.spec import Service, Stack
 
+INTERRUPTED = "left over from an interrupted update"
+
 
 @dataclass(frozen=True)
 class Desired:
@@ -18,11 +20,22 @@ class Desired:
 
     config_hash: str
     config_fields: dict[str, str]
+    built: bool = False  # the image comes from a build (its change reads "image rebuilt")
 
 
 def service_order(stack: Stack) -> list[str]:
     edges = {s.name: [d.service for d in s.depends_on] for s in stack.services}
     return [name for level in levels(edges) for name in level]
+
+
+def stop_first_reason(service: Service) -> str | None:
+    """Why a service cannot run old and new containers side by side, if it cannot."""
+    fixed = [str(p.host) for p in service.ports if p.host]
+    if fixed:
+        return f"stop-first: fixed host port {', '.join(fixed)}"
+    if service.update.order == "stop-first":
+        return "stop-first: update.order"
+    return None
 
 
 def reconcile(stack: Stack, observed: ObservedState, desired: dict[str, Desired]) -> Plan:
@@ -41,8 +54,7 @@ def reconcile(stack: Stack, observed: ObservedState, desired: dict[str, Desired]
             unchanged.append(name)
     wanted = {service.name for service in stack.services}
     for container in observed.containers:
-        service = container.labels.get(labels.SERVICE, "")
-        if service not in wanted:
+        if container.labels.get(labels.SERVICE, "") not in wanted:
             actions.append(_remove(container, "no longer in stack"))
     wanted_networks = {network.name for network in stack.all_networks()}
     for live in observed.networks:
@@ -54,50 +66,78 @@ def reconcile(stack: Stack, observed: ObservedState, desired: dict[str, Desired]
 def _service_actions(
     stack: str, service: Service, existing: list[ContainerInfo], desired: Desired
 ) -> list[Action]:
-    actions = []
-    by_replica: dict[int, ContainerInfo] = {}
+    actions: list[Action] = []
+    slots: dict[int, list[ContainerInfo]] = {}
     for live in existing:
-        replica = replica_of(live)
-        if replica in by_replica or not 1 <= replica <= service.replicas:
-            cause = f"replicas {len(existing)} → {service.replicas}"
-            if replica in by_replica:
-                cause = f"duplicate of replica {replica}"
-            actions.append(_remove(live, cause))
-        else:
-            by_replica[replica] = live
-    for replica in range(1, service.replicas + 1):
+        slots.setdefault(replica_of(live), []).append(live)
+    kept: list[ContainerInfo] = []
+    for replica in sorted(slots):
+        group = slots[replica]
+        survivor = _survivor(group, desired.config_hash, stack, service.name)
+        actions += [_remove(other, INTERRUPTED) for other in group if other is not survivor]
+        kept.append(survivor)
+    scale = f"replicas {len(kept)} → {service.replicas}"
+    actions += [_remove(extra, scale) for extra in kept[service.replicas :]]
+    kept = kept[: service.replicas]
+    for live in kept:
+        actions += _keep_actions(stack, service, live, desired)
+    taken = {replica_of(live) for live in kept}
+    free = (n for n in range(1, service.replicas + len(taken) + 1) if n not in taken)
+    for _ in range(service.replicas - len(kept)):
+        replica = next(free)
+        cause = "not found" if not existing else scale
         name = labels.container_name(stack, service.name, replica)
-        container = by_replica.get(replica)
-        if container is None:
-            cause = (
-                "not found" if not existing else f"replicas {len(existing)} → {service.replicas}"
-            )
-            actions.append(Action(Kind.CREATE, name, cause, service.name, replica))
-        elif container.labels.get(labels.CONFIG_HASH) != desired.config_hash:
-            actions.append(
-                Action(
-                    Kind.RECREATE,
-                    name,
-                    _change_cause(container, desired, service),
-                    service.name,
-                    replica,
-                    container.id,
-                )
-            )
-        elif container.state not in {"running", "restarting"}:
-            actions.append(
-                Action(Kind.START, name, f"{container.state}", service.name, replica, container.id)
-            )
+        actions.append(Action(Kind.CREATE, name, cause, service.name, replica))
     return actions
 
 
-def _change_cause(container: ContainerInfo, desired: Desired, service: Service) -> str:
+def _survivor(
+    group: list[ContainerInfo], wanted_hash: str, stack: str, service: str
+) -> ContainerInfo:
+    """Of several containers for one replica (an interrupted update), the one to keep."""
+
+    def rank(live: ContainerInfo) -> tuple[bool, bool, bool]:
+        canonical = labels.container_name(stack, service, replica_of(live))
+        current = live.labels.get(labels.CONFIG_HASH) == wanted_hash
+        return (
+            current and live.state == "running",
+            live.state == "running",
+            live.name == canonical,
+        )
+
+    return max(group, key=rank)
+
+
+def _keep_actions(
+    stack: str, service: Service, live: ContainerInfo, desired: Desired
+) -> list[Action]:
+    replica = replica_of(live)
+    canonical = labels.container_name(stack, service.name, replica)
+    if live.labels.get(labels.CONFIG_HASH) != desired.config_hash:
+        cause = _change_cause(live, desired)
+        reason = stop_first_reason(service)
+        if reason:
+            cause += f"; {reason}"
+        return [
+            Action(
+                Kind.RECREATE, canonical, cause, service.name, replica, live.id, reason is not None
+            )
+        ]
+    actions = []
+    if live.name != canonical:
+        actions.append(Action(Kind.RENAME, live.name, INTERRUPTED, service.name, replica, live.id))
+    if live.state not in {"running", "restarting"}:
+        actions.append(Action(Kind.START, canonical, live.state, service.name, replica, live.id))
+    return actions
+
+
+def _change_cause(container: ContainerInfo, desired: Desired) -> str:
     old = hashing.parse_fields_label(container.labels.get(labels.CONFIG_FIELDS, ""))
     changed = hashing.changed_fields(old, desired.config_fields)
     if not old or not changed:
         return "config changed"
     if changed == ["image"]:
-        return "image rebuilt" if service.build is not None else "image changed"
+        return "image rebuilt" if desired.built else "image changed"
     return "config changed: " + ", ".join(changed)
 
 

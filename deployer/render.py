@@ -34,10 +34,14 @@ def container_plan(
     config_hash: str,
     config_fields: str,
     files: list[File],
+    spec: str = "",
+    previous_spec: str = "",
 ) -> ContainerPlan:
     name = labels.container_name(stack.name, service.name, replica)
+    # The container's own name needs no alias: user networks resolve container names, and keep
+    # doing so after a rename.
     endpoints = [
-        (labels.network_name(stack.name, att.name), [service.name, name, *att.aliases])
+        (labels.network_name(stack.name, att.name), [service.name, *att.aliases])
         for att in stack.service_networks(service)
     ]
     first_network, first_aliases = endpoints[0]
@@ -53,6 +57,8 @@ def container_plan(
                 config_hash,
                 config_fields,
                 [dep.service for dep in service.depends_on],
+                spec,
+                previous_spec,
             ),
         },
         "ExposedPorts": {f"{p.container}/{p.protocol}": {} for p in service.ports},
@@ -70,6 +76,13 @@ def container_plan(
     }
     body.update({key: value for key, value in optional.items() if value is not None})
     return ContainerPlan(name=name, body=body, extra_networks=endpoints[1:], files=files)
+
+
+def renamed(plan: ContainerPlan, name: str) -> ContainerPlan:
+    """The same container under another name (a successor that runs beside its predecessor)."""
+    return ContainerPlan(
+        name=name, body=plan.body, extra_networks=plan.extra_networks, files=plan.files
+    )
 
 
 def host_config(service: Service, network: str) -> dict[str, Any]:

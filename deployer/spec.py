@@ -250,6 +250,16 @@ class Proxy(Model):
     config_path: str = "/etc/nginx/nginx.conf"
 
 
+class UpdatePolicy(Model):
+    """How a changed service is replaced. start-first needs no fixed host port (else stop-first)."""
+
+    order: Literal["start-first", "stop-first"] = "start-first"
+    # Replicas replaced at once (the surge: how many extra containers run during an update).
+    parallelism: Annotated[int, Field(ge=1)] = 1
+    # Longest wait for a proxy's old workers to finish in-flight requests to a replica leaving it.
+    drain_timeout: Duration = timedelta(seconds=10)
+
+
 class Service(Model):
     name: Name
     image: str | None = None
@@ -280,6 +290,7 @@ class Service(Model):
     networks: tuple[NetworkAttachment, ...] = ()
     files: tuple[File, ...] = ()
     proxy: Proxy | None = None
+    update: UpdatePolicy = UpdatePolicy()
 
     @model_validator(mode="after")
     def _image_or_build(self) -> Service:
@@ -322,6 +333,10 @@ class Stack(Model):
 
     def resolve(self, path: Path) -> Path:
         return path if path.is_absolute() else (self.root / path)
+
+    def proxies_of(self, upstream: str) -> list[Service]:
+        """The proxy services whose upstream is `upstream`."""
+        return [s for s in self.services if s.proxy is not None and s.proxy.upstream == upstream]
 
     def service_networks(self, service: Service) -> tuple[NetworkAttachment, ...]:
         """The networks a service joins: its own list, or the stack's implicit default one."""

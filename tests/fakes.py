@@ -21,6 +21,8 @@ class FakeEngine:
         self.bodies: dict[str, ContainerPlan] = {}
         self._ids = (f"{n:064x}" for n in itertools.count(1))
         self.unhealthy: set[str] = set()  # container names whose probe fails
+        self.unhealthy_images: set[str] = set()  # images whose containers' probe fails
+        self.proxy_configs: dict[str, str] = {}  # container name -> last config a reload wrote
 
     def ping(self) -> None:
         return None
@@ -63,6 +65,8 @@ class FakeEngine:
             health="", image=plan.body["Image"], image_id=plan.body["Image"], ports=ports,
         )  # fmt: skip
         self.bodies[plan.name] = plan
+        for file in plan.files:  # what put_archive would write; a proxy has one file
+            self.proxy_configs[plan.name] = file.content
         self.calls.append(f"create {plan.name}")
         return container_id
 
@@ -73,7 +77,8 @@ class FakeEngine:
     def start(self, container_id: str) -> None:
         info = self.container_state[container_id]
         has_check = "Healthcheck" in self.bodies.get(info.name, ContainerPlan("", {})).body
-        health = "unhealthy" if info.name in self.unhealthy else "healthy" if has_check else ""
+        sick = info.name in self.unhealthy or info.image in self.unhealthy_images
+        health = "unhealthy" if sick else "healthy" if has_check else ""
         self._replace(container_id, state="running", health=health, health_output="probe said no")
         self.calls.append(f"start {info.name}")
 
@@ -86,10 +91,23 @@ class FakeEngine:
         if info:
             self.calls.append(f"remove {info.name}")
 
+    def rename(self, container_id: str, name: str) -> None:
+        old = self.container_state[container_id].name
+        self._replace(container_id, name=name)
+        self.bodies[name] = self.bodies.pop(old)
+        self.calls.append(f"rename {old} {name}")
+
     def logs_tail(self, container_id: str, lines: int) -> str:
         return "log line\n"
 
     def exec(self, container_id: str, command: list[str]) -> tuple[int, str]:
+        name = self.container_state[container_id].name
+        action = command[3] if len(command) > 3 else ""
+        if action == "reload":
+            self.proxy_configs[name] = command[-1]
+            self.calls.append(f"reload {name}")
+        if action == "read":
+            return 0, self.proxy_configs.get(name, "")
         return 0, ""
 
     def image_id(self, reference: str) -> str | None:

@@ -132,5 +132,5 @@ def test_plan_as_data() -> None:
     plan = reconcile(stack(web_replicas=3), observed(*current()), desired())
     assert plan.as_data()["actions"] == [
         {"kind": "create", "resource": "shop-web-3", "cause": "replicas 2 → 3", "service": "web",
-         "replica": 3, "container_id": ""},
+         "replica": 3, "container_id": "", "stop_first": False},
     ]  # fmt: skip

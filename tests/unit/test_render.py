@@ -129,9 +129,9 @@ def test_first_network_at_creation_others_after() -> None:
     assert plan.name == "shop-web-1"
     assert plan.body["HostConfig"]["NetworkMode"] == "shop_front"
     assert plan.body["NetworkingConfig"] == {
-        "EndpointsConfig": {"shop_front": {"Aliases": ["web", "shop-web-1", "www"]}}
+        "EndpointsConfig": {"shop_front": {"Aliases": ["web", "www"]}}
     }
-    assert plan.extra_networks == [("shop_back", ["web", "shop-web-1"])]
+    assert plan.extra_networks == [("shop_back", ["web"])]
 
 
 def test_http_probe_uses_curl_or_python() -> None:

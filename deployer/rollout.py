@@ -1,0 +1,228 @@
+"""Carrying out one service's part of a plan: create, scale, and replace replicas.
+
+Replacement is health-gated and, where the service can run old and new side by side, start-first:
+the successor starts, becomes healthy, enters the proxies' upstream, the predecessor leaves it,
+in-flight requests drain, and only then does the predecessor stop. Predecessors are kept (stopped)
+until the whole service is done, so a failure puts everything back as it was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from deployer import health, labels
+from deployer.desired import DesiredStack
+from deployer.engine import ContainerInfo, Engine
+from deployer.errors import DeployerError, DeployFailed
+from deployer.observe import replica_of
+from deployer.plan import Action, Kind
+from deployer.proxy import Upstream
+from deployer.reconcile import INTERRUPTED
+from deployer.spec import Service
+
+Report = Callable[[str], None]
+
+
+@dataclass
+class _Swap:
+    old: ContainerInfo
+    new_id: str
+    new_name: str
+
+
+def parallel(work: Callable[[str], None], ids: list[str]) -> None:
+    if len(ids) <= 1:
+        for item in ids:
+            work(item)
+        return
+    with ThreadPoolExecutor(max_workers=len(ids)) as pool:
+        list(pool.map(work, ids))
+
+
+class ServiceRun:
+    def __init__(
+        self,
+        engine: Engine,
+        desired: DesiredStack,
+        service: Service,
+        live: list[ContainerInfo],
+        report: Report,
+        timeout: float | None,
+    ) -> None:
+        self.engine = engine
+        self.desired = desired
+        self.service = service
+        self.live = {info.id: info for info in live}
+        self.names = {info.id: info.name for info in live}  # and of the containers this run adds
+        self.report = report
+        self.timeout = timeout or health.wait_timeout(service)
+        self.drain = service.update.drain_timeout.total_seconds()
+        self.upstream = Upstream(engine, desired, service, report)
+        wanted = desired.services[service.name].config_hash
+        self.previous_spec = _previous_spec(live, wanted)
+        # Names of this service's containers that the proxies send traffic to.
+        self.serving = sorted(info.name for info in live if info.state == "running")
+
+    def run(self, actions: list[Action]) -> None:
+        of = {kind: [a for a in actions if a.kind is kind] for kind in Kind}
+        leftovers = [a for a in of[Kind.REMOVE] if a.cause == INTERRUPTED]
+        self._remove([a.container_id for a in leftovers], "left over from an interrupted update")
+        for action in of[Kind.RENAME]:
+            self.engine.rename(action.container_id, self._canonical(action.replica))
+            self.report(f"{action.resource} renamed to {self._canonical(action.replica)}")
+        for action in of[Kind.START]:
+            self.engine.start(action.container_id)
+            self.report(f"{action.resource} started ({action.cause})")
+        self._create([a for a in of[Kind.CREATE]])
+        self._replace(of[Kind.RECREATE])
+        self._scale_down([a for a in of[Kind.REMOVE] if a.cause != INTERRUPTED])
+        if self.upstream and self.service.replicas:
+            hosts = [self._canonical(r) for r in self._replicas()]
+            self.upstream.ensure(hosts, self.drain)
+
+    # -- steps ---------------------------------------------------------------------------------
+
+    def _create(self, actions: list[Action]) -> None:
+        if not actions:
+            return
+        started = [self._start_new(action.replica, action.cause) for action in actions]
+        self._wait([container_id for container_id, _ in started])
+        self._serve([*self.serving, *(a.resource for a in actions)])
+
+    def _replace(self, actions: list[Action]) -> None:
+        size = self.service.update.parallelism
+        swaps: list[_Swap] = []
+        for start in range(0, len(actions), size):
+            batch = actions[start : start + size]
+            stop_first = batch[0].stop_first
+            olds = [self.live[a.container_id] for a in batch]
+            if stop_first:
+                self._serve([n for n in self.serving if n not in {o.name for o in olds}])
+                parallel(self.engine.stop, [o.id for o in olds])
+            news = [
+                _Swap(old, *self._start_new(a.replica, a.cause, successor=True))
+                for a, old in zip(batch, olds, strict=True)
+            ]
+            try:
+                self._wait([s.new_id for s in news])
+            except DeployerError as failure:
+                raise self._undo(news, swaps, stop_first, failure) from failure
+            self._serve([*self.serving, *(s.new_name for s in news)])
+            if not stop_first:
+                self._serve([n for n in self.serving if n not in {o.name for o in olds}])
+                parallel(self.engine.stop, [o.id for o in olds])
+            swaps += news
+        if swaps:
+            self._remove([s.old.id for s in swaps], "replaced")
+            canonical = {s.new_name: self._canonical(replica_of(s.old)) for s in swaps}
+            for swap in swaps:
+                self.engine.rename(swap.new_id, canonical[swap.new_name])
+            # Same containers under their usual names: the proxies are told at the end of run().
+            self.serving = sorted(canonical.get(name, name) for name in self.serving)
+
+    def _scale_down(self, actions: list[Action]) -> None:
+        if not actions:
+            return
+        leaving = {a.resource for a in actions}
+        self._serve([n for n in self.serving if n not in leaving])
+        self._remove([a.container_id for a in actions], actions[0].cause)
+
+    def _undo(
+        self, failed: list[_Swap], done: list[_Swap], stop_first: bool, failure: DeployerError
+    ) -> DeployFailed:
+        """Remove the failed successors and bring every replaced predecessor back."""
+        self.report(f"{self.service.name}: new version failed; restoring the previous one")
+        self._remove([s.new_id for s in failed], "failed health gate")
+        try:
+            if stop_first:
+                self._restore([s.old for s in failed])
+            for swap in reversed(done):
+                if stop_first:
+                    self._serve([n for n in self.serving if n != swap.new_name])
+                    self._remove([swap.new_id], "rolled back")
+                    self._restore([swap.old])
+                else:
+                    self._restore([swap.old])
+                    self._serve([n for n in self.serving if n != swap.new_name])
+                    self._remove([swap.new_id], "rolled back")
+        except DeployerError as second:
+            raise DeployFailed(
+                f"{failure.message}\n\nrestoring the previous version failed too: {second.message}",
+                hint="run `up` again once the cause is fixed; it repairs the stack",
+            ) from failure
+        return DeployFailed(
+            f"update of {self.service.name} stopped; the previous version keeps serving.\n"
+            + failure.message,
+            hint="fix the service and run `up` again; `plan` shows what would change",
+        )
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def _restore(self, olds: list[ContainerInfo]) -> None:
+        parallel(self.engine.start, [o.id for o in olds])
+        self._wait([o.id for o in olds])
+        self._serve([*self.serving, *(o.name for o in olds)])
+
+    def _start_new(self, replica: int, cause: str, successor: bool = False) -> tuple[str, str]:
+        """Create and start a replica; returns its id and name."""
+        wanted = self.desired.services[self.service.name].config_hash
+        name = self._canonical(replica)
+        if successor:
+            stack = self.desired.stack.name
+            name = labels.next_container_name(stack, self.service.name, replica, wanted)
+        plan = self.desired.container(self.service, replica, name, self.previous_spec)
+        container_id = self.engine.create_container(plan)
+        self.names[container_id] = name
+        self.engine.start(container_id)
+        self.report(f"{name} started ({cause})")
+        return container_id, name
+
+    def _wait(self, ids: list[str]) -> None:
+        health.wait_ready(
+            self.engine, ids, service=self.service, timeout=self.timeout,
+            on_ready=lambda info, seconds: self.report(
+                f"{info.name} {info.health or 'running'} after {seconds:.1f}s"
+            ),
+        )  # fmt: skip
+
+    def _serve(self, names: list[str]) -> None:
+        names = sorted(set(names))
+        if names == self.serving:
+            return
+        self.serving = names
+        if self.upstream and names:
+            self.upstream.serve(names, self.drain)
+
+    def _remove(self, ids: list[str], cause: str) -> None:
+        def stop_and_remove(container_id: str) -> None:
+            name = self.names.get(container_id, container_id[:12])
+            self.engine.stop(container_id)
+            self.engine.remove_container(container_id)
+            self.report(f"{name} removed ({cause})")
+
+        parallel(stop_and_remove, ids)
+
+    def _canonical(self, replica: int) -> str:
+        return labels.container_name(self.desired.stack.name, self.service.name, replica)
+
+    def _replicas(self) -> list[int]:
+        selector = {
+            "label": [
+                f"{labels.STACK}={self.desired.stack.name}",
+                f"{labels.SERVICE}={self.service.name}",
+            ]
+        }
+        return sorted(replica_of(info) for info in self.engine.containers(selector))
+
+
+def _previous_spec(live: list[ContainerInfo], wanted_hash: str) -> str:
+    """What a new container of this service replaces: the stale containers' spec, if any."""
+    for info in live:
+        if info.labels.get(labels.CONFIG_HASH) != wanted_hash and info.labels.get(labels.SPEC):
+            return info.labels[labels.SPEC]
+    for info in live:
+        if info.labels.get(labels.PREVIOUS_SPEC):
+            return info.labels[labels.PREVIOUS_SPEC]
+    return ""
