@@ -3,13 +3,14 @@
 from deployer import Stack, Service, up, down, status, plan
 """
 
-from deployer.api import Deployment, ReplicaStatus, down, plan, status, up
+from deployer.api import Deployment, ReplicaStatus, down, plan, rollback, status, up
 from deployer.errors import (
     DeployerError,
     DeployFailed,
     EngineError,
     EngineUnavailable,
     ImageError,
+    LockBusy,
     NotFound,
     StackError,
 )
@@ -35,10 +36,38 @@ from deployer.spec import (
 )
 
 __all__ = [
-    "Action", "Build", "DependsOn", "DeployFailed", "DeployerError", "Deployment",
-    "EngineError", "EngineUnavailable", "File", "Healthcheck", "HttpProbe", "ImageError",
-    "Logging", "Network", "NetworkAttachment", "NotFound", "Plan", "Port", "Proxy",
-    "ReplicaStatus", "Reservations", "Resources", "Service", "Stack", "StackError", "Ulimit",
+    "Action",
+    "Build",
+    "DependsOn",
+    "DeployFailed",
+    "DeployerError",
+    "Deployment",
+    "EngineError",
+    "EngineUnavailable",
+    "File",
+    "Healthcheck",
+    "HttpProbe",
+    "ImageError",
+    "LockBusy",
+    "Logging",
+    "Network",
+    "NetworkAttachment",
+    "NotFound",
+    "Plan",
+    "Port",
+    "Proxy",
+    "ReplicaStatus",
+    "Reservations",
+    "Resources",
+    "Service",
+    "Stack",
+    "StackError",
+    "Ulimit",
     "UpdatePolicy",
-    "down", "load_stack", "plan", "status", "up",
+    "down",
+    "load_stack",
+    "plan",
+    "rollback",
+    "status",
+    "up",
 ]  # fmt: skip

@@ -13,12 +13,14 @@ from deployer.apply import Apply, remove_containers
 from deployer.desired import DesiredStack
 from deployer.engine import ContainerInfo, DockerEngine, Engine, PublishedPort
 from deployer.errors import NotFound
+from deployer.lock import DeployLock
 from deployer.observe import observe, replica_of
 from deployer.plan import Action, Kind, Plan
 from deployer.reconcile import reconcile
-from deployer.spec import Stack
+from deployer.spec import Service, Stack
 
 Report = Callable[[str], None]
+LOCK_TIMEOUT = 600.0  # seconds a deploy waits for another one of the same stack
 
 
 def _quiet(_: str) -> None:
@@ -146,11 +148,19 @@ def up(
     report: Report = _quiet,
     timeout: float | None = None,
     bootstrap: bool = True,
+    lock_timeout: float = LOCK_TIMEOUT,
 ) -> Deployment:
     """Converge the engine to `stack` and return once every container is healthy."""
-    started = time.monotonic()
     stack = load.checked(stack, "stack")
     engine = engine or connect()
+    with DeployLock(stack.name, lock_timeout, report):
+        return _up(stack, engine, report, timeout, bootstrap)
+
+
+def _up(
+    stack: Stack, engine: Engine, report: Report, timeout: float | None, bootstrap: bool
+) -> Deployment:
+    started = time.monotonic()
     built = images.prepare(engine, stack, report, bootstrap=bootstrap)
     desired = DesiredStack(stack, built)
     observed = observe(engine, stack.name)
@@ -169,6 +179,45 @@ def up(
     )
 
 
+def rollback(
+    stack: Stack,
+    engine: Engine | None = None,
+    report: Report = _quiet,
+    timeout: float | None = None,
+    lock_timeout: float = LOCK_TIMEOUT,
+) -> Deployment:
+    """Return each service to the version its running containers replaced (zero-downtime).
+
+    The previous version is read from the containers' labels; its image is still tagged. Services
+    with no previous version stay as they run now. Rolling back twice returns to the newer one.
+    """
+    stack = load.checked(stack, "stack")
+    engine = engine or connect()
+    with DeployLock(stack.name, lock_timeout, report):
+        observed = observe(engine, stack.name)
+        services = []
+        found_previous = False
+        for service in stack.services:
+            live = observed.service_containers(service.name)
+            previous = _label_of(live, labels.PREVIOUS_SPEC)
+            found_previous = found_previous or previous is not None
+            spec_text = previous or _label_of(live, labels.SPEC)
+            services.append(Service.model_validate_json(spec_text) if spec_text else service)
+        if not found_previous:
+            raise NotFound(
+                f"stack {stack.name} has no previous version to roll back to",
+                hint="a previous version is recorded when `up` replaces containers",
+            )
+        report(f"rolling back stack {stack.name} to its previous version")
+        target = stack.model_copy(update={"services": tuple(services)})
+        return _up(load.checked(target, "rollback"), engine, report, timeout, bootstrap=False)
+
+
+def _label_of(containers: list[ContainerInfo], key: str) -> str | None:
+    values = sorted({c.labels[key] for c in containers if c.labels.get(key)})
+    return values[0] if values else None
+
+
 def status(stack: Stack | str, engine: Engine | None = None) -> list[ReplicaStatus]:
     """One entry per container of the stack, read from labels (stack.py is not needed)."""
     name = stack.name if isinstance(stack, Stack) else stack
@@ -184,6 +233,7 @@ def down(
     report: Report = _quiet,
     stop_timeout: int | None = None,
     remove_images: bool = False,
+    lock_timeout: float = LOCK_TIMEOUT,
 ) -> int:
     """Stop and remove every container and network of the stack. Returns how many objects.
 
@@ -191,6 +241,13 @@ def down(
     """
     name = stack.name if isinstance(stack, Stack) else stack
     engine = engine or connect()
+    with DeployLock(name, lock_timeout, report):
+        return _down(name, engine, report, stop_timeout, remove_images)
+
+
+def _down(
+    name: str, engine: Engine, report: Report, stop_timeout: int | None, remove_images: bool
+) -> int:
     observed = observe(engine, name)
     removals = [
         Action(Kind.REMOVE, c.name, "down", c.labels.get(labels.SERVICE, ""), replica_of(c), c.id)

@@ -27,7 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m deployer",
         description="Deploy typed Python stacks onto a Docker engine.",
         epilog="Exit codes: 2 invalid stack, 3 no engine, 4 image problem, 5 deploy failed, "
-        "6 engine refused, 7 not found, 64 usage.",
+        "6 engine refused, 7 not found, 8 another deploy holds the lock, 64 usage.",
     )
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
@@ -35,6 +35,12 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument(
             "-f", "--file", type=Path, default=Path("stack.py"),
             help="stack file: .py (defines `stack`) or .yaml (default: ./stack.py)",
+        )  # fmt: skip
+
+    def with_lock(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument(
+            "--lock-timeout", type=float, default=api.LOCK_TIMEOUT, metavar="S",
+            help="seconds to wait while another deploy of the stack runs (default: %(default)s)",
         )  # fmt: skip
 
     def with_name(sub: argparse.ArgumentParser) -> None:
@@ -48,12 +54,22 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-bootstrap", action="store_true",
         help="fail instead of building missing deployer base images",
     )  # fmt: skip
+    with_lock(up)
+
+    rollback = commands.add_parser(
+        "rollback", help="return every service to the version its containers replaced"
+    )
+    with_file(rollback)
+    rollback.add_argument("--json", action="store_true", help="print the result as JSON")
+    rollback.add_argument("--timeout", type=float, help="seconds to wait for health")
+    with_lock(rollback)
 
     down = commands.add_parser("down", help="stop and remove the stack's containers and networks")
     with_file(down)
     with_name(down)
     down.add_argument("--json", action="store_true", help="print the result as JSON")
     down.add_argument("--rmi", action="store_true", help="also remove the images built for it")
+    with_lock(down)
     down.add_argument(
         "--timeout",
         type=int,
@@ -102,24 +118,49 @@ def _print_json(data: Any) -> None:
     print(json.dumps(data, indent=2))
 
 
+def _print_deployment(deployment: api.Deployment, as_json: bool) -> None:
+    if as_json:
+        _print_json(deployment.as_data())
+        return
+    print(status_table(deployment.replicas))
+    if deployment.plan.empty:
+        print(f"\nstack {deployment.stack}: nothing to do; every container is healthy")
+    else:
+        print(f"\nstack {deployment.stack} is up and healthy in {deployment.seconds:.1f}s")
+    for service, url in deployment.urls().items():
+        print(f"  {service}: {url}")
+
+
 def _run(args: argparse.Namespace) -> int:
     progress = Progress()
     if args.command == "up":
-        stack = load.load(args.file)
         deployment = api.up(
-            stack, report=progress, timeout=args.timeout, bootstrap=not args.no_bootstrap
+            load.load(args.file),
+            report=progress,
+            timeout=args.timeout,
+            bootstrap=not args.no_bootstrap,
+            lock_timeout=args.lock_timeout,
         )
-        if args.json:
-            _print_json(deployment.as_data())
-        else:
-            print(status_table(deployment.replicas))
-            print(f"\nstack {stack.name} is up and healthy in {deployment.seconds:.1f}s")
-            for service, url in deployment.urls().items():
-                print(f"  {service}: {url}")
+        _print_deployment(deployment, args.json)
+        return 0
+    if args.command == "rollback":
+        deployment = api.rollback(
+            load.load(args.file),
+            report=progress,
+            timeout=args.timeout,
+            lock_timeout=args.lock_timeout,
+        )
+        _print_deployment(deployment, args.json)
         return 0
     if args.command == "down":
         name = _stack_name(args)
-        removed = api.down(name, report=progress, stop_timeout=args.timeout, remove_images=args.rmi)
+        removed = api.down(
+            name,
+            report=progress,
+            stop_timeout=args.timeout,
+            remove_images=args.rmi,
+            lock_timeout=args.lock_timeout,
+        )
         if args.json:
             _print_json({"stack": name, "removed": removed})
         else:

@@ -60,3 +60,9 @@ class NotFound(DeployerError):
     """Something named by the user does not exist."""
 
     exit_code = 7
+
+
+class LockBusy(DeployerError):
+    """Another deploy of the same stack holds the lock."""
+
+    exit_code = 8

@@ -20,8 +20,14 @@ _SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b)?", re.IGNORECASE)
 _SIZE_FACTOR = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
 
 
+_ISO_DURATION = re.compile(
+    r"P(?:(?P<d>\d+(?:\.\d+)?)D)?(?:T(?:(?P<h>\d+(?:\.\d+)?)H)?(?:(?P<m>\d+(?:\.\d+)?)M)?"
+    r"(?:(?P<s>\d+(?:\.\d+)?)S)?)?"
+)
+
+
 def parse_duration(value: object) -> timedelta:
-    """Accept "5s", "1m30s", "500ms", a number of seconds, or a timedelta."""
+    """Accept "5s", "1m30s", "500ms", ISO 8601 ("PT5S"), a number of seconds, or a timedelta."""
     if isinstance(value, timedelta):
         return value
     if isinstance(value, bool):
@@ -33,6 +39,10 @@ def parse_duration(value: object) -> timedelta:
     if not isinstance(value, str):
         raise ValueError(f"a duration is a string like '5s' or '1m', not {type(value).__name__}")
     text = value.strip()
+    iso = _ISO_DURATION.fullmatch(text)
+    if iso and text not in {"P", "PT"}:  # the form pydantic writes a timedelta in
+        parts = {key: float(number or 0) for key, number in iso.groupdict().items()}
+        return timedelta(days=parts["d"], hours=parts["h"], minutes=parts["m"], seconds=parts["s"])
     pos, seconds = 0, 0.0
     for match in _DURATION_PART.finditer(text):
         if match.start() != pos:

@@ -63,6 +63,11 @@ def _references(stack: Stack) -> list[str]:
                 f"services.{service.name}.proxy.upstream: no service named "
                 f"{service.proxy.upstream!r} in the stack"
             )
+        elif service.proxy and stack.service(service.proxy.upstream).replicas == 0:
+            found.append(
+                f"services.{service.name}.proxy.upstream: {service.proxy.upstream!r} has "
+                "replicas=0, so the proxy would serve nothing; give it a replica"
+            )
     return found
 
 

@@ -6,7 +6,7 @@ import pytest
 
 from deployer import api, labels
 from deployer.desired import DesiredStack
-from deployer.errors import DeployFailed
+from deployer.errors import DeployFailed, NotFound
 from deployer.images import resolve_without_building
 from deployer.spec import DependsOn, Healthcheck, Port, Proxy, Service, Stack
 from tests.fakes import FakeEngine
@@ -149,3 +149,30 @@ def test_interrupted_update_is_repaired(tmp_path: Path) -> None:
     assert sorted(ids(fake)) == ["shop-nginx-1", "shop-web-1", "shop-web-2"]
     assert api.plan(new_stack, engine=fake).empty
     assert upstream_of(fake) == ["shop-web-1", "shop-web-2"]
+
+
+def test_rollback_returns_to_the_previous_image_and_back(tmp_path: Path) -> None:
+    fake = engine()
+    api.up(shop(tmp_path), engine=fake)
+    api.up(shop(tmp_path, image="web:2", env="b"), engine=fake)
+
+    def web_images() -> set[tuple[str, str]]:
+        return {
+            (info.image, next(e for e in fake.bodies[info.name].body["Env"] if e.startswith("V=")))
+            for info in fake.container_state.values()
+            if info.labels[labels.SERVICE] == "web"
+        }
+
+    assert web_images() == {("web:2", "V=b")}
+    rolled = api.rollback(shop(tmp_path, image="web:2", env="b"), engine=fake)
+    assert web_images() == {("web:1", "V=a")}
+    assert [a.cause for a in rolled.plan.actions] == ["config changed: env, image"] * 2
+    api.rollback(shop(tmp_path), engine=fake)
+    assert web_images() == {("web:2", "V=b")}
+
+
+def test_rollback_without_history_says_so(tmp_path: Path) -> None:
+    fake = engine()
+    api.up(shop(tmp_path), engine=fake)
+    with pytest.raises(NotFound, match="stack shop has no previous version to roll back to"):
+        api.rollback(shop(tmp_path), engine=fake)

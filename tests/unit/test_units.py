@@ -7,13 +7,25 @@ from deployer.units import format_duration, parse_duration, parse_size, to_nanos
 
 @pytest.mark.parametrize(
     ("text", "seconds"),
-    [("5s", 5), ("1m", 60), ("1m30s", 90), ("500ms", 0.5), ("2h", 7200), ("1.5s", 1.5), (3, 3)],
+    [
+        ("5s", 5),
+        ("1m", 60),
+        ("1m30s", 90),
+        ("500ms", 0.5),
+        ("2h", 7200),
+        ("1.5s", 1.5),
+        (3, 3),
+        ("PT20S", 20),
+        ("PT0.5S", 0.5),
+        ("P1DT1H", 90000),
+        ("PT1M30S", 90),
+    ],
 )
 def test_durations(text: object, seconds: float) -> None:
     assert parse_duration(text) == timedelta(seconds=seconds)
 
 
-@pytest.mark.parametrize("text", ["5", "five", "5 s", "s5", "1x", "", "-1s"])
+@pytest.mark.parametrize("text", ["5", "five", "5 s", "s5", "1x", "", "-1s", "P", "PT"])
 def test_malformed_durations_are_refused(text: str) -> None:
     with pytest.raises(ValueError, match="invalid duration"):
         parse_duration(text)
