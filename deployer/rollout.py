@@ -68,10 +68,15 @@ class ServiceRun:
     def run(self, actions: list[Action]) -> None:
         of = {kind: [a for a in actions if a.kind is kind] for kind in Kind}
         leftovers = [a for a in of[Kind.REMOVE] if a.cause == INTERRUPTED]
-        self._remove([a.container_id for a in leftovers], "left over from an interrupted update")
+        if leftovers:
+            # Out of the proxies first, so their connections drain before the containers stop.
+            self._serve([n for n in self.serving if n not in {a.resource for a in leftovers}])
+            self._remove([a.container_id for a in leftovers], INTERRUPTED)
         for action in of[Kind.RENAME]:
-            self.engine.rename(action.container_id, self._canonical(action.replica))
-            self.report(f"{action.resource} renamed to {self._canonical(action.replica)}")
+            canonical = self._canonical(action.replica)
+            self.engine.rename(action.container_id, canonical)
+            self.serving = sorted(canonical if n == action.resource else n for n in self.serving)
+            self.report(f"{action.resource} renamed to {canonical}")
         for action in of[Kind.START]:
             self.engine.start(action.container_id)
             self.report(f"{action.resource} started ({action.cause})")
