@@ -173,7 +173,8 @@ def _up(
     return Deployment(
         stack=stack.name,
         plan=the_plan,
-        replicas=status(stack.name, engine),
+        # Nothing changed: what was observed is the status (no second round of inspections).
+        replicas=_statuses(observed.containers) if the_plan.empty else status(stack.name, engine),
         seconds=time.monotonic() - started,
         front_door=front,
     )
@@ -222,8 +223,12 @@ def status(stack: Stack | str, engine: Engine | None = None) -> list[ReplicaStat
     """One entry per container of the stack, read from labels (stack.py is not needed)."""
     name = stack.name if isinstance(stack, Stack) else stack
     engine = engine or connect()
+    return _statuses(observe(engine, name).containers)
+
+
+def _statuses(containers: list[ContainerInfo]) -> list[ReplicaStatus]:
     now = datetime.now(UTC)
-    found = [ReplicaStatus.of(info, now) for info in observe(engine, name).containers]
+    found = [ReplicaStatus.of(info, now) for info in containers]
     return sorted(found, key=lambda r: (r.service, r.replica))
 
 
@@ -257,7 +262,7 @@ def _down(
     for network in observed.networks:
         engine.remove_network(network.id)
         report(f"network {network.name} removed")
-    built = engine.images(labels.stack_filter(name)) if remove_images else []
+    built = engine.images(labels.image_filter(name)) if remove_images else []
     for tag in built:
         engine.remove_image(tag)
         report(f"image {tag} removed")

@@ -80,11 +80,15 @@ class Apply:
         service = self.stack.service(name)
         try:
             self._wait_for_dependencies(service)
-            live = observed.service_containers(name)
-            run = ServiceRun(self.engine, self.desired, service, live, self.report, self.timeout)
-            run.run(plan.for_service(name))
+            actions = plan.for_service(name)
+            run = ServiceRun(
+                self.engine, self.desired, service, observed, self.report, self.timeout
+            )
+            run.run(actions)
             self.started[name].set()
-            self._wait_ready(service)
+            live = observed.service_containers(name)
+            if actions or not all(health.is_ready(info, want_healthy=True) for info in live):
+                self._wait_ready(service)
             self.healthy[name].set()
         except BaseException:
             self.failed.set()

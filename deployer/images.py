@@ -79,7 +79,8 @@ def build_service(
         reference: ensure_present(engine, reference, on_output, bootstrap)
         for reference in base_images(dockerfile_text, build.args)
     }
-    content = context_digest(context, build, base_ids)
+    image_labels = labels.image_labels(stack.name, service.name)
+    content = context_digest(context, build, base_ids, image_labels)
     tag = f"{labels.image_repository(stack.name, service.name)}:{content[:12]}"
     existing = engine.image_id(tag)
     if existing:
@@ -92,19 +93,25 @@ def build_service(
         tag=tag,
         args=dict(build.args),
         target=build.target,
-        labels={labels.STACK: stack.name, labels.SERVICE: service.name},
+        labels=image_labels,
         on_output=lambda text: on_output(f"{service.name}: {text}"),
     )
     return ServiceImage(tag, image_id, built=True)
 
 
-def context_digest(context: Path, build: Build, base_ids: dict[str, str]) -> str:
-    """Content address of a build: every context file, the recipe, and the base images' ids."""
+def context_digest(
+    context: Path, build: Build, base_ids: dict[str, str], image_labels: dict[str, str]
+) -> str:
+    """Content address of a build: every context file, the recipe, base image ids, labels."""
     files = {}
     for relative in context_files(context, build.dockerfile):
+        if build.wheelhouse and wheels.is_wheel(relative):
+            continue  # the wheelhouse's stamp (hashed like any file) stands for its wheels
         files[relative] = hashlib.sha256((context / relative).read_bytes()).hexdigest()
     recipe = build.model_dump(mode="json", exclude={"context", "wheelhouse", "python_version"})
-    return hashing.digest({"files": files, "recipe": recipe, "bases": base_ids})
+    return hashing.digest(
+        {"files": files, "recipe": recipe, "bases": base_ids, "labels": image_labels}
+    )
 
 
 _ARG = re.compile(r"^\s*ARG\s+([A-Za-z_][A-Za-z0-9_]*)(?:=(\S*))?", re.IGNORECASE | re.MULTILINE)
@@ -149,7 +156,8 @@ def resolve_without_building(engine: Engine, stack: Stack) -> dict[str, ServiceI
             for ref in base_images(dockerfile_text, build.args)
         }
         tag = f"{labels.image_repository(stack.name, service.name)}:"
-        tag += context_digest(context, build, base_ids)[:12]
+        image_labels = labels.image_labels(stack.name, service.name)
+        tag += context_digest(context, build, base_ids, image_labels)[:12]
         found = engine.image_id(tag)
         resolved[service.name] = ServiceImage(tag, found or f"unbuilt:{tag}", found is None)
     return resolved

@@ -19,6 +19,10 @@ DEPENDS_ON = f"{PREFIX}.depends-on"
 # `rollback` returns to the latter without any state file.
 SPEC = f"{PREFIX}.spec"
 PREVIOUS_SPEC = f"{PREFIX}.previous-spec"
+# On images deployer builds. Distinct keys from the container ones on purpose: the engine copies
+# image labels onto every container made from the image, by deployer or anyone else.
+IMAGE_STACK = f"{PREFIX}.image.stack"
+IMAGE_SERVICE = f"{PREFIX}.image.service"
 # Which base image a deployer-built base image is (python, nginx), for `images` listing.
 BASE_IMAGE = f"{PREFIX}.base-image"
 VERSION = f"{PREFIX}.version"
@@ -45,8 +49,17 @@ def image_repository(stack: str, service: str) -> str:
 
 
 def stack_filter(stack: str) -> dict[str, list[str]]:
-    """Engine list filter that matches every object of one stack."""
+    """Engine list filter that matches every container and network of one stack."""
     return {"label": [f"{STACK}={stack}"]}
+
+
+def image_filter(stack: str) -> dict[str, list[str]]:
+    """Engine list filter that matches the images deployer built for one stack."""
+    return {"label": [f"{IMAGE_STACK}={stack}"]}
+
+
+def image_labels(stack: str, service: str) -> dict[str, str]:
+    return {IMAGE_STACK: stack, IMAGE_SERVICE: service}
 
 
 def container_labels(

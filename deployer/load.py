@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import difflib
 import re
 import sys
 import traceback
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
 from deployer import spec, validate
@@ -96,6 +94,8 @@ def _messages(error: ValidationError, prefix: str = "") -> list[str]:
 
 def _explain(item: Any) -> str:
     if item["type"] == "extra_forbidden":
+        import difflib  # only on this error path
+
         field = str(item["loc"][-1])
         close = difflib.get_close_matches(field, _KNOWN_FIELDS, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else "; remove it"
@@ -116,6 +116,8 @@ def _short(item: Any) -> bool:
 
 
 def _load_yaml(file: Path) -> Stack:
+    import yaml  # only for YAML stacks: most runs never need it
+
     try:
         document = yaml.safe_load(file.read_text(encoding="utf-8"))
     except yaml.YAMLError as error:

@@ -9,10 +9,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from deployer import labels
 from deployer.desired import DesiredStack
 from deployer.engine import ContainerInfo, Engine
 from deployer.errors import DeployFailed
+from deployer.observe import ObservedState
 from deployer.spec import Service
 
 # $1: config path, $2: new content. Prints the pids of the workers that the reload retires.
@@ -37,18 +37,24 @@ class Upstream:
     """The running proxies whose upstream is one service (often none)."""
 
     def __init__(
-        self, engine: Engine, desired: DesiredStack, service: Service, report: Callable[[str], None]
+        self,
+        engine: Engine,
+        desired: DesiredStack,
+        service: Service,
+        observed: ObservedState,
+        report: Callable[[str], None],
     ) -> None:
         self.engine = engine
         self.desired = desired
         self.report = report
-        stack = desired.stack
-        self.proxies: list[tuple[Service, ContainerInfo]] = []
-        for proxy in stack.proxies_of(service.name):
-            selector = {"label": [f"{labels.STACK}={stack.name}", f"{labels.SERVICE}={proxy.name}"]}
-            for live in engine.containers(selector):
-                if live.state == "running":
-                    self.proxies.append((proxy, live))
+        # Proxies are started after their upstream (they depend on it), so what was observed
+        # before this deploy began is what runs while the upstream changes.
+        self.proxies: list[tuple[Service, ContainerInfo]] = [
+            (proxy, live)
+            for proxy in desired.stack.proxies_of(service.name)
+            for live in observed.service_containers(proxy.name)
+            if live.state == "running"
+        ]
 
     def __bool__(self) -> bool:
         return bool(self.proxies)

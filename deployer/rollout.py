@@ -16,7 +16,7 @@ from deployer import health, labels
 from deployer.desired import DesiredStack
 from deployer.engine import ContainerInfo, Engine
 from deployer.errors import DeployerError, DeployFailed
-from deployer.observe import replica_of
+from deployer.observe import ObservedState, replica_of
 from deployer.plan import Action, Kind
 from deployer.proxy import Upstream
 from deployer.reconcile import INTERRUPTED
@@ -47,10 +47,11 @@ class ServiceRun:
         engine: Engine,
         desired: DesiredStack,
         service: Service,
-        live: list[ContainerInfo],
+        observed: ObservedState,
         report: Report,
         timeout: float | None,
     ) -> None:
+        live = observed.service_containers(service.name)
         self.engine = engine
         self.desired = desired
         self.service = service
@@ -59,13 +60,15 @@ class ServiceRun:
         self.report = report
         self.timeout = timeout or health.wait_timeout(service)
         self.drain = service.update.drain_timeout.total_seconds()
-        self.upstream = Upstream(engine, desired, service, report)
+        self.upstream = Upstream(engine, desired, service, observed, report)
         wanted = desired.services[service.name].config_hash
         self.previous_spec = _previous_spec(live, wanted)
         # Names of this service's containers that the proxies send traffic to.
         self.serving = sorted(info.name for info in live if info.state == "running")
 
     def run(self, actions: list[Action]) -> None:
+        if not actions:
+            return  # matches already; proxies were told when it last changed
         of = {kind: [a for a in actions if a.kind is kind] for kind in Kind}
         leftovers = [a for a in of[Kind.REMOVE] if a.cause == INTERRUPTED]
         if leftovers:

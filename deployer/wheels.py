@@ -19,6 +19,11 @@ FOLDER = "wheelhouse"
 _STAMP = ".requirements.sha256"
 
 
+def is_wheel(relative: str) -> bool:
+    """A downloaded wheel inside a build context (determined by the wheelhouse's stamp)."""
+    return relative.startswith(f"{FOLDER}/") and relative.endswith(".whl")
+
+
 def platforms() -> list[str]:
     """manylinux tags a Debian bookworm (glibc 2.36) image accepts on this architecture."""
     machine = platform.machine() or "x86_64"

@@ -96,6 +96,20 @@ def test_status_json_matches_the_engine(
     ]  # fmt: skip
 
 
+def test_other_containers_of_the_same_image_are_not_part_of_the_stack(
+    deployed: tuple[Stack, Deployment], engine: DockerEngine, docker_api: docker.APIClient
+) -> None:
+    stack, deployment = deployed
+    web_image = next(r.image for r in deployment.replicas if r.service == "web")
+    stranger = docker_api.create_container(web_image, command=["true"])
+    try:
+        assert [r.container for r in api.status(stack.name, engine)] == [
+            r.container for r in deployment.replicas
+        ]
+    finally:
+        docker_api.remove_container(stranger["Id"], force=True)
+
+
 def test_second_up_keeps_every_container(
     deployed: tuple[Stack, Deployment], engine: DockerEngine
 ) -> None:
@@ -114,7 +128,7 @@ def test_down_leaves_no_labelled_object(
     assert result.returncode == 0, result.stderr
     assert "removed 5 object(s)" in result.stdout  # 3 containers, 1 network, 1 built image
     assert leftovers(docker_api, stack.name) == ([], [])
-    assert docker_api.images(filters={"label": [f"io.deployer.stack={stack.name}"]}) == []
+    assert docker_api.images(filters={"label": [f"io.deployer.image.stack={stack.name}"]}) == []
     again = cli("down", "--name", stack.name)
     assert again.returncode == 0
     assert "nothing to remove" in again.stdout
