@@ -53,7 +53,10 @@ web = Service(
 nginx = Service(
     name="nginx",
     image="deployer/nginx:bookworm",
-    proxy=Proxy(upstream="web", port=8000, template="nginx/nginx.conf.template"),
+    # Replicas are reached over unix sockets: swapping one needs no nginx reload.
+    proxy=Proxy(
+        upstream="web", port=8000, transport="socket", template="nginx/nginx.conf.template"
+    ),
     ports=[Port(host=8080, container=80, host_ip="127.0.0.1")],
     depends_on=[DependsOn(service="web", condition="healthy")],
     healthcheck=Healthcheck(

@@ -24,7 +24,12 @@ def cpu_limit() -> float:
     return float(os.cpu_count() or 1)
 
 
-bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
+# The port serves healthchecks and direct access; behind deployer's socket transport the app
+# also listens on the unix socket its proxy reaches it through.
+socket_path = os.environ.get("DEPLOYER_SOCKET")
+bind = [f"0.0.0.0:{os.environ.get('PORT', '8000')}"] + (
+    [f"unix:{socket_path}"] if socket_path else []
+)
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gevent")
 # gevent workers multiplex connections, so one per granted CPU (+1 to ride out a worker restart).
 workers = int(os.environ.get("WEB_CONCURRENCY", max(2, math.ceil(cpu_limit()) + 1)))
@@ -40,3 +45,9 @@ control_socket = "/tmp/gunicorn.ctl"
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
 errorlog = "-"
 forwarded_allow_ips = "*"
+
+
+def when_ready(server: object) -> None:
+    """nginx's workers run as another user: let them connect to the socket."""
+    if socket_path:
+        os.chmod(socket_path, 0o666)

@@ -84,8 +84,14 @@ def compose_file(stack: Stack, project: str, folder: Path) -> Path:
         body = compose_service(service, images[service.name].reference)
         if service.proxy:
             upstream = stack.service(service.proxy.upstream)
-            hosts = [f"{project}-{upstream.name}-{n}" for n in range(1, upstream.replicas + 1)]
-            (folder / "nginx.conf").write_text(desired.proxy_config(service, hosts))
+            members = [
+                (n, f"{project}-{upstream.name}-{n}") for n in range(1, upstream.replicas + 1)
+            ]
+            # Compose has no socket slots: its nginx reaches the replicas by name over TCP.
+            tcp = service.model_copy(
+                update={"proxy": service.proxy.model_copy(update={"transport": "tcp"})}
+            )
+            (folder / "nginx.conf").write_text(desired.proxy_config(tcp, members))
             body["volumes"] = [f"{folder / 'nginx.conf'}:{service.proxy.config_path}:ro"]
             body["ports"] = ["127.0.0.1::80"]
             body["depends_on"] = {d.service: {"condition": f"service_{d.condition}"}

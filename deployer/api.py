@@ -262,8 +262,11 @@ def _down(
     for network in observed.networks:
         engine.remove_network(network.id)
         report(f"network {network.name} removed")
+    for volume in observed.volumes:
+        engine.remove_volume(volume.name)
+        report(f"volume {volume.name} removed")
     built = engine.images(labels.image_filter(name)) if remove_images else []
     for tag in built:
         engine.remove_image(tag)
         report(f"image {tag} removed")
-    return len(observed.containers) + len(observed.networks) + len(built)
+    return len(observed.containers) + len(observed.networks) + len(observed.volumes) + len(built)

@@ -44,6 +44,10 @@ class Apply:
         for action in plan.actions:
             if action.kind is Kind.CREATE_NETWORK:
                 self._create_network(action.resource)
+            if action.kind is Kind.CREATE_VOLUME:
+                volume_labels = labels.volume_labels(self.stack.name, action.resource)
+                self.engine.create_socket_volume(action.resource, volume_labels)
+                self.report(f"volume {action.resource} created")
         names = [service.name for service in self.stack.services]
         errors: list[BaseException] = []
         with ThreadPoolExecutor(max_workers=max(1, len(names))) as pool:
@@ -61,6 +65,9 @@ class Apply:
                 network = next(n for n in observed.networks if n.name == action.resource)
                 self.engine.remove_network(network.id)
                 self.report(f"network {action.resource} removed")
+            if action.kind is Kind.REMOVE_VOLUME:
+                self.engine.remove_volume(action.resource)
+                self.report(f"volume {action.resource} removed")
 
     def _create_network(self, name: str) -> None:
         for network in self.stack.all_networks():

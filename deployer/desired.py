@@ -27,26 +27,25 @@ class DesiredStack:
                 hashing.config_hash(fields), fields, built=service.build is not None
             )
 
-    def proxy_config(self, proxy: Service, hosts: list[str]) -> str:
-        """The proxy's nginx config with `hosts` (container names) as its upstream servers."""
+    def proxy_config(self, proxy: Service, members: list[tuple[int, str]]) -> str:
+        """The proxy's nginx config serving `members`: (replica, container name) pairs."""
         assert proxy.proxy is not None
         return nginx.render(
             self.templates[proxy.name],
             str(self.stack.resolve(proxy.proxy.template)),
             upstream=proxy.proxy.upstream,
-            replica_hosts=hosts,
-            port=proxy.proxy.port,
+            addresses=upstream_addresses(proxy, members),
         )
 
     def files(self, service: Service) -> list[File]:
         files = list(service.files)
         if service.proxy is not None:
             upstream = self.stack.service(service.proxy.upstream)
-            hosts = [
-                labels.container_name(self.stack.name, upstream.name, replica)
+            members = [
+                (replica, labels.container_name(self.stack.name, upstream.name, replica))
                 for replica in range(1, upstream.replicas + 1)
             ]
-            config = self.proxy_config(service, hosts)
+            config = self.proxy_config(service, members)
             files.append(File(path=service.proxy.config_path, content=config))
         return files
 
@@ -60,7 +59,7 @@ class DesiredStack:
         self, service: Service, replica: int, name: str | None = None, previous_spec: str = ""
     ) -> ContainerPlan:
         desired = self.services[service.name]
-        plan = render.container_plan(
+        return render.container_plan(
             self.stack,
             service,
             replica,
@@ -70,5 +69,13 @@ class DesiredStack:
             files=self.files(service),
             spec=self.spec_label(service),
             previous_spec=previous_spec,
+            name=name,
         )
-        return plan if name is None else render.renamed(plan, name)
+
+
+def upstream_addresses(proxy: Service, members: list[tuple[int, str]]) -> list[str]:
+    """Where nginx reaches each member: its name and port, or its replica slot's socket."""
+    assert proxy.proxy is not None
+    if proxy.proxy.transport == "socket":
+        return sorted({f"unix:{labels.slot_path(replica)}" for replica, _ in members})
+    return sorted({f"{name}:{proxy.proxy.port}" for _, name in members})

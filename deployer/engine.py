@@ -64,6 +64,12 @@ class NetworkInfo:
     labels: dict[str, str]
 
 
+@dataclass(frozen=True)
+class VolumeInfo:
+    name: str
+    labels: dict[str, str]
+
+
 class Engine(Protocol):
     """What deployer needs from a container engine."""
 
@@ -75,6 +81,9 @@ class Engine(Protocol):
         self, name: str, driver: str, internal: bool, labels: dict[str, str]
     ) -> str: ...
     def remove_network(self, network_id: str) -> None: ...
+    def volumes(self, label_filter: dict[str, list[str]]) -> list[VolumeInfo]: ...
+    def create_socket_volume(self, name: str, labels: dict[str, str]) -> None: ...
+    def remove_volume(self, name: str) -> None: ...
     def create_container(self, plan: ContainerPlan) -> str: ...
     def start(self, container_id: str) -> None: ...
     def stop(self, container_id: str, timeout: int | None = None) -> None: ...
@@ -226,6 +235,26 @@ class DockerEngine:
         with translated(f"removing network {network_id[:12]}"):
             try:
                 self.api.remove_network(network_id)
+            except docker.errors.NotFound:
+                return
+
+    # -- volumes ------------------------------------------------------------------------------
+
+    def volumes(self, label_filter: dict[str, list[str]]) -> list[VolumeInfo]:
+        with translated("listing volumes"):
+            listed = self.api.volumes(filters=label_filter).get("Volumes") or []
+        return [VolumeInfo(v["Name"], v.get("Labels") or {}) for v in listed]
+
+    def create_socket_volume(self, name: str, labels: dict[str, str]) -> None:
+        """A small tmpfs shared by the containers that mount it, writable by any user."""
+        options = {"type": "tmpfs", "device": "tmpfs", "o": "mode=0777,size=1m"}
+        with translated(f"creating volume {name}"):
+            self.api.create_volume(name, driver="local", driver_opts=options, labels=labels)
+
+    def remove_volume(self, name: str) -> None:
+        with translated(f"removing volume {name}"):
+            try:
+                self.api.remove_volume(name)
             except docker.errors.NotFound:
                 return
 

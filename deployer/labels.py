@@ -23,6 +23,13 @@ PREVIOUS_SPEC = f"{PREFIX}.previous-spec"
 # image labels onto every container made from the image, by deployer or anyone else.
 IMAGE_STACK = f"{PREFIX}.image.stack"
 IMAGE_SERVICE = f"{PREFIX}.image.service"
+# On a replica reached over a unix socket: the socket's path (its slot link points there).
+SOCKET = f"{PREFIX}.socket"
+VOLUME = f"{PREFIX}.volume"
+# Where replicas and their proxy share sockets (a tmpfs volume), and the variable that tells
+# a replica which path to listen on.
+SOCKET_DIR = "/run/deployer-upstream"
+SOCKET_ENV = "DEPLOYER_SOCKET"
 # Which base image a deployer-built base image is (python, nginx), for `images` listing.
 BASE_IMAGE = f"{PREFIX}.base-image"
 VERSION = f"{PREFIX}.version"
@@ -37,6 +44,24 @@ def container_name(stack: str, service: str, replica: int) -> str:
 def next_container_name(stack: str, service: str, replica: int, config_hash: str) -> str:
     """Name of a replica's successor while both run (start-first); renamed once the old is gone."""
     return f"{container_name(stack, service, replica)}-{config_hash[:8]}"
+
+
+def socket_volume(stack: str, upstream: str) -> str:
+    return f"{stack}_{upstream}-sockets"
+
+
+def socket_path(container: str) -> str:
+    """The socket a container listens on, named after the container as it was created."""
+    return f"{SOCKET_DIR}/{container}.sock"
+
+
+def slot_path(replica: int) -> str:
+    """The stable path nginx connects to for one replica slot (a symlink to a socket_path)."""
+    return f"{SOCKET_DIR}/slot-{replica}.sock"
+
+
+def volume_labels(stack: str, volume: str) -> dict[str, str]:
+    return {STACK: stack, VOLUME: volume, VERSION: FORMAT_VERSION}
 
 
 def network_name(stack: str, network: str) -> str:

@@ -9,20 +9,22 @@ from deployer.errors import StackError
 _PLACEHOLDER = re.compile(r"\{\{\s*([a-z_]+)\s*\}\}")
 
 
-def upstream_servers(replica_hosts: list[str], port: int) -> str:
-    """One `server` line per replica; nginx resolves the names through the network's DNS."""
-    return "\n".join(f"server {host}:{port} max_fails=1 fail_timeout=5s;" for host in replica_hosts)
+def upstream_servers(addresses: list[str]) -> str:
+    """One `server` line per replica: `host:port` (resolved by the network's DNS) or `unix:path`.
+
+    A replica that fails is left alone for a few seconds while nginx retries the request on
+    another one.
+    """
+    return "\n".join(f"server {address} max_fails=1 fail_timeout=5s;" for address in addresses)
 
 
-def render(
-    template: str, source: str, *, upstream: str, replica_hosts: list[str], port: int
-) -> str:
+def render(template: str, source: str, *, upstream: str, addresses: list[str]) -> str:
     """Fill `{{ upstream }}` and `{{ upstream_servers }}` in an nginx config template."""
-    if not replica_hosts:
+    if not addresses:
         raise StackError(source, [f"the proxy's upstream {upstream!r} has no replicas to serve"])
     values = {
         "upstream": upstream,
-        "upstream_servers": upstream_servers(replica_hosts, port),
+        "upstream_servers": upstream_servers(addresses),
     }
     unknown = sorted(set(_PLACEHOLDER.findall(template)) - set(values))
     if unknown:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from deployer import labels
-from deployer.engine import ContainerInfo, Engine, NetworkInfo
+from deployer.engine import ContainerInfo, Engine, NetworkInfo, VolumeInfo
 
 
 @dataclass(frozen=True)
@@ -13,6 +13,7 @@ class ObservedState:
     stack: str
     containers: list[ContainerInfo]
     networks: list[NetworkInfo]
+    volumes: list[VolumeInfo] = field(default_factory=list)
 
     def service_containers(self, service: str) -> list[ContainerInfo]:
         found = [c for c in self.containers if c.labels.get(labels.SERVICE) == service]
@@ -29,7 +30,7 @@ class ObservedState:
 
     @property
     def empty(self) -> bool:
-        return not self.containers and not self.networks
+        return not self.containers and not self.networks and not self.volumes
 
 
 def replica_of(container: ContainerInfo) -> int:
@@ -45,6 +46,7 @@ def observe(engine: Engine, stack: str) -> ObservedState:
         stack=stack,
         containers=sorted(engine.containers(selector), key=lambda c: c.name),
         networks=sorted(engine.networks(selector), key=lambda n: n.name),
+        volumes=sorted(engine.volumes(selector), key=lambda v: v.name),
     )
 
 

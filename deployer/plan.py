@@ -9,12 +9,14 @@ from typing import Any
 
 class Kind(StrEnum):
     CREATE_NETWORK = "create network"
+    CREATE_VOLUME = "create volume"
     CREATE = "create"
     RECREATE = "recreate"
     START = "start"
     RENAME = "rename"
     REMOVE = "remove"
     REMOVE_NETWORK = "remove network"
+    REMOVE_VOLUME = "remove volume"
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,11 @@
-"""Live control of the nginx proxies in front of a service: rewrite the upstream, reload, drain.
+"""Live control of the nginx proxies in front of a service while its replicas change.
 
-nginx reloads gracefully: new workers take the new upstream, old workers finish their in-flight
-requests and exit. Draining waits for exactly those old workers, by process id.
+Two transports (spec.Proxy):
+- tcp: the upstream lists replicas by name; membership changes rewrite the config and reload
+  nginx gracefully, then wait for exactly the retired workers to finish (by process id).
+- socket: the upstream lists one stable unix socket path per replica slot, each a symlink in a
+  shared volume. Replacing a replica re-points its slot's symlink atomically: no reload, so no
+  client connection is ever closed. Only a change in the number of slots reloads.
 """
 
 from __future__ import annotations
@@ -9,11 +13,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from deployer.desired import DesiredStack
+from deployer import labels
+from deployer.desired import DesiredStack, upstream_addresses
 from deployer.engine import ContainerInfo, Engine
 from deployer.errors import DeployFailed
-from deployer.observe import ObservedState
+from deployer.observe import ObservedState, replica_of
 from deployer.spec import Service
+
+Member = tuple[int, str]  # (replica, container name)
 
 # $1: config path, $2: new content. Prints the pids of the workers that the reload retires.
 _RELOAD = r"""
@@ -30,6 +37,12 @@ echo "$old"
 """
 _ALIVE = 'for pid in "$@"; do if [ -d "/proc/$pid" ]; then echo "$pid"; fi; done'
 _READ = 'cat "$1"'
+_WRITE = 'printf "%s" "$2" > "$1.next" && mv "$1.next" "$1"'
+# $1: the replica's own socket, $2: its slot's path. Run inside the replica (it has the volume).
+_LINK = r"""
+if [ ! -S "$1" ]; then echo "nothing listens on $1"; exit 3; fi
+ln -sfn "${1##*/}" "$2.next" && mv -fT "$2.next" "$2"
+"""
 POLL_SECONDS = 0.1
 
 
@@ -47,38 +60,56 @@ class Upstream:
         self.engine = engine
         self.desired = desired
         self.report = report
-        # Proxies are started after their upstream (they depend on it), so what was observed
-        # before this deploy began is what runs while the upstream changes.
+        self.sockets = desired.stack.socket_proxy_of(service.name) is not None
+        # Proxies start after their upstream (they depend on it), so what was observed before
+        # this deploy began is what runs while the upstream changes.
         self.proxies: list[tuple[Service, ContainerInfo]] = [
             (proxy, live)
             for proxy in desired.stack.proxies_of(service.name)
             for live in observed.service_containers(proxy.name)
             if live.state == "running"
         ]
+        running = [
+            (replica_of(c), c.name)
+            for c in observed.service_containers(service.name)
+            if c.state == "running"
+        ]
+        # What each proxy was last loaded with, as far as deployer knows.
+        self.loaded = {live.id: upstream_addresses(proxy, running) for proxy, live in self.proxies}
 
-    def __bool__(self) -> bool:
-        return bool(self.proxies)
+    def link(self, replica: int, container_id: str, socket: str) -> None:
+        """Point a replica slot at `socket` (socket transport only): new connections go there."""
+        if not self.sockets:
+            return
+        slot = labels.slot_path(replica)
+        code, output = self.engine.exec(container_id, ["sh", "-c", _LINK, "link", socket, slot])
+        if code != 0:
+            raise DeployFailed(
+                f"cannot route slot {replica} to {socket}: {output.strip()}",
+                hint=f"the service must also listen on the unix socket named by "
+                f"${labels.SOCKET_ENV} (mode 0666), or its proxy must use transport='tcp'",
+            )
+        self.report(f"slot {replica} now routes to {socket.rsplit('/', 1)[-1]}")
 
-    def serve(
-        self,
-        hosts: list[str],
-        drain_timeout: float,
-        only: list[tuple[Service, ContainerInfo]] | None = None,
-    ) -> None:
-        """Make `hosts` the upstream of every proxy, then wait until retired workers are gone."""
+    def serve(self, members: list[Member], drain_timeout: float) -> None:
+        """Make `members` the upstream of every proxy; reload only where that changes it."""
         retired: list[tuple[ContainerInfo, list[str]]] = []
-        for proxy, live in self.proxies if only is None else only:
+        for proxy, live in self.proxies:
             assert proxy.proxy is not None
-            content = self.desired.proxy_config(proxy, sorted(hosts))
+            addresses = upstream_addresses(proxy, members)
+            if addresses == self.loaded.get(live.id):
+                continue
+            content = self.desired.proxy_config(proxy, members)
             command = ["sh", "-c", _RELOAD, "reload", proxy.proxy.config_path, content]
             code, output = self.engine.exec(live.id, command)
             if code != 0:
                 raise DeployFailed(
-                    f"reloading {live.name} with upstream {', '.join(sorted(hosts))} failed:\n"
+                    f"reloading {live.name} with upstream {', '.join(addresses)} failed:\n"
                     + output.strip()
                 )
+            self.loaded[live.id] = addresses
+            self.report(f"{live.name} reloaded, upstream: {', '.join(addresses)}")
             retired.append((live, output.split()))
-        self.report(f"proxy upstream: {', '.join(sorted(hosts))}")
         for live, pids in retired:
             self._drain(live, pids, drain_timeout)
 
@@ -92,16 +123,34 @@ class Upstream:
         if pids:
             self.report(f"{live.name}: old workers still busy after {timeout:.0f}s; going on")
 
-    def ensure(self, hosts: list[str], drain_timeout: float) -> None:
-        """Reload only the proxies whose config does not list exactly `hosts`."""
-        stale = []
+    def rename(self, members: list[Member]) -> None:
+        """Same containers under new names: rewrite the config on disk, without a reload.
+
+        The running nginx resolved those containers' addresses already; the file is what a
+        restarted nginx reads, so it must name containers that exist.
+        """
         for proxy, live in self.proxies:
             assert proxy.proxy is not None
-            wanted = self.desired.proxy_config(proxy, sorted(hosts))
-            _, current = self.engine.exec(
-                live.id, ["sh", "-c", _READ, "read", proxy.proxy.config_path]
-            )
+            addresses = upstream_addresses(proxy, members)
+            if addresses == self.loaded.get(live.id):
+                continue
+            content = self.desired.proxy_config(proxy, members)
+            write = ["sh", "-c", _WRITE, "write", proxy.proxy.config_path, content]
+            code, output = self.engine.exec(live.id, write)
+            if code != 0:
+                raise DeployFailed(f"writing {live.name}'s config failed: {output.strip()}")
+            self.loaded[live.id] = addresses
+
+    def ensure(self, members: list[Member], drain_timeout: float) -> None:
+        """Rewrite and reload the proxies whose config on disk does not serve `members`.
+
+        Also fixes a config that still names containers that were renamed since.
+        """
+        for proxy, live in self.proxies:
+            assert proxy.proxy is not None
+            wanted = self.desired.proxy_config(proxy, members)
+            read = ["sh", "-c", _READ, "read", proxy.proxy.config_path]
+            _, current = self.engine.exec(live.id, read)
             if current != wanted:
-                stale.append((proxy, live))
-        if stale:
-            self.serve(hosts, drain_timeout, only=stale)
+                self.loaded.pop(live.id, None)
+        self.serve(members, drain_timeout)

@@ -44,6 +44,11 @@ def reconcile(stack: Stack, observed: ObservedState, desired: dict[str, Desired]
         if observed.network(network.name) is None:
             name = labels.network_name(stack.name, network.name)
             actions.append(Action(Kind.CREATE_NETWORK, name, "not found"))
+    live_volumes = {volume.name for volume in observed.volumes}
+    wanted_volumes = [labels.socket_volume(stack.name, name) for name in stack.socket_upstreams()]
+    for volume in wanted_volumes:
+        if volume not in live_volumes:
+            actions.append(Action(Kind.CREATE_VOLUME, volume, "not found"))
     unchanged = []
     for name in service_order(stack):
         service_actions = _service_actions(
@@ -60,6 +65,8 @@ def reconcile(stack: Stack, observed: ObservedState, desired: dict[str, Desired]
     for live in observed.networks:
         if live.labels.get(labels.NETWORK) not in wanted_networks:
             actions.append(Action(Kind.REMOVE_NETWORK, live.name, "no longer in stack"))
+    for volume in sorted(live_volumes - set(wanted_volumes)):
+        actions.append(Action(Kind.REMOVE_VOLUME, volume, "no longer in stack"))
     return Plan(stack=stack.name, actions=actions, unchanged=unchanged)
 
 

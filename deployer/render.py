@@ -36,8 +36,10 @@ def container_plan(
     files: list[File],
     spec: str = "",
     previous_spec: str = "",
+    name: str | None = None,
 ) -> ContainerPlan:
-    name = labels.container_name(stack.name, service.name, replica)
+    """The create body of one replica; `name` overrides the usual one (for a successor)."""
+    name = name or labels.container_name(stack.name, service.name, replica)
     # The container's own name needs no alias: user networks resolve container names, and keep
     # doing so after a rename.
     endpoints = [
@@ -66,6 +68,7 @@ def container_plan(
         "HostConfig": host_config(service, first_network),
         "NetworkingConfig": {"EndpointsConfig": {first_network: {"Aliases": first_aliases}}},
     }
+    _attach_sockets(stack, service, name, body)
     optional = {
         "Cmd": list(service.command) if service.command is not None else None,
         "Entrypoint": list(service.entrypoint) if service.entrypoint is not None else None,
@@ -78,11 +81,20 @@ def container_plan(
     return ContainerPlan(name=name, body=body, extra_networks=endpoints[1:], files=files)
 
 
-def renamed(plan: ContainerPlan, name: str) -> ContainerPlan:
-    """The same container under another name (a successor that runs beside its predecessor)."""
-    return ContainerPlan(
-        name=name, body=plan.body, extra_networks=plan.extra_networks, files=plan.files
-    )
+def _attach_sockets(stack: Stack, service: Service, name: str, body: dict[str, Any]) -> None:
+    """Mount the shared socket volume into socket-reached replicas and into their proxy."""
+    volumes = []
+    if service.name in stack.socket_upstreams():
+        volumes.append(labels.socket_volume(stack.name, service.name))
+        path = labels.socket_path(name)
+        body["Env"] = sorted([*body["Env"], f"{labels.SOCKET_ENV}={path}"])
+        body["Labels"][labels.SOCKET] = path
+    if service.proxy is not None and service.proxy.transport == "socket":
+        volumes.append(labels.socket_volume(stack.name, service.proxy.upstream))
+    if volumes:
+        body["HostConfig"]["Mounts"] = [
+            {"Type": "volume", "Source": volume, "Target": labels.SOCKET_DIR} for volume in volumes
+        ]
 
 
 def host_config(service: Service, network: str) -> dict[str, Any]:

@@ -1,9 +1,9 @@
 """Carrying out one service's part of a plan: create, scale, and replace replicas.
 
 Replacement is health-gated and, where the service can run old and new side by side, start-first:
-the successor starts, becomes healthy, enters the proxies' upstream, the predecessor leaves it,
-in-flight requests drain, and only then does the predecessor stop. Predecessors are kept (stopped)
-until the whole service is done, so a failure puts everything back as it was.
+the successor starts, becomes healthy, takes the predecessor's place behind the proxies, in-flight
+requests drain, and only then does the predecessor stop. Predecessors are kept (stopped) until the
+whole service is done, so a failure puts everything back as it was.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from deployer.engine import ContainerInfo, Engine
 from deployer.errors import DeployerError, DeployFailed
 from deployer.observe import ObservedState, replica_of
 from deployer.plan import Action, Kind
-from deployer.proxy import Upstream
+from deployer.proxy import Member, Upstream
 from deployer.reconcile import INTERRUPTED
 from deployer.spec import Service
 
@@ -30,6 +30,10 @@ class _Swap:
     old: ContainerInfo
     new_id: str
     new_name: str
+
+    @property
+    def replica(self) -> int:
+        return replica_of(self.old)
 
 
 def parallel(work: Callable[[str], None], ids: list[str]) -> None:
@@ -63,41 +67,54 @@ class ServiceRun:
         self.upstream = Upstream(engine, desired, service, observed, report)
         wanted = desired.services[service.name].config_hash
         self.previous_spec = _previous_spec(live, wanted)
-        # Names of this service's containers that the proxies send traffic to.
-        self.serving = sorted(info.name for info in live if info.state == "running")
+        # The replicas the proxies send traffic to.
+        self.serving: list[Member] = sorted(
+            (replica_of(info), info.name) for info in live if info.state == "running"
+        )
 
     def run(self, actions: list[Action]) -> None:
         if not actions:
             return  # matches already; proxies were told when it last changed
         of = {kind: [a for a in actions if a.kind is kind] for kind in Kind}
-        leftovers = [a for a in of[Kind.REMOVE] if a.cause == INTERRUPTED]
-        if leftovers:
-            # Out of the proxies first, so their connections drain before the containers stop.
-            self._serve([n for n in self.serving if n not in {a.resource for a in leftovers}])
-            self._remove([a.container_id for a in leftovers], INTERRUPTED)
-        for action in of[Kind.RENAME]:
-            canonical = self._canonical(action.replica)
-            self.engine.rename(action.container_id, canonical)
-            self.serving = sorted(canonical if n == action.resource else n for n in self.serving)
-            self.report(f"{action.resource} renamed to {canonical}")
+        self._repair(of[Kind.REMOVE], of[Kind.RENAME])
         for action in of[Kind.START]:
             self.engine.start(action.container_id)
             self.report(f"{action.resource} started ({action.cause})")
-        self._create([a for a in of[Kind.CREATE]])
+        self._create(of[Kind.CREATE])
         self._replace(of[Kind.RECREATE])
         self._scale_down([a for a in of[Kind.REMOVE] if a.cause != INTERRUPTED])
-        if self.upstream and self.service.replicas:
-            hosts = [self._canonical(r) for r in self._replicas()]
-            self.upstream.ensure(hosts, self.drain)
+        if self.service.replicas:
+            self.upstream.ensure(self._canonical_members(), self.drain)
 
     # -- steps ---------------------------------------------------------------------------------
+
+    def _repair(self, removals: list[Action], renames: list[Action]) -> None:
+        """Finish what an interrupted deploy left: duplicates go, successors get their names."""
+        leftovers = [a for a in removals if a.cause == INTERRUPTED]
+        if leftovers:
+            ids = {a.container_id for a in leftovers}
+            # Out of the proxies first, so their connections drain before the containers stop.
+            self._serve([m for m in self.serving if m[1] not in {self.names[i] for i in ids}])
+            self._remove(list(ids), INTERRUPTED)
+        for action in renames:
+            canonical = self._canonical(action.replica)
+            self.engine.rename(action.container_id, canonical)
+            self.serving = sorted(
+                (r, canonical if n == action.resource else n) for r, n in self.serving
+            )
+            self.upstream.link(
+                action.replica, action.container_id, self._socket(action.container_id)
+            )
+            self.report(f"{action.resource} renamed to {canonical}")
 
     def _create(self, actions: list[Action]) -> None:
         if not actions:
             return
         started = [self._start_new(action.replica, action.cause) for action in actions]
         self._wait([container_id for container_id, _ in started])
-        self._serve([*self.serving, *(a.resource for a in actions)])
+        for action, (container_id, name) in zip(actions, started, strict=True):
+            self.upstream.link(action.replica, container_id, labels.socket_path(name))
+        self._serve([*self.serving, *((a.replica, a.resource) for a in actions)])
 
     def _replace(self, actions: list[Action]) -> None:
         size = self.service.update.parallelism
@@ -106,8 +123,9 @@ class ServiceRun:
             batch = actions[start : start + size]
             stop_first = batch[0].stop_first
             olds = [self.live[a.container_id] for a in batch]
+            leaving = {old.name for old in olds}
             if stop_first:
-                self._serve([n for n in self.serving if n not in {o.name for o in olds}])
+                self._serve([m for m in self.serving if m[1] not in leaving])
                 parallel(self.engine.stop, [o.id for o in olds])
             news = [
                 _Swap(old, *self._start_new(a.replica, a.cause, successor=True))
@@ -115,26 +133,28 @@ class ServiceRun:
             ]
             try:
                 self._wait([s.new_id for s in news])
+                for swap in news:
+                    self.upstream.link(swap.replica, swap.new_id, labels.socket_path(swap.new_name))
             except DeployerError as failure:
                 raise self._undo(news, swaps, stop_first, failure) from failure
-            self._serve([*self.serving, *(s.new_name for s in news)])
+            self._serve([*self.serving, *((s.replica, s.new_name) for s in news)])
             if not stop_first:
-                self._serve([n for n in self.serving if n not in {o.name for o in olds}])
+                self._serve([m for m in self.serving if m[1] not in leaving])
                 parallel(self.engine.stop, [o.id for o in olds])
             swaps += news
         if swaps:
             self._remove([s.old.id for s in swaps], "replaced")
-            canonical = {s.new_name: self._canonical(replica_of(s.old)) for s in swaps}
+            canonical = {s.new_name: self._canonical(s.replica) for s in swaps}
             for swap in swaps:
                 self.engine.rename(swap.new_id, canonical[swap.new_name])
-            # Same containers under their usual names: the proxies are told at the end of run().
-            self.serving = sorted(canonical.get(name, name) for name in self.serving)
+            self.serving = sorted((r, canonical.get(n, n)) for r, n in self.serving)
+            self.upstream.rename(self.serving)
 
     def _scale_down(self, actions: list[Action]) -> None:
         if not actions:
             return
         leaving = {a.resource for a in actions}
-        self._serve([n for n in self.serving if n not in leaving])
+        self._serve([m for m in self.serving if m[1] not in leaving])
         self._remove([a.container_id for a in actions], actions[0].cause)
 
     def _undo(
@@ -142,24 +162,25 @@ class ServiceRun:
     ) -> DeployFailed:
         """Remove the failed successors and bring every replaced predecessor back."""
         self.report(f"{self.service.name}: new version failed; restoring the previous one")
+        self._serve([m for m in self.serving if m[1] not in {s.new_name for s in failed}])
         self._remove([s.new_id for s in failed], "failed health gate")
         try:
             if stop_first:
                 self._restore([s.old for s in failed])
             for swap in reversed(done):
                 if stop_first:
-                    self._serve([n for n in self.serving if n != swap.new_name])
+                    self._serve([m for m in self.serving if m[1] != swap.new_name])
                     self._remove([swap.new_id], "rolled back")
                     self._restore([swap.old])
                 else:
                     self._restore([swap.old])
-                    self._serve([n for n in self.serving if n != swap.new_name])
+                    self._serve([m for m in self.serving if m[1] != swap.new_name])
                     self._remove([swap.new_id], "rolled back")
         except DeployerError as second:
-            raise DeployFailed(
+            return DeployFailed(
                 f"{failure.message}\n\nrestoring the previous version failed too: {second.message}",
                 hint="run `up` again once the cause is fixed; it repairs the stack",
-            ) from failure
+            )
         return DeployFailed(
             f"update of {self.service.name} stopped; the previous version keeps serving.\n"
             + failure.message,
@@ -171,7 +192,9 @@ class ServiceRun:
     def _restore(self, olds: list[ContainerInfo]) -> None:
         parallel(self.engine.start, [o.id for o in olds])
         self._wait([o.id for o in olds])
-        self._serve([*self.serving, *(o.name for o in olds)])
+        for old in olds:
+            self.upstream.link(replica_of(old), old.id, self._socket(old.id))
+        self._serve([*self.serving, *((replica_of(o), o.name) for o in olds)])
 
     def _start_new(self, replica: int, cause: str, successor: bool = False) -> tuple[str, str]:
         """Create and start a replica; returns its id and name."""
@@ -195,13 +218,10 @@ class ServiceRun:
             ),
         )  # fmt: skip
 
-    def _serve(self, names: list[str]) -> None:
-        names = sorted(set(names))
-        if names == self.serving:
-            return
-        self.serving = names
-        if self.upstream and names:
-            self.upstream.serve(names, self.drain)
+    def _serve(self, members: list[Member]) -> None:
+        self.serving = sorted(set(members))
+        if self.serving:
+            self.upstream.serve(self.serving, self.drain)
 
     def _remove(self, ids: list[str], cause: str) -> None:
         def stop_and_remove(container_id: str) -> None:
@@ -212,17 +232,17 @@ class ServiceRun:
 
         parallel(stop_and_remove, ids)
 
+    def _socket(self, container_id: str) -> str:
+        info = self.live.get(container_id)
+        if info is not None and info.labels.get(labels.SOCKET):
+            return info.labels[labels.SOCKET]
+        return labels.socket_path(self.names.get(container_id, ""))
+
     def _canonical(self, replica: int) -> str:
         return labels.container_name(self.desired.stack.name, self.service.name, replica)
 
-    def _replicas(self) -> list[int]:
-        selector = {
-            "label": [
-                f"{labels.STACK}={self.desired.stack.name}",
-                f"{labels.SERVICE}={self.service.name}",
-            ]
-        }
-        return sorted(replica_of(info) for info in self.engine.containers(selector))
+    def _canonical_members(self) -> list[Member]:
+        return sorted((replica, self._canonical(replica)) for replica, _ in self.serving)
 
 
 def _previous_spec(live: list[ContainerInfo], wanted_hash: str) -> str:

@@ -242,10 +242,17 @@ class File(Model):
 
 
 class Proxy(Model):
-    """Marks an nginx service as the reverse proxy of `upstream`: deployer renders its config."""
+    """Marks an nginx service as the reverse proxy of `upstream`: deployer renders its config.
+
+    transport="tcp": nginx reaches replicas by name and port; a replica swap reloads nginx.
+    transport="socket": each replica also listens on the unix socket named by $DEPLOYER_SOCKET
+    (mode 0666); nginx reaches one stable path per replica slot, a symlink that deployer points
+    at the current replica, so replacing replicas needs no reload at all.
+    """
 
     upstream: str
     port: PortNumber
+    transport: Literal["tcp", "socket"] = "tcp"
     template: Path = Path("nginx/nginx.conf.template")
     config_path: str = "/etc/nginx/nginx.conf"
 
@@ -333,6 +340,19 @@ class Stack(Model):
 
     def resolve(self, path: Path) -> Path:
         return path if path.is_absolute() else (self.root / path)
+
+    def socket_proxy_of(self, upstream: str) -> Service | None:
+        """The proxy that reaches `upstream` over unix sockets, if any."""
+        for proxy in self.proxies_of(upstream):
+            if proxy.proxy is not None and proxy.proxy.transport == "socket":
+                return proxy
+        return None
+
+    def socket_upstreams(self) -> list[str]:
+        """Services reached over unix sockets: each gets a shared socket volume."""
+        return sorted(
+            {s.proxy.upstream for s in self.services if s.proxy and s.proxy.transport == "socket"}
+        )
 
     def proxies_of(self, upstream: str) -> list[Service]:
         """The proxy services whose upstream is `upstream`."""

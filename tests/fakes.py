@@ -7,7 +7,7 @@ import itertools
 from collections.abc import Callable
 from pathlib import Path
 
-from deployer.engine import ContainerInfo, NetworkInfo, PublishedPort
+from deployer.engine import ContainerInfo, NetworkInfo, PublishedPort, VolumeInfo
 from deployer.errors import ImageError, NotFound
 from deployer.render import ContainerPlan
 
@@ -17,6 +17,8 @@ class FakeEngine:
         self.images_by_tag = dict(images or {})
         self.container_state: dict[str, ContainerInfo] = {}
         self.network_state: dict[str, NetworkInfo] = {}
+        self.volume_state: dict[str, VolumeInfo] = {}
+        self.links: dict[str, str] = {}  # slot path -> socket path
         self.calls: list[str] = []
         self.bodies: dict[str, ContainerPlan] = {}
         self._ids = (f"{n:064x}" for n in itertools.count(1))
@@ -51,6 +53,17 @@ class FakeEngine:
 
     def remove_network(self, network_id: str) -> None:
         self.calls.append(f"remove network {self.network_state.pop(network_id).name}")
+
+    def volumes(self, label_filter: dict[str, list[str]]) -> list[VolumeInfo]:
+        return [v for v in self.volume_state.values() if self._matches(v.labels, label_filter)]
+
+    def create_socket_volume(self, name: str, labels: dict[str, str]) -> None:
+        self.volume_state[name] = VolumeInfo(name, labels)
+        self.calls.append(f"create volume {name}")
+
+    def remove_volume(self, name: str) -> None:
+        self.volume_state.pop(name, None)
+        self.calls.append(f"remove volume {name}")
 
     def create_container(self, plan: ContainerPlan) -> str:
         container_id = next(self._ids)
@@ -108,6 +121,11 @@ class FakeEngine:
             self.calls.append(f"reload {name}")
         if action == "read":
             return 0, self.proxy_configs.get(name, "")
+        if action == "write":
+            self.proxy_configs[name] = command[-1]
+        if action == "link":
+            self.links[command[-1]] = command[-2]
+            self.calls.append(f"link {command[-1].rsplit('/', 1)[-1]} {name}")
         return 0, ""
 
     def image_id(self, reference: str) -> str | None:

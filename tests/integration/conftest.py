@@ -63,9 +63,16 @@ def default_stack_copy(name: str) -> Stack:
     return stack.model_copy(update={"name": name, "services": services})
 
 
-def leftovers(docker_api: docker.APIClient, name: str) -> tuple[list[object], list[object]]:
+def leftovers(
+    docker_api: docker.APIClient, name: str
+) -> tuple[list[object], list[object], list[object]]:
+    """Containers, networks and volumes labelled with the stack."""
     selector = {"label": [f"{labels.STACK}={name}"]}
-    return docker_api.containers(all=True, filters=selector), docker_api.networks(filters=selector)
+    return (
+        docker_api.containers(all=True, filters=selector),
+        docker_api.networks(filters=selector),
+        docker_api.volumes(filters=selector).get("Volumes") or [],
+    )
 
 
 def cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
@@ -89,7 +96,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if not _CREATED:
         return
     view = docker.APIClient(version="1.41")
-    dirty = [name for name in sorted(_CREATED) if leftovers(view, name) != ([], [])]
+    dirty = [name for name in sorted(_CREATED) if leftovers(view, name) != ([], [], [])]
     for name in dirty:
         api.down(name, stop_timeout=1, remove_images=True)
     if dirty:

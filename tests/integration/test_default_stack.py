@@ -126,8 +126,9 @@ def test_down_leaves_no_labelled_object(
     stack, _ = deployed
     result = cli("down", "--name", stack.name, "--rmi")
     assert result.returncode == 0, result.stderr
-    assert "removed 5 object(s)" in result.stdout  # 3 containers, 1 network, 1 built image
-    assert leftovers(docker_api, stack.name) == ([], [])
+    # 3 containers, the network, the socket volume, the built image
+    assert "removed 6 object(s)" in result.stdout
+    assert leftovers(docker_api, stack.name) == ([], [], [])
     assert docker_api.images(filters={"label": [f"io.deployer.image.stack={stack.name}"]}) == []
     again = cli("down", "--name", stack.name)
     assert again.returncode == 0

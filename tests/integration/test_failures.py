@@ -46,7 +46,7 @@ def test_invalid_stack_creates_nothing(tmp_path: Path, docker_api: docker.APICli
     result = cli("up", "-f", str(tmp_path / "stack.py"))
     assert result.returncode == 2
     assert "dependency cycle a -> b -> a" in result.stderr
-    assert leftovers(docker_api, name) == ([], [])
+    assert leftovers(docker_api, name) == ([], [], [])
 
 
 def test_status_of_unknown_stack_is_empty_not_an_error() -> None:

@@ -37,21 +37,21 @@ TEMPLATE = (
 
 def test_nginx_upstream_lists_every_replica() -> None:
     text = nginx.render(
-        TEMPLATE, "t", upstream="web", replica_hosts=["shop-web-1", "shop-web-2"], port=8000
+        TEMPLATE, "t", upstream="web", addresses=["shop-web-1:8000", "unix:/run/s/slot-2.sock"]
     )
     assert text == (
         "upstream web {\n"
         "    server shop-web-1:8000 max_fails=1 fail_timeout=5s;\n"
-        "    server shop-web-2:8000 max_fails=1 fail_timeout=5s;\n"
+        "    server unix:/run/s/slot-2.sock max_fails=1 fail_timeout=5s;\n"
         "}\nproxy_pass http://web;\n"
     )
 
 
 def test_nginx_unknown_placeholder() -> None:
     with pytest.raises(StackError, match=r"unknown placeholder \{\{ port \}\}"):
-        nginx.render("{{ port }}", "t", upstream="web", replica_hosts=["a"], port=1)
+        nginx.render("{{ port }}", "t", upstream="web", addresses=["a:1"])
 
 
 def test_nginx_needs_a_replica() -> None:
     with pytest.raises(StackError, match="has no replicas to serve"):
-        nginx.render(TEMPLATE, "t", upstream="web", replica_hosts=[], port=1)
+        nginx.render(TEMPLATE, "t", upstream="web", addresses=[])

@@ -11,6 +11,7 @@ from deployer.spec import (
     Network,
     NetworkAttachment,
     Port,
+    Proxy,
     Reservations,
     Resources,
     Service,
@@ -139,3 +140,31 @@ def test_http_probe_uses_curl_or_python() -> None:
     assert "exec curl -fsS -o /dev/null --max-time 2 http://127.0.0.1:8000/health" in script
     assert "exec python3 -c" in script
     assert script.endswith("http://127.0.0.1:8000/health 2")
+
+
+def test_socket_transport_mounts_the_shared_volume_and_names_the_socket() -> None:
+    web = Service(name="web", image="x")
+    nginx = Service(
+        name="nginx", image="n", proxy=Proxy(upstream="web", port=8000, transport="socket")
+    )
+    stack = Stack(name="shop", services=(web, nginx))
+    mount = [{"Type": "volume", "Source": "shop_web-sockets", "Target": "/run/deployer-upstream"}]
+    replica = container_plan(
+        stack, web, 1, image="i", config_hash="h", config_fields="", files=[], name="shop-web-1-ab"
+    )
+    assert replica.body["HostConfig"]["Mounts"] == mount
+    assert "DEPLOYER_SOCKET=/run/deployer-upstream/shop-web-1-ab.sock" in replica.body["Env"]
+    assert replica.body["Labels"][labels.SOCKET] == "/run/deployer-upstream/shop-web-1-ab.sock"
+    proxy = container_plan(stack, nginx, 1, image="n", config_hash="h", config_fields="", files=[])
+    assert proxy.body["HostConfig"]["Mounts"] == mount
+    assert not any(e.startswith("DEPLOYER_SOCKET=") for e in proxy.body["Env"])
+
+
+def test_tcp_transport_mounts_nothing() -> None:
+    web = Service(name="web", image="x")
+    nginx = Service(name="nginx", image="n", proxy=Proxy(upstream="web", port=8000))
+    stack = Stack(name="shop", services=(web, nginx))
+    body = container_plan(
+        stack, web, 1, image="i", config_hash="h", config_fields="", files=[]
+    ).body
+    assert "Mounts" not in body["HostConfig"]

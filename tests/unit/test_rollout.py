@@ -176,3 +176,53 @@ def test_rollback_without_history_says_so(tmp_path: Path) -> None:
     api.up(shop(tmp_path), engine=fake)
     with pytest.raises(NotFound, match="stack shop has no previous version to roll back to"):
         api.rollback(shop(tmp_path), engine=fake)
+
+
+def socket_shop(root: Path, image: str = "web:1", replicas: int = 2) -> Stack:
+    stack = shop(root, image=image, replicas=replicas)
+    nginx = stack.service("nginx")
+    assert nginx.proxy is not None
+    proxy = nginx.proxy.model_copy(update={"transport": "socket"})
+    services = (stack.service("web"), nginx.model_copy(update={"proxy": proxy}))
+    return stack.model_copy(update={"services": services})
+
+
+def test_socket_transport_swaps_replicas_without_reloading(tmp_path: Path) -> None:
+    fake = engine()
+    first = api.up(socket_shop(tmp_path), engine=fake)
+    assert [a.text() for a in first.plan.actions][:2] == [
+        "create network  shop_default                     (not found)",
+        "create volume   shop_web-sockets                 (not found)",
+    ]
+    assert "unix:/run/deployer-upstream/slot-1.sock" in fake.proxy_configs["shop-nginx-1"]
+    assert fake.links == {
+        "/run/deployer-upstream/slot-1.sock": "/run/deployer-upstream/shop-web-1.sock",
+        "/run/deployer-upstream/slot-2.sock": "/run/deployer-upstream/shop-web-2.sock",
+    }
+    fake.calls.clear()
+    api.up(socket_shop(tmp_path, image="web:2"), engine=fake)
+    assert not [c for c in fake.calls if c.startswith("reload")]  # no nginx reload at all
+    successor = next(c.split()[1] for c in fake.calls if c.startswith("create shop-web-1-"))
+    assert fake.calls.index(f"link slot-1.sock {successor}") < fake.calls.index("stop shop-web-1")
+    assert (
+        fake.links["/run/deployer-upstream/slot-1.sock"]
+        == f"/run/deployer-upstream/{successor}.sock"
+    )
+    assert sorted(ids(fake)) == ["shop-nginx-1", "shop-web-1", "shop-web-2"]
+
+
+def test_socket_transport_scaling_reloads_with_the_slot_count(tmp_path: Path) -> None:
+    fake = engine()
+    api.up(socket_shop(tmp_path), engine=fake)
+    api.up(socket_shop(tmp_path, replicas=3), engine=fake)
+    assert "slot-3.sock" in fake.proxy_configs["shop-nginx-1"]
+    assert "/run/deployer-upstream/slot-3.sock" in fake.links
+    api.up(socket_shop(tmp_path, replicas=1), engine=fake)
+    assert "slot-2.sock" not in fake.proxy_configs["shop-nginx-1"]
+
+
+def test_down_removes_the_socket_volume(tmp_path: Path) -> None:
+    fake = engine()
+    api.up(socket_shop(tmp_path), engine=fake)
+    assert api.down("shop", engine=fake) == 5  # 3 containers, 1 network, 1 volume
+    assert fake.volume_state == {}
