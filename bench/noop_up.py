@@ -21,11 +21,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parents[1]))
 
 from bench.compose import binary
+from bench.stack_copy import write_default_stack
 from deployer import api, load_stack
 from deployer.desired import DesiredStack
 from deployer.images import prepare
 from deployer.render import healthcheck
-from deployer.spec import Port, Service, Stack
+from deployer.spec import Service, Stack
 
 ROOT = Path(__file__).parents[1]
 RESULTS = ROOT / "bench" / "results"
@@ -115,22 +116,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=15)
     args = parser.parse_args()
-    default = load_stack(ROOT / "stack.py")
-    stack = default.model_copy(update={
-        "name": "bench-noop",
-        "services": tuple(s.model_copy(update={"ports": tuple(Port(container=p.container)
-                                                             for p in s.ports)})
-                          for s in default.services),
-    })  # fmt: skip
     compose = str(binary())
     with tempfile.TemporaryDirectory() as folder:
-        stack_file = Path(folder) / "stack.py"
-        stack_file.write_text(
-            (ROOT / "stack.py").read_text().replace('name="demo"', 'name="bench-noop"')
-            .replace("Port(host=8080, container=80", "Port(host=0, container=80")
-        )  # fmt: skip
-        (Path(folder) / "app").symlink_to(ROOT / "app")
-        (Path(folder) / "nginx").symlink_to(ROOT / "nginx")
+        stack_file = write_default_stack(Path(folder), "bench-noop")
+        stack = load_stack(stack_file)
         compose_yaml = compose_file(stack, "bench-compose", Path(folder))
         deployer_cmd = [sys.executable, "-m", "deployer", "up", "-f", str(stack_file)]
         compose_cmd = [compose, "-f", str(compose_yaml), "up", "-d"]

@@ -22,28 +22,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
 
+from bench.stack_copy import write_default_stack
 from deployer import api, load_stack
 from deployer.images import prepare
 
 ROOT = Path(__file__).parents[1]
 RESULTS = ROOT / "bench" / "results"
 NAME = "bench-rollout"
-
-
-def stack_folder(folder: Path, message: str) -> Path:
-    """A copy of the default stack (own name, ephemeral port) whose app says `message`."""
-    shutil.copytree(ROOT / "app", folder / "app", ignore=shutil.ignore_patterns("__pycache__"))
-    app = folder / "app" / "app.py"
-    app.write_text(app.read_text().replace('"Hello from deployer"', f'"{message}"'))
-    (folder / "nginx").symlink_to(ROOT / "nginx")
-    stack_file = folder / "stack.py"
-    stack_file.write_text(
-        (ROOT / "stack.py").read_text()
-        .replace('name="demo"', f'name="{NAME}"')
-        .replace("Port(host=8080, container=80", "Port(host=0, container=80")
-        .replace('env={"APP_MESSAGE": "Hello from deployer"}', "env={}")
-    )  # fmt: skip
-    return stack_file
 
 
 def parse_wrk(output: str) -> dict[str, float]:
@@ -74,8 +59,8 @@ def main() -> int:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install -y wrk")
     with tempfile.TemporaryDirectory() as first, tempfile.TemporaryDirectory() as second:
-        v1 = load_stack(stack_folder(Path(first), "version one"))
-        v2 = load_stack(stack_folder(Path(second), "version two"))
+        v1 = load_stack(write_default_stack(Path(first), NAME, "version one"))
+        v2 = load_stack(write_default_stack(Path(second), NAME, "version two"))
         try:
             api.up(v1, report=print)
             prepare(api.connect(), v2, lambda _: None)  # build v2 before the clock starts

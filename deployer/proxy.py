@@ -93,25 +93,34 @@ class Upstream:
 
     def serve(self, members: list[Member], drain_timeout: float) -> None:
         """Make `members` the upstream of every proxy; reload only where that changes it."""
-        retired: list[tuple[ContainerInfo, list[str]]] = []
+        retired = [
+            (live, output.split()) for live, output in self._rewrite(members, _RELOAD, "reload")
+        ]
+        for live, pids in retired:
+            self.report(f"{live.name} reloaded, upstream: {', '.join(self.loaded[live.id])}")
+            self._drain(live, pids, drain_timeout)
+
+    def _rewrite(
+        self, members: list[Member], script: str, verb: str
+    ) -> list[tuple[ContainerInfo, str]]:
+        """Run `script` with the new config in every proxy whose upstream `members` change."""
+        done = []
         for proxy, live in self.proxies:
             assert proxy.proxy is not None
             addresses = upstream_addresses(proxy, members)
             if addresses == self.loaded.get(live.id):
                 continue
             content = self.desired.proxy_config(proxy, members)
-            command = ["sh", "-c", _RELOAD, "reload", proxy.proxy.config_path, content]
+            command = ["sh", "-c", script, verb, proxy.proxy.config_path, content]
             code, output = self.engine.exec(live.id, command)
             if code != 0:
                 raise DeployFailed(
-                    f"reloading {live.name} with upstream {', '.join(addresses)} failed:\n"
+                    f"{verb} of {live.name}'s config (upstream {', '.join(addresses)}) failed:\n"
                     + output.strip()
                 )
             self.loaded[live.id] = addresses
-            self.report(f"{live.name} reloaded, upstream: {', '.join(addresses)}")
-            retired.append((live, output.split()))
-        for live, pids in retired:
-            self._drain(live, pids, drain_timeout)
+            done.append((live, output))
+        return done
 
     def _drain(self, live: ContainerInfo, pids: list[str], timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -129,17 +138,7 @@ class Upstream:
         The running nginx resolved those containers' addresses already; the file is what a
         restarted nginx reads, so it must name containers that exist.
         """
-        for proxy, live in self.proxies:
-            assert proxy.proxy is not None
-            addresses = upstream_addresses(proxy, members)
-            if addresses == self.loaded.get(live.id):
-                continue
-            content = self.desired.proxy_config(proxy, members)
-            write = ["sh", "-c", _WRITE, "write", proxy.proxy.config_path, content]
-            code, output = self.engine.exec(live.id, write)
-            if code != 0:
-                raise DeployFailed(f"writing {live.name}'s config failed: {output.strip()}")
-            self.loaded[live.id] = addresses
+        self._rewrite(members, _WRITE, "write")
 
     def ensure(self, members: list[Member], drain_timeout: float) -> None:
         """Rewrite and reload the proxies whose config on disk does not serve `members`.
