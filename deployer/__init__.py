@@ -3,7 +3,7 @@
 from deployer import Stack, Service, up, down, status, plan
 """
 
-from deployer.api import Deployment, ReplicaStatus, down, plan, rollback, status, up
+from deployer.api import Deployment, ReplicaStatus, down, gc, plan, rollback, status, up
 from deployer.errors import (
     DeployerError,
     DeployFailed,
@@ -65,6 +65,7 @@ __all__ = [
     "Ulimit",
     "UpdatePolicy",
     "down",
+    "gc",
     "load_stack",
     "plan",
     "rollback",

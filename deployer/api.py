@@ -219,6 +219,40 @@ def _label_of(containers: list[ContainerInfo], key: str) -> str | None:
     return values[0] if values else None
 
 
+def gc(engine: Engine | None = None, report: Report = _quiet, everything: bool = False) -> int:
+    """Remove throwaway stacks that no live test session holds (all of them with `everything`).
+
+    A session is live while its reaper container runs. Returns how many objects were removed.
+    """
+    engine = engine or connect()
+    throwaway = {"label": [f"{labels.THROWAWAY}=1"]}
+    live = (
+        set()
+        if everything
+        else {
+            c.labels.get(labels.REAPER, "")
+            for c in engine.containers({"label": [labels.REAPER]})
+            if c.state == "running"
+        }
+    )
+    stacks = sorted(
+        {
+            c.labels.get(labels.STACK, "")
+            for c in engine.containers(throwaway)
+            if c.labels.get(labels.SESSION) not in live
+        }
+        | {n.labels.get(labels.STACK, "") for n in engine.networks(throwaway)
+           if n.labels.get(labels.SESSION) not in live}
+        | {v.labels.get(labels.STACK, "") for v in engine.volumes(throwaway)
+           if v.labels.get(labels.SESSION) not in live}
+    )  # fmt: skip
+    removed = 0
+    for name in stacks:
+        report(f"removing throwaway stack {name}")
+        removed += down(name, engine=engine, report=report, stop_timeout=0)
+    return removed
+
+
 def status(stack: Stack | str, engine: Engine | None = None) -> list[ReplicaStatus]:
     """One entry per container of the stack, read from labels (stack.py is not needed)."""
     name = stack.name if isinstance(stack, Stack) else stack

@@ -45,7 +45,10 @@ class Apply:
             if action.kind is Kind.CREATE_NETWORK:
                 self._create_network(action.resource)
             if action.kind is Kind.CREATE_VOLUME:
-                volume_labels = labels.volume_labels(self.stack.name, action.resource)
+                volume_labels = {
+                    **self.stack.labels,
+                    **labels.volume_labels(self.stack.name, action.resource),
+                }
                 self.engine.create_socket_volume(action.resource, volume_labels)
                 self.report(f"volume {action.resource} created")
         names = [service.name for service in self.stack.services]
@@ -77,6 +80,7 @@ class Apply:
                     driver=network.driver,
                     internal=network.internal,
                     labels={
+                        **self.stack.labels,
                         **network.labels,
                         **labels.network_labels(self.stack.name, network.name),
                     },

@@ -85,6 +85,13 @@ def build_parser() -> argparse.ArgumentParser:
     with_file(plan)
     plan.add_argument("--json", action="store_true", help="print the plan as JSON")
 
+    gc = commands.add_parser("gc", help="remove throwaway test stacks left by dead test runs")
+    gc.add_argument(
+        "--all", action="store_true", dest="everything",
+        help="also those of test runs that are still going",
+    )  # fmt: skip
+    gc.add_argument("--json", action="store_true", help="print the result as JSON")
+
     image_cmd = commands.add_parser("images", help="deployer's own base images")
     image_actions = image_cmd.add_subparsers(dest="action", required=True, parser_class=_Parser)
     boot = image_actions.add_parser("bootstrap", help="build base images from Debian packages")
@@ -186,6 +193,14 @@ def _run(args: argparse.Namespace) -> int:
             _print_json(the_plan.as_data())
         else:
             print(the_plan.text())
+        return 0
+    if args.command == "gc":
+        removed = api.gc(report=progress, everything=args.everything)
+        if args.json:
+            _print_json({"removed": removed})
+        else:
+            print(f"removed {removed} object(s) of throwaway stacks" if removed else
+                  "no throwaway stacks to remove")  # fmt: skip
         return 0
     if args.command == "images":
         return _images(args, progress)

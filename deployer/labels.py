@@ -30,6 +30,11 @@ VOLUME = f"{PREFIX}.volume"
 # a replica which path to listen on.
 SOCKET_DIR = "/run/deployer-upstream"
 SOCKET_ENV = "DEPLOYER_SOCKET"
+# Throwaway stacks (deployer.testing): which test session made them, so that its reaper, or
+# `gc` later, can remove everything a killed session left.
+SESSION = f"{PREFIX}.session"
+THROWAWAY = f"{PREFIX}.throwaway"
+REAPER = f"{PREFIX}.reaper"
 # Which base image a deployer-built base image is (python, nginx), for `images` listing.
 BASE_IMAGE = f"{PREFIX}.base-image"
 VERSION = f"{PREFIX}.version"

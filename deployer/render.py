@@ -51,6 +51,7 @@ def container_plan(
         "Image": image,
         "Env": [f"{key}={value}" for key, value in sorted(service.env.items())],
         "Labels": {
+            **stack.labels,
             **service.labels,
             **labels.container_labels(
                 stack.name,

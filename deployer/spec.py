@@ -329,6 +329,8 @@ class Stack(Model):
     name: Name
     services: tuple[Service, ...]
     networks: tuple[Network, ...] = ()
+    # Put on every container, network and volume the stack creates (e.g. a test session's id).
+    labels: dict[str, str] = Field(default_factory=dict)
     # Folder that relative paths (build contexts, templates) resolve against; set by the loader.
     root: Path = Field(default=Path("."), exclude=True)
 

@@ -1,0 +1,135 @@
+"""deployer's reaper: removes what a test session created once that session's connection drops.
+
+It runs in a container of its own with the engine's socket mounted. Protocol, one TCP connection
+per test process, held open for the process's whole life:
+
+    client -> "label=<key>=<value>\\n"   (one line per filter; any number)
+    reaper -> "ACK\\n"                    (after each filter)
+
+When every connection has closed and none comes back within GRACE seconds, the reaper removes
+every container, then every network and volume, that matches a filter, and exits. A process that
+is SIGKILLed closes its connection all the same (the kernel does it), which is the point.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import socket
+import sys
+import threading
+import time
+import urllib.parse
+from typing import Any
+
+ENGINE_SOCKET = os.environ.get("REAPER_ENGINE_SOCKET", "/var/run/docker.sock")
+PORT = int(os.environ.get("REAPER_PORT", "8080"))
+GRACE = float(os.environ.get("REAPER_GRACE", "2"))
+FIRST_CONNECTION_TIMEOUT = float(os.environ.get("REAPER_FIRST_CONNECTION_TIMEOUT", "60"))
+API = "/v1.41"
+
+filters: set[str] = set()
+connections = 0
+last_change = time.monotonic()
+lock = threading.Lock()
+
+
+class EngineConnection(http.client.HTTPConnection):
+    def __init__(self) -> None:
+        super().__init__("localhost", timeout=60)
+
+    def connect(self) -> None:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.connect(ENGINE_SOCKET)
+        self.sock = sock
+
+
+def call(method: str, path: str, query: dict[str, str] | None = None) -> Any:
+    connection = EngineConnection()
+    url = API + path + ("?" + urllib.parse.urlencode(query) if query else "")
+    connection.request(method, url)
+    response = connection.getresponse()
+    body = response.read()
+    connection.close()
+    if response.status >= 400 and response.status != 404:
+        print(f"reaper: {method} {path}: {response.status} {body[:200]!r}", flush=True)
+    return json.loads(body) if body.startswith((b"[", b"{")) else None
+
+
+def reap() -> None:
+    wanted = sorted(filters)
+    print(f"reaper: removing everything matching {wanted}", flush=True)
+    for flt in wanted:
+        key, _, value = flt.partition("=")
+        query = {"filters": json.dumps({key: [value]})}
+        for container in call("GET", "/containers/json", {**query, "all": "1"}) or []:
+            call("DELETE", f"/containers/{container['Id']}", {"force": "1", "v": "1"})
+    for flt in wanted:
+        key, _, value = flt.partition("=")
+        query = {"filters": json.dumps({key: [value]})}
+        for network in call("GET", "/networks", query) or []:
+            call("DELETE", f"/networks/{network['Id']}")
+        volumes = call("GET", "/volumes", query) or {}
+        for volume in volumes.get("Volumes") or []:
+            call("DELETE", f"/volumes/{volume['Name']}")
+
+
+def serve_client(client: socket.socket) -> None:
+    global connections, last_change
+    with lock:
+        connections += 1
+        last_change = time.monotonic()
+    buffer = b""
+    try:
+        while True:
+            data = client.recv(4096)
+            if not data:
+                break
+            buffer += data
+            while b"\n" in buffer:
+                line, buffer = buffer.split(b"\n", 1)
+                text = line.decode().strip()
+                if text.startswith("label="):
+                    with lock:
+                        filters.add(text)
+                    client.sendall(b"ACK\n")
+                elif text:
+                    client.sendall(b"ERR unknown filter\n")
+    except OSError:
+        pass
+    finally:
+        client.close()
+        with lock:
+            connections -= 1
+            last_change = time.monotonic()
+
+
+def main() -> int:
+    server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    server.bind(("0.0.0.0", PORT))
+    server.listen(64)
+    server.settimeout(0.2)
+    print(f"reaper: listening on {PORT}", flush=True)
+    started = time.monotonic()
+    seen_any = False
+    while True:
+        try:
+            client, _ = server.accept()
+            seen_any = True
+            threading.Thread(target=serve_client, args=(client,), daemon=True).start()
+        except TimeoutError:
+            pass
+        with lock:
+            idle = connections == 0 and time.monotonic() - last_change > GRACE
+        if seen_any and idle:
+            reap()
+            return 0
+        if not seen_any and time.monotonic() - started > FIRST_CONNECTION_TIMEOUT:
+            print("reaper: nobody connected; exiting", flush=True)
+            return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
