@@ -23,6 +23,7 @@ from deployer.spec import (
     Healthcheck,
     HttpProbe,
     Logging,
+    Mount,
     Network,
     NetworkAttachment,
     Port,
@@ -33,6 +34,7 @@ from deployer.spec import (
     Stack,
     Ulimit,
     UpdatePolicy,
+    Volume,
 )
 
 __all__ = [
@@ -50,6 +52,7 @@ __all__ = [
     "ImageError",
     "LockBusy",
     "Logging",
+    "Mount",
     "Network",
     "NetworkAttachment",
     "NotFound",
@@ -64,6 +67,7 @@ __all__ = [
     "StackError",
     "Ulimit",
     "UpdatePolicy",
+    "Volume",
     "down",
     "gc",
     "load_stack",

@@ -249,7 +249,7 @@ def gc(engine: Engine | None = None, report: Report = _quiet, everything: bool =
     removed = 0
     for name in stacks:
         report(f"removing throwaway stack {name}")
-        removed += down(name, engine=engine, report=report, stop_timeout=0)
+        removed += down(name, engine=engine, report=report, stop_timeout=0, remove_volumes=True)
     return removed
 
 
@@ -273,19 +273,26 @@ def down(
     stop_timeout: int | None = None,
     remove_images: bool = False,
     lock_timeout: float = LOCK_TIMEOUT,
+    remove_volumes: bool = False,
 ) -> int:
     """Stop and remove every container and network of the stack. Returns how many objects.
 
-    With `remove_images`, the images deployer built for the stack go too.
+    Named data volumes stay unless `remove_volumes`; with `remove_images`, the images deployer
+    built for the stack go too.
     """
     name = stack.name if isinstance(stack, Stack) else stack
     engine = engine or connect()
     with DeployLock(name, lock_timeout, report):
-        return _down(name, engine, report, stop_timeout, remove_images)
+        return _down(name, engine, report, stop_timeout, remove_images, remove_volumes)
 
 
 def _down(
-    name: str, engine: Engine, report: Report, stop_timeout: int | None, remove_images: bool
+    name: str,
+    engine: Engine,
+    report: Report,
+    stop_timeout: int | None,
+    remove_images: bool,
+    remove_volumes: bool,
 ) -> int:
     observed = observe(engine, name)
     removals = [
@@ -296,11 +303,15 @@ def _down(
     for network in observed.networks:
         engine.remove_network(network.id)
         report(f"network {network.name} removed")
-    for volume in observed.volumes:
+    volumes = [
+        v for v in observed.volumes
+        if remove_volumes or v.labels.get(labels.VOLUME_KIND, "socket") == "socket"
+    ]  # fmt: skip
+    for volume in volumes:
         engine.remove_volume(volume.name)
         report(f"volume {volume.name} removed")
     built = engine.images(labels.image_filter(name)) if remove_images else []
     for tag in built:
         engine.remove_image(tag)
         report(f"image {tag} removed")
-    return len(observed.containers) + len(observed.networks) + len(observed.volumes) + len(built)
+    return len(observed.containers) + len(observed.networks) + len(volumes) + len(built)

@@ -45,12 +45,7 @@ class Apply:
             if action.kind is Kind.CREATE_NETWORK:
                 self._create_network(action.resource)
             if action.kind is Kind.CREATE_VOLUME:
-                volume_labels = {
-                    **self.stack.labels,
-                    **labels.volume_labels(self.stack.name, action.resource),
-                }
-                self.engine.create_socket_volume(action.resource, volume_labels)
-                self.report(f"volume {action.resource} created")
+                self._create_volume(action.resource)
         names = [service.name for service in self.stack.services]
         errors: list[BaseException] = []
         with ThreadPoolExecutor(max_workers=max(1, len(names))) as pool:
@@ -71,6 +66,24 @@ class Apply:
             if action.kind is Kind.REMOVE_VOLUME:
                 self.engine.remove_volume(action.resource)
                 self.report(f"volume {action.resource} removed")
+
+    def _create_volume(self, name: str) -> None:
+        driver, options, kind, own = "local", labels.SOCKET_VOLUME_OPTIONS, "socket", {}
+        for volume in self.stack.volumes:
+            if labels.data_volume(self.stack.name, volume.name) == name:
+                driver, options, kind, own = (
+                    volume.driver,
+                    volume.driver_opts,
+                    "data",
+                    volume.labels,
+                )
+        volume_labels = {
+            **self.stack.labels,
+            **own,
+            **labels.volume_labels(self.stack.name, name, kind),
+        }
+        self.engine.create_volume(name, driver, dict(options), volume_labels)
+        self.report(f"volume {name} created")
 
     def _create_network(self, name: str) -> None:
         for network in self.stack.all_networks():

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
 
-from deployer import api, bases, load
-from deployer.errors import DeployerError
+from deployer import api, bases, codegen, compose, load
+from deployer.errors import DeployerError, StackError
 from deployer.output import Progress, status_table
+from deployer.spec import Stack
 
 EXIT_USAGE = 64  # distinct from StackError's 2
 
@@ -69,6 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
     with_name(down)
     down.add_argument("--json", action="store_true", help="print the result as JSON")
     down.add_argument("--rmi", action="store_true", help="also remove the images built for it")
+    down.add_argument(
+        "-v", "--volumes", action="store_true", help="also remove the stack's named volumes"
+    )
     with_lock(down)
     down.add_argument(
         "--timeout",
@@ -91,6 +96,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="also those of test runs that are still going",
     )  # fmt: skip
     gc.add_argument("--json", action="store_true", help="print the result as JSON")
+
+    importer = commands.add_parser(
+        "import", help="write an equivalent stack.py from a docker-compose.yml"
+    )
+    importer.add_argument("compose_file", type=Path, help="the Compose file to read")
+    importer.add_argument(
+        "-o", "--output", type=Path, default=Path("stack.py"),
+        help="where to write (default: ./stack.py; '-' for standard output)",
+    )  # fmt: skip
+    importer.add_argument("--force", action="store_true", help="overwrite an existing file")
 
     image_cmd = commands.add_parser("images", help="deployer's own base images")
     image_actions = image_cmd.add_subparsers(dest="action", required=True, parser_class=_Parser)
@@ -115,10 +130,14 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+def _warn(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr)
+
+
 def _stack_name(args: argparse.Namespace) -> str:
     if getattr(args, "name", None):
         return str(args.name)
-    return load.load(args.file).name
+    return load.load(args.file, _warn).name
 
 
 def _print_json(data: Any) -> None:
@@ -142,7 +161,7 @@ def _run(args: argparse.Namespace) -> int:
     progress = Progress()
     if args.command == "up":
         deployment = api.up(
-            load.load(args.file),
+            load.load(args.file, _warn),
             report=progress,
             timeout=args.timeout,
             bootstrap=not args.no_bootstrap,
@@ -152,7 +171,7 @@ def _run(args: argparse.Namespace) -> int:
         return 0
     if args.command == "rollback":
         deployment = api.rollback(
-            load.load(args.file),
+            load.load(args.file, _warn),
             report=progress,
             timeout=args.timeout,
             lock_timeout=args.lock_timeout,
@@ -167,6 +186,7 @@ def _run(args: argparse.Namespace) -> int:
             stop_timeout=args.timeout,
             remove_images=args.rmi,
             lock_timeout=args.lock_timeout,
+            remove_volumes=args.volumes,
         )
         if args.json:
             _print_json({"stack": name, "removed": removed})
@@ -188,12 +208,14 @@ def _run(args: argparse.Namespace) -> int:
             print(f"stack {name}: no containers")
         return 0
     if args.command == "plan":
-        the_plan = api.plan(load.load(args.file))
+        the_plan = api.plan(load.load(args.file, _warn))
         if args.json:
             _print_json(the_plan.as_data())
         else:
             print(the_plan.text())
         return 0
+    if args.command == "import":
+        return _import(args)
     if args.command == "gc":
         removed = api.gc(report=progress, everything=args.everything)
         if args.json:
@@ -205,6 +227,53 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "images":
         return _images(args, progress)
     raise AssertionError(args.command)
+
+
+def _import(args: argparse.Namespace) -> int:
+    source: Path = args.compose_file
+    if not source.is_file():
+        raise StackError(str(source), ["file not found"])
+    stack = compose.load_compose(source, _warn)
+    load.checked(stack.model_copy(update={"root": source.parent.resolve()}), str(source))
+    output: Path = args.output
+    to_stdout = str(output) == "-"
+    if not to_stdout and output.exists() and not args.force:
+        print(f"error: {output} exists; pass --force to overwrite it, or -o another file",
+              file=sys.stderr)  # fmt: skip
+        return EXIT_USAGE
+    written_in = Path.cwd() if to_stdout else output.parent.resolve()
+    text = codegen.stack_source(
+        _rebased(stack, Path(os.path.relpath(source.parent.resolve(), written_in))), source.name
+    )
+    if to_stdout:
+        print(text, end="")
+        return 0
+    output.write_text(text)
+    print(f"wrote {output} ({len(stack.services)} services); check it with "
+          f"`python -m deployer plan -f {output}`")  # fmt: skip
+    return 0
+
+
+def _rebased(stack: Stack, folder: Path) -> Stack:
+    """Relative paths (build contexts, bind mounts) as seen from where stack.py is written."""
+    if folder == Path("."):
+        return stack
+    services = []
+    for service in stack.services:
+        changes: dict[str, object] = {}
+        if service.build is not None and not service.build.context.is_absolute():
+            changes["build"] = service.build.model_copy(
+                update={"context": folder / service.build.context}
+            )
+        mounts = [
+            m.model_copy(update={"source": str(folder / m.source)})
+            if m.type == "bind" and not Path(m.source).is_absolute() else m
+            for m in service.mounts
+        ]  # fmt: skip
+        if mounts:
+            changes["mounts"] = tuple(mounts)
+        services.append(service.model_copy(update=changes))
+    return stack.model_copy(update={"services": tuple(services)})
 
 
 def _images(args: argparse.Namespace, progress: Progress) -> int:

@@ -82,7 +82,9 @@ class Engine(Protocol):
     ) -> str: ...
     def remove_network(self, network_id: str) -> None: ...
     def volumes(self, label_filter: dict[str, list[str]]) -> list[VolumeInfo]: ...
-    def create_socket_volume(self, name: str, labels: dict[str, str]) -> None: ...
+    def create_volume(
+        self, name: str, driver: str, options: dict[str, str], labels: dict[str, str]
+    ) -> None: ...
     def remove_volume(self, name: str) -> None: ...
     def create_container(self, plan: ContainerPlan) -> str: ...
     def start(self, container_id: str) -> None: ...
@@ -245,11 +247,11 @@ class DockerEngine:
             listed = self.api.volumes(filters=label_filter).get("Volumes") or []
         return [VolumeInfo(v["Name"], v.get("Labels") or {}) for v in listed]
 
-    def create_socket_volume(self, name: str, labels: dict[str, str]) -> None:
-        """A small tmpfs shared by the containers that mount it, writable by any user."""
-        options = {"type": "tmpfs", "device": "tmpfs", "o": "mode=0777,size=1m"}
+    def create_volume(
+        self, name: str, driver: str, options: dict[str, str], labels: dict[str, str]
+    ) -> None:
         with translated(f"creating volume {name}"):
-            self.api.create_volume(name, driver="local", driver_opts=options, labels=labels)
+            self.api.create_volume(name, driver=driver, driver_opts=options, labels=labels)
 
     def remove_volume(self, name: str) -> None:
         with translated(f"removing volume {name}"):

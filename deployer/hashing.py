@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from pathlib import Path
 from typing import Any
 
 from deployer.spec import Service, Stack
@@ -47,10 +48,20 @@ def service_fields(
     ]
     # What runs is the resolved image, not the name or build recipe that produced it.
     data["image"] = image_id
+    # A file mounted as configuration changes the container when its content changes.
+    data["mounted_files"] = {
+        mount.source: _file_digest(stack.resolve(Path(mount.source).expanduser()))
+        for mount in service.mounts
+        if mount.type == "bind" and stack.resolve(Path(mount.source).expanduser()).is_file()
+    }
     # The proxy's template content goes in; the upstream list it is filled with does not,
     # because replicas of the upstream come and go without recreating the proxy.
     data["proxy"] = [data.get("proxy"), proxy_template]
     return {key: digest(value)[:8] for key, value in sorted(data.items())}
+
+
+def _file_digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def fields_label(fields: dict[str, str]) -> str:

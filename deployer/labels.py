@@ -29,6 +29,11 @@ VOLUME = f"{PREFIX}.volume"
 # Where replicas and their proxy share sockets (a tmpfs volume), and the variable that tells
 # a replica which path to listen on.
 SOCKET_DIR = "/run/deployer-upstream"
+# A small tmpfs, shared by the containers that mount it, writable by any user.
+SOCKET_VOLUME_OPTIONS = {"type": "tmpfs", "device": "tmpfs", "o": "mode=0777,size=1m"}
+# "socket" volumes are deployer's own and go with `down`; "data" volumes (Stack.volumes) hold
+# the user's data and go only with `down --volumes`.
+VOLUME_KIND = f"{PREFIX}.volume-kind"
 SOCKET_ENV = "DEPLOYER_SOCKET"
 # Throwaway stacks (deployer.testing): which test session made them, so that its reaper, or
 # `gc` later, can remove everything a killed session left.
@@ -65,8 +70,12 @@ def slot_path(replica: int) -> str:
     return f"{SOCKET_DIR}/slot-{replica}.sock"
 
 
-def volume_labels(stack: str, volume: str) -> dict[str, str]:
-    return {STACK: stack, VOLUME: volume, VERSION: FORMAT_VERSION}
+def data_volume(stack: str, volume: str) -> str:
+    return f"{stack}_{volume}"
+
+
+def volume_labels(stack: str, volume: str, kind: str) -> dict[str, str]:
+    return {STACK: stack, VOLUME: volume, VOLUME_KIND: kind, VERSION: FORMAT_VERSION}
 
 
 def network_name(stack: str, network: str) -> str:

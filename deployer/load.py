@@ -5,14 +5,15 @@ from __future__ import annotations
 import re
 import sys
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from deployer import spec, validate
+from deployer import compose, spec, validate
 from deployer.errors import StackError
-from deployer.spec import Network, Service, Stack
+from deployer.spec import Network, Service, Stack, Volume
 
 _KNOWN_FIELDS = sorted(
     {
@@ -24,18 +25,30 @@ _KNOWN_FIELDS = sorted(
 )
 
 
-def load(path: str | Path) -> Stack:
-    """Load and validate the stack at `path` (.py, .yaml or .yml)."""
+def load(path: str | Path, warn: Callable[[str], None] | None = None) -> Stack:
+    """Load and validate the stack at `path`: .py, .yaml/.yml, or a Compose file.
+
+    A file whose name contains "compose" is read as a Compose file; its unsupported keys go to
+    `warn` (Python warnings by default).
+    """
     file = Path(path)
     if not file.is_file():
         raise StackError(str(file), ["file not found: pass the stack file with -f FILE"])
     if file.suffix == ".py":
         stack = _load_python(file)
+    elif file.suffix in {".yaml", ".yml"} and compose.looks_like_compose(file):
+        stack = compose.load_compose(file, warn or _python_warning)
     elif file.suffix in {".yaml", ".yml"}:
         stack = _load_yaml(file)
     else:
         raise StackError(str(file), ["unknown file type: use a .py, .yaml or .yml file"])
     return checked(stack.model_copy(update={"root": file.parent.resolve()}), str(file))
+
+
+def _python_warning(message: str) -> None:
+    import warnings
+
+    warnings.warn(message, UserWarning, stacklevel=3)
 
 
 def checked(stack: Stack, source: str) -> Stack:
@@ -132,22 +145,26 @@ def _load_yaml(file: Path) -> Stack:
 def stack_from_mapping(document: dict[str, Any], source: str, default_name: str) -> Stack:
     """Build a Stack from Compose-shaped data: `services` and `networks` map names to bodies."""
     problems: list[str] = []
-    unknown = sorted(set(document) - {"name", "services", "networks"})
+    unknown = sorted(set(document) - {"name", "services", "networks", "volumes"})
     problems += [f"{key}: unknown top-level field; remove it" for key in unknown]
     services = _named_items(document.get("services"), "services", Service, problems)
     networks = _named_items(document.get("networks") or {}, "networks", Network, problems)
+    volumes = _named_items(document.get("volumes") or {}, "volumes", Volume, problems)
     if problems:
         raise StackError(source, problems)
     name = document.get("name") or re.sub(r"[^a-z0-9_-]", "", default_name.lower()) or "stack"
     try:
-        return Stack(name=name, services=tuple(services), networks=tuple(networks))
+        return Stack(
+            name=name, services=tuple(services), networks=tuple(networks), volumes=tuple(volumes)
+        )
     except ValidationError as error:
         raise StackError(source, _messages(error, prefix="")) from None
 
 
 def _named_items(
-    section: Any, label: str, model: type[Service] | type[Network], problems: list[str]
-) -> list[Any]:
+    section: Any, label: str, model: type[Service] | type[Network] | type[Volume],
+    problems: list[str],
+) -> list[Any]:  # fmt: skip
     if not isinstance(section, dict) or (label == "services" and not section):
         problems.append(f"{label}: must be a mapping from {label[:-1]} name to its settings")
         return []

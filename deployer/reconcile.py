@@ -45,8 +45,9 @@ def reconcile(stack: Stack, observed: ObservedState, desired: dict[str, Desired]
             name = labels.network_name(stack.name, network.name)
             actions.append(Action(Kind.CREATE_NETWORK, name, "not found"))
     live_volumes = {volume.name for volume in observed.volumes}
-    wanted_volumes = [labels.socket_volume(stack.name, name) for name in stack.socket_upstreams()]
-    for volume in wanted_volumes:
+    sockets = [labels.socket_volume(stack.name, name) for name in stack.socket_upstreams()]
+    data = [labels.data_volume(stack.name, volume.name) for volume in stack.volumes]
+    for volume in [*sockets, *data]:
         if volume not in live_volumes:
             actions.append(Action(Kind.CREATE_VOLUME, volume, "not found"))
     unchanged = []
@@ -65,7 +66,11 @@ def reconcile(stack: Stack, observed: ObservedState, desired: dict[str, Desired]
     for live in observed.networks:
         if live.labels.get(labels.NETWORK) not in wanted_networks:
             actions.append(Action(Kind.REMOVE_NETWORK, live.name, "no longer in stack"))
-    for volume in sorted(live_volumes - set(wanted_volumes)):
+    # Socket volumes are deployer's own; data volumes are kept until `down --volumes`.
+    live_sockets = {
+        v.name for v in observed.volumes if v.labels.get(labels.VOLUME_KIND, "socket") == "socket"
+    }
+    for volume in sorted(live_sockets - set(sockets)):
         actions.append(Action(Kind.REMOVE_VOLUME, volume, "no longer in stack"))
     return Plan(stack=stack.name, actions=actions, unchanged=unchanged)
 

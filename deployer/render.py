@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import shlex
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from deployer import labels
@@ -64,9 +65,12 @@ def container_plan(
                 previous_spec,
             ),
         },
-        "ExposedPorts": {f"{p.container}/{p.protocol}": {} for p in service.ports},
+        "ExposedPorts": {
+            **{f"{port}/tcp": {} for port in service.expose},
+            **{f"{p.container}/{p.protocol}": {} for p in service.ports},
+        },
         "StopTimeout": max(1, round(service.stop_grace_period.total_seconds())),
-        "HostConfig": host_config(service, first_network),
+        "HostConfig": host_config(service, first_network, binds(stack, service)),
         "NetworkingConfig": {"EndpointsConfig": {first_network: {"Aliases": first_aliases}}},
     }
     _attach_sockets(stack, service, name, body)
@@ -98,7 +102,21 @@ def _attach_sockets(stack: Stack, service: Service, name: str, body: dict[str, A
         ]
 
 
-def host_config(service: Service, network: str) -> dict[str, Any]:
+def binds(stack: Stack, service: Service) -> list[str]:
+    """Bind mounts (host paths resolved against the stack file) and named volumes."""
+    found = []
+    for mount in service.mounts:
+        if mount.type == "bind":
+            source = str(stack.resolve(Path(mount.source).expanduser()).resolve())
+        else:
+            source = labels.data_volume(stack.name, mount.source)
+        found.append(f"{source}:{mount.target}" + (":ro" if mount.read_only else ""))
+    return found
+
+
+def host_config(
+    service: Service, network: str, bind_mounts: list[str] | None = None
+) -> dict[str, Any]:
     limits = service.resources
     config: dict[str, Any] = {
         "NetworkMode": network,
@@ -117,6 +135,7 @@ def host_config(service: Service, network: str) -> dict[str, Any]:
         "CpuShares": round(limits.reservations.cpus * 1024) if limits.reservations.cpus else None,
         "PidsLimit": limits.pids,
         "Tmpfs": dict(service.tmpfs) or None,
+        "Binds": bind_mounts or None,
         "CapAdd": list(service.cap_add) or None,
         "CapDrop": list(service.cap_drop) or None,
         "SecurityOpt": list(service.security_opt) or None,

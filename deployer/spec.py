@@ -226,6 +226,46 @@ class NetworkAttachment(Model):
         return value
 
 
+class Mount(Model):
+    """A bind mount (a host path, relative to the stack file) or a named volume of the stack."""
+
+    type: Literal["bind", "volume"] = "volume"
+    source: str
+    target: str
+    read_only: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_string(cls, value: Any) -> Any:
+        """Compose's short form: "./conf:/etc/app:ro", "data:/var/lib/data"."""
+        if not isinstance(value, str):
+            return value
+        parts = value.split(":")
+        if len(parts) not in (2, 3) or (len(parts) == 3 and parts[2] not in {"ro", "rw"}):
+            raise ValueError(
+                f"invalid mount {value!r}: write 'SOURCE:TARGET' or 'SOURCE:TARGET:ro'"
+            )
+        source, target = parts[0], parts[1]
+        kind = "bind" if source.startswith((".", "/", "~")) else "volume"
+        return {"type": kind, "source": source, "target": target, "read_only": parts[2:] == ["ro"]}
+
+    @field_validator("target")
+    @classmethod
+    def _absolute(cls, value: str) -> str:
+        if not value.startswith("/"):
+            raise ValueError(f"target {value!r} must be an absolute path in the container")
+        return value
+
+
+class Volume(Model):
+    """A named volume: created with the stack, kept by `down` unless `down --volumes`."""
+
+    name: Name
+    driver: str = "local"
+    driver_opts: dict[str, str] = Field(default_factory=dict)
+    labels: dict[str, str] = Field(default_factory=dict)
+
+
 class File(Model):
     """A file written into the container before it starts (its content enters the config hash)."""
 
@@ -295,6 +335,9 @@ class Service(Model):
     stop_signal: str | None = None
     init: bool = False
     networks: tuple[NetworkAttachment, ...] = ()
+    # Ports the container listens on for other services, not published on the host.
+    expose: tuple[PortNumber, ...] = ()
+    mounts: tuple[Mount, ...] = ()
     files: tuple[File, ...] = ()
     proxy: Proxy | None = None
     update: UpdatePolicy = UpdatePolicy()
@@ -329,6 +372,7 @@ class Stack(Model):
     name: Name
     services: tuple[Service, ...]
     networks: tuple[Network, ...] = ()
+    volumes: tuple[Volume, ...] = ()
     # Put on every container, network and volume the stack creates (e.g. a test session's id).
     labels: dict[str, str] = Field(default_factory=dict)
     # Folder that relative paths (build contexts, templates) resolve against; set by the loader.

@@ -127,7 +127,7 @@ def throwaway(
         yield Throwaway(copy, deployment, engine)
     finally:
         # Disposable: no grace period, the containers are killed.
-        api.down(copy.name, engine=engine, report=report, stop_timeout=0)
+        api.down(copy.name, engine=engine, report=report, stop_timeout=0, remove_volumes=True)
 
 
 Scope = Literal["session", "package", "module", "class", "function"]

@@ -25,6 +25,9 @@ def _duplicates(stack: Stack) -> list[str]:
     for name, count in Counter(s.name for s in stack.services).items():
         if count > 1:
             found.append(f"services.{name}: {count} services share this name; rename all but one")
+    for name, count in Counter(v.name for v in stack.volumes).items():
+        if count > 1:
+            found.append(f"volumes.{name}: {count} volumes share this name; rename all but one")
     for name, count in Counter(n.name for n in stack.networks).items():
         if count > 1:
             found.append(f"networks.{name}: {count} networks share this name; rename all but one")
@@ -57,6 +60,13 @@ def _references(stack: Stack) -> list[str]:
                 found.append(
                     f"services.{service.name}.networks.{index}: no network named "
                     f"{attachment.name!r}; declare it in Stack(networks=[...])"
+                )
+        declared = {volume.name for volume in stack.volumes}
+        for index, mount in enumerate(service.mounts):
+            if mount.type == "volume" and mount.source not in declared:
+                found.append(
+                    f"services.{service.name}.mounts.{index}: no volume named {mount.source!r}; "
+                    "declare it in Stack(volumes=[...]) (or write ./path for a host folder)"
                 )
         if service.proxy and service.proxy.upstream not in services:
             found.append(

@@ -57,7 +57,9 @@ class FakeEngine:
     def volumes(self, label_filter: dict[str, list[str]]) -> list[VolumeInfo]:
         return [v for v in self.volume_state.values() if self._matches(v.labels, label_filter)]
 
-    def create_socket_volume(self, name: str, labels: dict[str, str]) -> None:
+    def create_volume(
+        self, name: str, driver: str, options: dict[str, str], labels: dict[str, str]
+    ) -> None:
         self.volume_state[name] = VolumeInfo(name, labels)
         self.calls.append(f"create volume {name}")
 

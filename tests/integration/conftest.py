@@ -88,7 +88,7 @@ def cleanup(engine: DockerEngine) -> Iterator[list[str]]:
     names: list[str] = []
     yield names
     for name in names:
-        api.down(name, engine=engine, stop_timeout=1, remove_images=True)
+        api.down(name, engine=engine, stop_timeout=1, remove_images=True, remove_volumes=True)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -98,7 +98,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     view = docker.APIClient(version="1.41")
     dirty = [name for name in sorted(_CREATED) if leftovers(view, name) != ([], [], [])]
     for name in dirty:
-        api.down(name, stop_timeout=1, remove_images=True)
+        api.down(name, stop_timeout=1, remove_images=True, remove_volumes=True)
     if dirty:
         print(f"\nintegration tests left objects behind for stacks: {', '.join(dirty)}")
         session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -22,7 +22,7 @@ def deployed(engine: DockerEngine) -> Iterator[tuple[Stack, Deployment]]:
     try:
         yield stack, api.up(stack, engine=engine)
     finally:
-        api.down(stack.name, engine=engine, stop_timeout=1, remove_images=True)
+        api.down(stack.name, engine=engine, stop_timeout=1, remove_images=True, remove_volumes=True)
 
 
 def get(url: str) -> tuple[int, bytes]:

@@ -34,7 +34,7 @@ def stack(engine: DockerEngine) -> Iterator[Stack]:
         api.up(base, engine=engine)
         yield base
     finally:
-        api.down(base.name, engine=engine, stop_timeout=1, remove_images=True)
+        api.down(base.name, engine=engine, stop_timeout=1, remove_images=True, remove_volumes=True)
 
 
 def with_web(stack: Stack, **changes: Any) -> Stack:
