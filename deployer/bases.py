@@ -47,6 +47,13 @@ BASES = {
             description="Debian's python3 with venv",
         ),
         BaseImage(
+            key="uwsgi",
+            reference=f"deployer/uwsgi:{SUITE}",
+            packages=("python3", "python3-venv", "uwsgi-core", "uwsgi-plugin-python3"),
+            changes=("ENV LANG=C.UTF-8", 'CMD ["uwsgi", "--help"]'),
+            description="Debian's uWSGI with its python3 plugin",
+        ),
+        BaseImage(
             key="nginx",
             reference=f"deployer/nginx:{SUITE}",
             packages=("nginx-light", "curl"),

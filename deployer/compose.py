@@ -151,8 +151,13 @@ def _service_fields(
 
     fields: dict[str, Any] = {"name": name}
     for key in body:
-        if key not in SERVICE_KEYS:
+        if key not in SERVICE_KEYS and not key.startswith("x-"):
             unsupported(key)
+    if "image" in body and "build" in body:
+        # Compose builds and tags the image; deployer tags what it builds itself.
+        unsupported("image", "with build, the image is built and tagged by deployer; "
+                    f"{body['image']!r} is not used")  # fmt: skip
+        body = {k: v for k, v in body.items() if k != "image"}
     simple = {
         "image": "image", "read_only": "read_only", "user": "user", "working_dir": "working_dir",
         "ulimits": "ulimits", "init": "init", "stop_grace_period": "stop_grace_period",
@@ -256,8 +261,14 @@ def _build(value: Any, unsupported: Callable[..., None]) -> dict[str, Any]:
             build[key] = value[key]
     if "args" in value:
         build["args"] = _mapping(value["args"])
-    for key in sorted(set(value) - {"context", "dockerfile", "target", "args"}):
-        unsupported(f"build.{key}")
+    if "x-wheelhouse" in value:
+        # deployer's extension: a requirements file whose wheels the host downloads into the
+        # context, for images built where no package index is reachable.
+        build["wheelhouse"] = value["x-wheelhouse"]
+    known = {"context", "dockerfile", "target", "args", "x-wheelhouse"}
+    for key in sorted(set(value) - known):
+        if not key.startswith("x-"):
+            unsupported(f"build.{key}")
     return build
 
 

@@ -1,0 +1,3 @@
+from main import app
+
+__all__ = ["app"]
