@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -9,6 +10,7 @@ import sys
 import textwrap
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import docker
@@ -16,7 +18,7 @@ import pytest
 
 from deployer import labels
 from deployer.engine import DockerEngine
-from deployer.errors import DeployFailed
+from deployer.errors import DeployerError, DeployFailed
 from deployer.testing import throwaway
 from tests.integration.conftest import ROOT, cli
 
@@ -35,6 +37,15 @@ stack = Stack(name="tiny", services=[
     ),
 ])
 """
+
+
+@pytest.fixture(scope="module", autouse=True)
+def remove_built_images(engine: DockerEngine) -> Iterator[None]:
+    """Throwaways reuse what the original stack built; drop it after the module unless in use."""
+    yield
+    for tag in engine.images(labels.image_filter("demo")):
+        with contextlib.suppress(DeployerError):  # a deployed demo stack still runs it
+            engine.remove_image(tag)
 
 
 def labelled(docker_api: docker.APIClient, key: str, value: str) -> list[object]:
