@@ -1,8 +1,13 @@
 """gunicorn settings, derived from the CPU limit the container really has."""
 
+import json
 import math
 import os
+import shutil
+from datetime import UTC, datetime
 from pathlib import Path
+
+from gunicorn.glogging import Logger
 
 
 def cpu_limit() -> float:
@@ -30,9 +35,14 @@ socket_path = os.environ.get("DEPLOYER_SOCKET")
 bind = [f"0.0.0.0:{os.environ.get('PORT', '8000')}"] + (
     [f"unix:{socket_path}"] if socket_path else []
 )
-worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gevent")
-# gevent workers multiplex connections, so one per granted CPU (+1 to ride out a worker restart).
+# Threads, not gevent: measured behind nginx at 400 connections on 2 cores, gevent workers took
+# connections unevenly (p99 1.4-1.7 s, hundreds of 2 s timeouts) while gthread answered everything
+# (p99 0.3-0.45 s, no timeout) at the same throughput. GUNICORN_WORKER_CLASS=gevent still works.
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
+# One worker per granted CPU, plus one to ride out a worker restart; two threads each so that a
+# slow request does not stall its worker.
 workers = int(os.environ.get("WEB_CONCURRENCY", max(2, math.ceil(cpu_limit()) + 1)))
+threads = int(os.environ.get("GUNICORN_THREADS", "2"))
 worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", "1000"))
 # Longer than nginx's upstream keep-alive, so nginx (not gunicorn) closes idle connections.
 keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "75"))
@@ -45,6 +55,49 @@ control_socket = "/tmp/gunicorn.ctl"
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
 errorlog = "-"
 forwarded_allow_ips = "*"
+
+
+class JsonAccessLogger(Logger):  # type: ignore[misc]
+    """One JSON object per request on stdout; the client is who nginx says it is."""
+
+    def access(self, resp, req, environ, request_time):  # type: ignore[no-untyped-def]
+        if not self.access_log_enabled:
+            return
+        forwarded = environ.get("HTTP_X_FORWARDED_FOR", "")
+        headers = dict((name.lower(), value) for name, value in resp.headers)
+        record = {
+            "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            "remote_addr": environ.get("HTTP_X_REAL_IP")
+            or forwarded.split(",")[0].strip()
+            or environ.get("REMOTE_ADDR", ""),
+            "method": environ.get("REQUEST_METHOD", ""),
+            "path": environ.get("PATH_INFO", ""),
+            "status": resp.status_code,
+            "bytes": getattr(resp, "sent", 0),
+            "user_agent": environ.get("HTTP_USER_AGENT", ""),
+            "request_id": headers.get("x-request-id", ""),
+            "request_time": round(request_time.total_seconds(), 6),
+        }
+        self.access_log.info(json.dumps(record))
+
+
+logger_class = JsonAccessLogger
+
+
+def on_starting(server: object) -> None:
+    """Metrics of workers from a previous life must not be added to this one's."""
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if folder:
+        shutil.rmtree(folder, ignore_errors=True)
+        os.makedirs(folder, exist_ok=True)
+
+
+def child_exit(server: object, worker: object) -> None:
+    """A worker that exits stops counting toward live gauges."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)  # type: ignore[attr-defined]
 
 
 def when_ready(server: object) -> None:

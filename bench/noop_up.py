@@ -93,7 +93,7 @@ def compose_file(stack: Stack, project: str, folder: Path) -> Path:
                 update={"proxy": service.proxy.model_copy(update={"transport": "tcp"})}
             )
             (folder / "nginx.conf").write_text(desired.proxy_config(tcp, members))
-            body["volumes"] = [f"{folder / 'nginx.conf'}:{service.proxy.config_path}:ro"]
+            body["volumes"] = [f"{folder / 'nginx.conf'}:/etc/nginx/nginx.conf:ro"]
             body["ports"] = ["127.0.0.1::80"]
             body["depends_on"] = {d.service: {"condition": f"service_{d.condition}"}
                                   for d in service.depends_on}  # fmt: skip

@@ -305,7 +305,7 @@ def _down(
         report(f"network {network.name} removed")
     volumes = [
         v for v in observed.volumes
-        if remove_volumes or v.labels.get(labels.VOLUME_KIND, "socket") == "socket"
+        if remove_volumes or v.labels.get(labels.VOLUME_KIND, "socket") != "data"
     ]  # fmt: skip
     for volume in volumes:
         engine.remove_volume(volume.name)

@@ -69,6 +69,11 @@ class Apply:
 
     def _create_volume(self, name: str) -> None:
         driver, options, kind, own = "local", labels.SOCKET_VOLUME_OPTIONS, "socket", {}
+        proxies = {
+            labels.config_volume(self.stack.name, s.name) for s in self.stack.services if s.proxy
+        }
+        if name in proxies:
+            options, kind = {}, "config"
         for volume in self.stack.volumes:
             if labels.data_volume(self.stack.name, volume.name) == name:
                 driver, options, kind, own = (

@@ -35,6 +35,8 @@ class DesiredStack:
             str(self.stack.resolve(proxy.proxy.template)),
             upstream=proxy.proxy.upstream,
             addresses=upstream_addresses(proxy, members),
+            rate_limit=proxy.proxy.rate_limit,
+            max_body_size=proxy.proxy.max_body_size,
         )
 
     def files(self, service: Service) -> list[File]:
@@ -46,7 +48,11 @@ class DesiredStack:
                 for replica in range(1, upstream.replicas + 1)
             ]
             config = self.proxy_config(service, members)
-            files.append(File(path=service.proxy.config_path, content=config))
+            files.append(File(path=labels.PROXY_CONFIG, content=config))
+            files += [
+                File(path=f"{labels.PROXY_CONFIG_DIR}/{name}", link=f"/etc/nginx/{name}")
+                for name in labels.NGINX_SHARED_FILES
+            ]
         return files
 
     def spec_label(self, service: Service) -> str:

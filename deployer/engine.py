@@ -180,8 +180,12 @@ class DockerEngine:
             container_id: str = created["Id"]
             for network, aliases in plan.extra_networks:
                 self.api.connect_container_to_network(container_id, network, aliases=aliases)
-            if plan.files:
+            if plan.files and not plan.body["HostConfig"].get("ReadonlyRootfs"):
                 self.api.put_archive(container_id, "/", _tar_of(plan.files))
+            elif plan.files:
+                # A read-only root takes files only inside its volumes: one archive per folder.
+                for folder, files in _by_folder(plan.files).items():
+                    self.api.put_archive(container_id, folder, _tar_of(files, relative_to=folder))
         return container_id
 
     def start(self, container_id: str) -> None:
@@ -347,12 +351,23 @@ class DockerEngine:
         return image
 
 
-def _tar_of(files: list[File]) -> bytes:
+def _by_folder(files: list[File]) -> dict[str, list[File]]:
+    folders: dict[str, list[File]] = {}
+    for file in files:
+        folders.setdefault(file.path.rsplit("/", 1)[0] or "/", []).append(file)
+    return folders
+
+
+def _tar_of(files: list[File], relative_to: str = "/") -> bytes:
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as archive:
         for file in files:
             data = file.content.encode()
-            member = tarfile.TarInfo(file.path.lstrip("/"))
+            member = tarfile.TarInfo(file.path.removeprefix(relative_to).lstrip("/"))
+            if file.link is not None:
+                member.type, member.linkname = tarfile.SYMTYPE, file.link
+                archive.addfile(member)
+                continue
             member.size = len(data)
             member.mode = file.mode
             member.mtime = int(time.time())

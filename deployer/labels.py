@@ -31,8 +31,19 @@ VOLUME = f"{PREFIX}.volume"
 SOCKET_DIR = "/run/deployer-upstream"
 # A small tmpfs, shared by the containers that mount it, writable by any user.
 SOCKET_VOLUME_OPTIONS = {"type": "tmpfs", "device": "tmpfs", "o": "mode=0777,size=1m"}
-# "socket" volumes are deployer's own and go with `down`; "data" volumes (Stack.volumes) hold
-# the user's data and go only with `down --volumes`.
+# Where a proxy's rendered nginx config lives: a volume per proxy service, so the root
+# filesystem can stay read-only and a restarted nginx finds the config it last reloaded.
+PROXY_CONFIG_DIR = "/etc/deployer-nginx"
+PROXY_CONFIG = f"{PROXY_CONFIG_DIR}/nginx.conf"
+# nginx resolves a relative `include` against the config's folder: these point back to nginx's
+# own files, so a template includes `mime.types` or `uwsgi_params` as it would in /etc/nginx.
+NGINX_SHARED_FILES = (
+    "conf.d", "fastcgi.conf", "fastcgi_params", "koi-utf", "koi-win", "mime.types",
+    "modules-enabled", "proxy_params", "scgi_params", "sites-enabled", "snippets",
+    "uwsgi_params", "win-utf",
+)  # fmt: skip
+# "socket" and "config" volumes are deployer's own and go with `down`; "data" volumes
+# (Stack.volumes) hold the user's data and go only with `down --volumes`.
 VOLUME_KIND = f"{PREFIX}.volume-kind"
 SOCKET_ENV = "DEPLOYER_SOCKET"
 # Throwaway stacks (deployer.testing): which test session made them, so that its reaper, or
@@ -58,6 +69,10 @@ def next_container_name(stack: str, service: str, replica: int, config_hash: str
 
 def socket_volume(stack: str, upstream: str) -> str:
     return f"{stack}_{upstream}-sockets"
+
+
+def config_volume(stack: str, proxy: str) -> str:
+    return f"{stack}_{proxy}-config"
 
 
 def socket_path(container: str) -> str:

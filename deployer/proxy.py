@@ -111,7 +111,7 @@ class Upstream:
             if addresses == self.loaded.get(live.id):
                 continue
             content = self.desired.proxy_config(proxy, members)
-            command = ["sh", "-c", script, verb, proxy.proxy.config_path, content]
+            command = ["sh", "-c", script, verb, labels.PROXY_CONFIG, content]
             code, output = self.engine.exec(live.id, command)
             if code != 0:
                 raise DeployFailed(
@@ -148,7 +148,7 @@ class Upstream:
         for proxy, live in self.proxies:
             assert proxy.proxy is not None
             wanted = self.desired.proxy_config(proxy, members)
-            read = ["sh", "-c", _READ, "read", proxy.proxy.config_path]
+            read = ["sh", "-c", _READ, "read", labels.PROXY_CONFIG]
             _, current = self.engine.exec(live.id, read)
             if current != wanted:
                 self.loaded.pop(live.id, None)

@@ -46,6 +46,7 @@ def reconcile(stack: Stack, observed: ObservedState, desired: dict[str, Desired]
             actions.append(Action(Kind.CREATE_NETWORK, name, "not found"))
     live_volumes = {volume.name for volume in observed.volumes}
     sockets = [labels.socket_volume(stack.name, name) for name in stack.socket_upstreams()]
+    sockets += [labels.config_volume(stack.name, s.name) for s in stack.services if s.proxy]
     data = [labels.data_volume(stack.name, volume.name) for volume in stack.volumes]
     for volume in [*sockets, *data]:
         if volume not in live_volumes:
@@ -68,7 +69,7 @@ def reconcile(stack: Stack, observed: ObservedState, desired: dict[str, Desired]
             actions.append(Action(Kind.REMOVE_NETWORK, live.name, "no longer in stack"))
     # Socket volumes are deployer's own; data volumes are kept until `down --volumes`.
     live_sockets = {
-        v.name for v in observed.volumes if v.labels.get(labels.VOLUME_KIND, "socket") == "socket"
+        v.name for v in observed.volumes if v.labels.get(labels.VOLUME_KIND, "socket") != "data"
     }
     for volume in sorted(live_sockets - set(sockets)):
         actions.append(Action(Kind.REMOVE_VOLUME, volume, "no longer in stack"))

@@ -87,18 +87,25 @@ def container_plan(
 
 
 def _attach_sockets(stack: Stack, service: Service, name: str, body: dict[str, Any]) -> None:
-    """Mount the shared socket volume into socket-reached replicas and into their proxy."""
-    volumes = []
+    """Mount deployer's volumes: sockets into socket-reached replicas and their proxy, and
+    the rendered config into a proxy (started with it unless the service says otherwise)."""
+    volumes: list[tuple[str, str]] = []
     if service.name in stack.socket_upstreams():
-        volumes.append(labels.socket_volume(stack.name, service.name))
+        volumes.append((labels.socket_volume(stack.name, service.name), labels.SOCKET_DIR))
         path = labels.socket_path(name)
         body["Env"] = sorted([*body["Env"], f"{labels.SOCKET_ENV}={path}"])
         body["Labels"][labels.SOCKET] = path
     if service.proxy is not None and service.proxy.transport == "socket":
-        volumes.append(labels.socket_volume(stack.name, service.proxy.upstream))
+        volumes.append(
+            (labels.socket_volume(stack.name, service.proxy.upstream), labels.SOCKET_DIR)
+        )
+    if service.proxy is not None:
+        volumes.append((labels.config_volume(stack.name, service.name), labels.PROXY_CONFIG_DIR))
+        if service.command is None:
+            body["Cmd"] = ["nginx", "-c", labels.PROXY_CONFIG, "-g", "daemon off;"]
     if volumes:
         body["HostConfig"]["Mounts"] = [
-            {"Type": "volume", "Source": volume, "Target": labels.SOCKET_DIR} for volume in volumes
+            {"Type": "volume", "Source": volume, "Target": target} for volume, target in volumes
         ]
 
 

@@ -270,8 +270,10 @@ class File(Model):
     """A file written into the container before it starts (its content enters the config hash)."""
 
     path: str
-    content: str
+    content: str = ""
     mode: int = 0o644
+    # When set, the file is a symbolic link to this path instead of `content`.
+    link: str | None = None
 
     @field_validator("path")
     @classmethod
@@ -279,6 +281,13 @@ class File(Model):
         if not value.startswith("/"):
             raise ValueError(f"path {value!r} must be absolute")
         return value
+
+
+class RateLimit(Model):
+    """Requests per second per client address, with a burst served without delay; 429 past it."""
+
+    per_second: Annotated[int, Field(ge=1)] = 5000
+    burst: Annotated[int, Field(ge=0)] = 10000
 
 
 class Proxy(Model):
@@ -294,7 +303,9 @@ class Proxy(Model):
     port: PortNumber
     transport: Literal["tcp", "socket"] = "tcp"
     template: Path = Path("nginx/nginx.conf.template")
-    config_path: str = "/etc/nginx/nginx.conf"
+    # Generous by default: it stops a runaway client, not a busy one. None turns it off.
+    rate_limit: RateLimit | None = RateLimit()
+    max_body_size: str = "10m"
 
 
 class UpdatePolicy(Model):

@@ -80,8 +80,9 @@ class FakeEngine:
             health="", image=plan.body["Image"], image_id=plan.body["Image"], ports=ports,
         )  # fmt: skip
         self.bodies[plan.name] = plan
-        for file in plan.files:  # what put_archive would write; a proxy has one file
-            self.proxy_configs[plan.name] = file.content
+        for file in plan.files:  # what put_archive would write: a proxy's config (and links)
+            if file.link is None:
+                self.proxy_configs[plan.name] = file.content
         self.calls.append(f"create {plan.name}")
         return container_id
 

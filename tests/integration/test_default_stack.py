@@ -126,8 +126,8 @@ def test_down_leaves_no_labelled_object(
     stack, _ = deployed
     result = cli("down", "--name", stack.name, "--rmi")
     assert result.returncode == 0, result.stderr
-    # 3 containers, the network, the socket volume, the built image
-    assert "removed 6 object(s)" in result.stdout
+    # 3 containers, the network, the socket and config volumes, the built image
+    assert "removed 7 object(s)" in result.stdout
     assert leftovers(docker_api, stack.name) == ([], [], [])
     assert docker_api.images(filters={"label": [f"io.deployer.image.stack={stack.name}"]}) == []
     again = cli("down", "--name", stack.name)

@@ -156,11 +156,19 @@ def test_socket_transport_mounts_the_shared_volume_and_names_the_socket() -> Non
     assert "DEPLOYER_SOCKET=/run/deployer-upstream/shop-web-1-ab.sock" in replica.body["Env"]
     assert replica.body["Labels"][labels.SOCKET] == "/run/deployer-upstream/shop-web-1-ab.sock"
     proxy = container_plan(stack, nginx, 1, image="n", config_hash="h", config_fields="", files=[])
-    assert proxy.body["HostConfig"]["Mounts"] == mount
+    config = {"Type": "volume", "Source": "shop_nginx-config", "Target": "/etc/deployer-nginx"}
+    assert proxy.body["HostConfig"]["Mounts"] == [*mount, config]
+    assert proxy.body["Cmd"] == [
+        "nginx",
+        "-c",
+        "/etc/deployer-nginx/nginx.conf",
+        "-g",
+        "daemon off;",
+    ]
     assert not any(e.startswith("DEPLOYER_SOCKET=") for e in proxy.body["Env"])
 
 
-def test_tcp_transport_mounts_nothing() -> None:
+def test_tcp_transport_mounts_only_the_proxy_config() -> None:
     web = Service(name="web", image="x")
     nginx = Service(name="nginx", image="n", proxy=Proxy(upstream="web", port=8000))
     stack = Stack(name="shop", services=(web, nginx))
@@ -168,3 +176,5 @@ def test_tcp_transport_mounts_nothing() -> None:
         stack, web, 1, image="i", config_hash="h", config_fields="", files=[]
     ).body
     assert "Mounts" not in body["HostConfig"]
+    proxy = container_plan(stack, nginx, 1, image="n", config_hash="h", config_fields="", files=[])
+    assert [m["Target"] for m in proxy.body["HostConfig"]["Mounts"]] == ["/etc/deployer-nginx"]

@@ -224,5 +224,6 @@ def test_socket_transport_scaling_reloads_with_the_slot_count(tmp_path: Path) ->
 def test_down_removes_the_socket_volume(tmp_path: Path) -> None:
     fake = engine()
     api.up(socket_shop(tmp_path), engine=fake)
-    assert api.down("shop", engine=fake) == 5  # 3 containers, 1 network, 1 volume
+    # 3 containers, the network, the socket volume and the proxy's config volume
+    assert api.down("shop", engine=fake) == 6
     assert fake.volume_state == {}
