@@ -61,7 +61,8 @@ def compose_service(service: Service, image: str) -> dict[str, object]:
         }
     optional = {
         "user": service.user, "tmpfs": [f"{p}:{o}" if o else p for p, o in service.tmpfs.items()],
-        "cap_drop": list(service.cap_drop), "security_opt": list(service.security_opt),
+        "cap_drop": list(service.cap_drop), "cap_add": list(service.cap_add),
+        "security_opt": list(service.security_opt),
         "ulimits": {k: {"soft": v.soft, "hard": v.hard} for k, v in service.ulimits.items()},
         "stop_signal": service.stop_signal,
     }  # fmt: skip

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any, NoReturn
 
-from deployer import api, bases, codegen, compose, load
+from deployer import api, bases, load
 from deployer.errors import DeployerError, StackError
 from deployer.output import Progress, status_table
 from deployer.spec import Stack
@@ -230,6 +230,8 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _import(args: argparse.Namespace) -> int:
+    from deployer import codegen, compose  # only this command needs them
+
     source: Path = args.compose_file
     if not source.is_file():
         raise StackError(str(source), ["file not found"])

@@ -29,10 +29,6 @@ TOP_KEYS = {"version", "name", "services", "networks", "volumes"}
 CONDITIONS = {"service_started": "started", "service_healthy": "healthy"}
 
 
-def looks_like_compose(path: Path) -> bool:
-    return "compose" in path.name
-
-
 class _Document:
     """The parsed YAML plus the line of every node, for messages."""
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from deployer import compose, spec, validate
+from deployer import spec, validate
 from deployer.errors import StackError
 from deployer.spec import Network, Service, Stack, Volume
 
@@ -36,7 +36,9 @@ def load(path: str | Path, warn: Callable[[str], None] | None = None) -> Stack:
         raise StackError(str(file), ["file not found: pass the stack file with -f FILE"])
     if file.suffix == ".py":
         stack = _load_python(file)
-    elif file.suffix in {".yaml", ".yml"} and compose.looks_like_compose(file):
+    elif file.suffix in {".yaml", ".yml"} and "compose" in file.name:
+        from deployer import compose  # only for Compose files: most runs never need it
+
         stack = compose.load_compose(file, warn or _python_warning)
     elif file.suffix in {".yaml", ".yml"}:
         stack = _load_yaml(file)
