@@ -23,7 +23,8 @@ Report = Callable[[str], None]
 LOCK_TIMEOUT = 600.0  # seconds a deploy waits for another one of the same stack
 
 
-def _quiet(_: str) -> None:
+def quiet(_: str) -> None:
+    """A report that says nothing."""
     return None
 
 
@@ -133,7 +134,7 @@ def _stack_of(stack: Stack | str) -> Stack:
     return load.load(stack) if isinstance(stack, str) else load.checked(stack, "stack")
 
 
-def plan(stack: Stack, engine: Engine | None = None, report: Report = _quiet) -> Plan:
+def plan(stack: Stack, engine: Engine | None = None, report: Report = quiet) -> Plan:
     """What `up` would do. Builds nothing and changes nothing; unbuilt images count as rebuilt."""
     engine = engine or connect()
     stack = load.checked(stack, "stack")
@@ -145,7 +146,7 @@ def plan(stack: Stack, engine: Engine | None = None, report: Report = _quiet) ->
 def up(
     stack: Stack,
     engine: Engine | None = None,
-    report: Report = _quiet,
+    report: Report = quiet,
     timeout: float | None = None,
     bootstrap: bool = True,
     lock_timeout: float = LOCK_TIMEOUT,
@@ -183,7 +184,7 @@ def _up(
 def rollback(
     stack: Stack,
     engine: Engine | None = None,
-    report: Report = _quiet,
+    report: Report = quiet,
     timeout: float | None = None,
     lock_timeout: float = LOCK_TIMEOUT,
 ) -> Deployment:
@@ -219,7 +220,7 @@ def _label_of(containers: list[ContainerInfo], key: str) -> str | None:
     return values[0] if values else None
 
 
-def gc(engine: Engine | None = None, report: Report = _quiet, everything: bool = False) -> int:
+def gc(engine: Engine | None = None, report: Report = quiet, everything: bool = False) -> int:
     """Remove throwaway stacks that no live test session holds (all of them with `everything`).
 
     A session is live while its reaper container runs. Returns how many objects were removed.
@@ -269,7 +270,7 @@ def _statuses(containers: list[ContainerInfo]) -> list[ReplicaStatus]:
 def down(
     stack: Stack | str,
     engine: Engine | None = None,
-    report: Report = _quiet,
+    report: Report = quiet,
     stop_timeout: int | None = None,
     remove_images: bool = False,
     lock_timeout: float = LOCK_TIMEOUT,

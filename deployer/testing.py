@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from deployer import api, images, labels, load
-from deployer.api import Deployment, ReplicaStatus
+from deployer.api import Deployment, ReplicaStatus, quiet
 from deployer.engine import Engine
 from deployer.errors import DeployerError, NotFound
 from deployer.images import ServiceImage
@@ -37,10 +37,6 @@ from deployer.spec import Build, Healthcheck, Port, Service, Stack
 FAST_PROBE = timedelta(milliseconds=500)
 REAPER_CONTEXT = Path(__file__).parent / "reaper"
 REAPER_BASE = "deployer/python:bookworm"
-
-
-def _quiet(_: str) -> None:
-    return None
 
 
 @dataclass(frozen=True)
@@ -113,7 +109,7 @@ def throwaway(
     *,
     engine: Engine | None = None,
     reaper: bool = True,
-    report: Callable[[str], None] = _quiet,
+    report: Callable[[str], None] = quiet,
     timeout: float | None = None,
 ) -> Iterator[Throwaway]:
     """Deploy a disposable copy of `stack` (a Stack or a stack file) and remove it afterwards."""
@@ -181,7 +177,7 @@ class Reaper:
         self.connection = _handshake(port, f"label={labels.SESSION}={self.session_id}")
 
     @classmethod
-    def session(cls, engine: Engine, report: Callable[[str], None] = _quiet) -> str:
+    def session(cls, engine: Engine, report: Callable[[str], None] = quiet) -> str:
         with cls._lock:
             if cls._current is None:
                 cls._current = Reaper(engine, report)

@@ -122,26 +122,32 @@ def test_cleanup_after_up_fails_halfway(
     assert after - before <= {n for n in after if "deployer-reaper-" in n}
 
 
-def test_reaper_removes_a_killed_sessions_stack(
-    tmp_path: Path, docker_api: docker.APIClient
-) -> None:
-    (tmp_path / "stack.py").write_text(TINY)
+def killed_holder(stack_file: Path, reaper: bool, docker_api: docker.APIClient) -> tuple[str, str]:
+    """Run a process that holds a throwaway, SIGKILL it; returns the stack's session and name."""
     child = subprocess.Popen(
         [sys.executable, "-c", textwrap.dedent(f"""
             import time
             from deployer import labels
             from deployer.testing import throwaway
-            with throwaway({str(tmp_path / "stack.py")!r}) as tiny:
-                print(tiny.stack.labels[labels.SESSION], flush=True)
+            with throwaway({str(stack_file)!r}, reaper={reaper}) as tiny:
+                print(tiny.stack.labels[labels.SESSION], tiny.name, flush=True)
                 time.sleep(300)
         """)],
         stdout=subprocess.PIPE, text=True, env=dict(os.environ),
     )  # fmt: skip
     assert child.stdout is not None
-    session = child.stdout.readline().strip()
-    assert session and labelled(docker_api, labels.SESSION, session)
+    session, name = child.stdout.readline().split()
+    assert labelled(docker_api, labels.SESSION, session)  # the stack is there before the kill
     child.send_signal(signal.SIGKILL)
     child.wait()
+    return session, name
+
+
+def test_reaper_removes_a_killed_sessions_stack(
+    tmp_path: Path, docker_api: docker.APIClient
+) -> None:
+    (tmp_path / "stack.py").write_text(TINY)
+    session, _ = killed_holder(tmp_path / "stack.py", True, docker_api)
     took = wait_until_gone(docker_api, labels.SESSION, session, seconds=15)
     assert took < 15
 
@@ -150,20 +156,7 @@ def test_gc_removes_stacks_whose_session_is_gone(
     tmp_path: Path, docker_api: docker.APIClient
 ) -> None:
     (tmp_path / "stack.py").write_text(TINY)
-    child = subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(f"""
-            import time
-            from deployer.testing import throwaway
-            with throwaway({str(tmp_path / "stack.py")!r}, reaper=False) as tiny:
-                print(tiny.name, flush=True)
-                time.sleep(300)
-        """)],
-        stdout=subprocess.PIPE, text=True, env=dict(os.environ),
-    )  # fmt: skip
-    assert child.stdout is not None
-    name = child.stdout.readline().strip()
-    child.send_signal(signal.SIGKILL)
-    child.wait()
+    _, name = killed_holder(tmp_path / "stack.py", False, docker_api)
     assert labelled(docker_api, labels.STACK, name)  # no reaper: it stays behind
     result = cli("gc")
     assert result.returncode == 0, result.stderr
