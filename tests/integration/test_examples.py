@@ -3,6 +3,8 @@ of seeds 000, 002 and 004 (adjusted only for this host: see each file's header).
 
 from __future__ import annotations
 
+import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -42,9 +44,18 @@ def remove_built_images(engine: DockerEngine) -> Iterator[None]:
 
 
 def get(shop: Throwaway, service: str, path: str) -> str:
-    with urllib.request.urlopen(shop.url(service) + path, timeout=10) as response:
-        assert response.status == 200
-        return str(response.read().decode())
+    """GET through the front door. The seeds' Compose files define no healthcheck for it, so
+    "running" is all deployer can wait for: give it a few seconds to listen."""
+    deadline = time.monotonic() + 15
+    while True:
+        try:
+            with urllib.request.urlopen(shop.url(service) + path, timeout=10) as response:
+                assert response.status == 200
+                return str(response.read().decode())
+        except (ConnectionError, urllib.error.URLError):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
 
 
 @pytest.mark.parametrize(("path", "front", "route", "expected"), CASES, ids=[c[0] for c in CASES])
