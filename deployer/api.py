@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -92,7 +92,6 @@ class Deployment:
     replicas: list[ReplicaStatus]
     seconds: float
     front_door: str | None = None  # the proxy service, whose URL `up` prints
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def url(self, service: str | None = None, container_port: int | None = None) -> str:
         """http://host:port of a published port (of the front door when no service is named)."""
@@ -128,10 +127,6 @@ def connect() -> Engine:
     engine = DockerEngine()
     engine.ping()
     return engine
-
-
-def _stack_of(stack: Stack | str) -> Stack:
-    return load.load(stack) if isinstance(stack, str) else load.checked(stack, "stack")
 
 
 def plan(stack: Stack, engine: Engine | None = None, report: Report = quiet) -> Plan:

@@ -116,7 +116,7 @@ class Apply:
             run.run(actions)
             self.started[name].set()
             live = observed.service_containers(name)
-            if actions or not all(health.is_ready(info, want_healthy=True) for info in live):
+            if actions or not all(health.is_ready(info) for info in live):
                 self._wait_ready(service)
             self.healthy[name].set()
         except BaseException:

@@ -23,10 +23,9 @@ def wait_timeout(service: Service) -> float:
     return max(60.0, (decide + timedelta(seconds=30)).total_seconds())
 
 
-def is_ready(info: ContainerInfo, want_healthy: bool) -> bool:
-    if info.state != "running":
-        return False
-    return info.health in {"healthy", ""} if want_healthy else True
+def is_ready(info: ContainerInfo) -> bool:
+    """Running, and healthy when it has a healthcheck."""
+    return info.state == "running" and info.health in {"healthy", ""}
 
 
 def wait_ready(
@@ -47,7 +46,7 @@ def wait_ready(
     while pending:
         for container_id in list(pending):
             info = engine.inspect_container(container_id)
-            if is_ready(info, want_healthy=True):
+            if is_ready(info):
                 pending.remove(container_id)
                 on_ready(info, time.monotonic() - started)
                 continue

@@ -20,7 +20,6 @@ Output = Callable[[str], None]
 class ServiceImage:
     reference: str  # what containers are created from
     id: str
-    built: bool  # True when this run built it (not found in the cache)
 
 
 def ensure_present(engine: Engine, reference: str, on_output: Output, bootstrap: bool) -> str:
@@ -60,7 +59,7 @@ def prepare(
     for service in stack.services:
         if service.image is not None:
             image_id = ensure_present(engine, service.image, on_output, bootstrap)
-            images[service.name] = ServiceImage(service.image, image_id, built=False)
+            images[service.name] = ServiceImage(service.image, image_id)
         else:
             images[service.name] = build_service(engine, stack, service, on_output, bootstrap)
     return images
@@ -79,13 +78,11 @@ def build_service(
         reference: ensure_present(engine, reference, on_output, bootstrap)
         for reference in base_images(dockerfile_text, build.args)
     }
-    image_labels = labels.image_labels(stack.name, service.name)
-    content = context_digest(context, build, base_ids, image_labels)
-    tag = f"{labels.image_repository(stack.name, service.name)}:{content[:12]}"
+    tag = build_tag(stack, service, base_ids)
     existing = engine.image_id(tag)
     if existing:
         on_output(f"{service.name}: image {tag} is up to date\n")
-        return ServiceImage(tag, existing, built=False)
+        return ServiceImage(tag, existing)
     on_output(f"{service.name}: building {tag}\n")
     image_id = engine.build(
         context,
@@ -93,10 +90,19 @@ def build_service(
         tag=tag,
         args=dict(build.args),
         target=build.target,
-        labels=image_labels,
+        labels=labels.image_labels(stack.name, service.name),
         on_output=lambda text: on_output(f"{service.name}: {text}"),
     )
-    return ServiceImage(tag, image_id, built=True)
+    return ServiceImage(tag, image_id)
+
+
+def build_tag(stack: Stack, service: Service, base_ids: dict[str, str]) -> str:
+    """`<stack>-<service>:<content address>`: the same inputs always name the same image."""
+    assert service.build is not None
+    context = stack.resolve(service.build.context)
+    image_labels = labels.image_labels(stack.name, service.name)
+    digest = context_digest(context, service.build, base_ids, image_labels)
+    return f"{labels.image_repository(stack.name, service.name)}:{digest[:12]}"
 
 
 def context_digest(
@@ -145,7 +151,7 @@ def resolve_without_building(engine: Engine, stack: Stack) -> dict[str, ServiceI
     for service in stack.services:
         if service.image is not None:
             image_id = engine.image_id(service.image) or f"missing:{service.image}"
-            resolved[service.name] = ServiceImage(service.image, image_id, built=False)
+            resolved[service.name] = ServiceImage(service.image, image_id)
             continue
         build = service.build
         assert build is not None
@@ -155,9 +161,7 @@ def resolve_without_building(engine: Engine, stack: Stack) -> dict[str, ServiceI
             ref: engine.image_id(ref) or f"missing:{ref}"
             for ref in base_images(dockerfile_text, build.args)
         }
-        tag = f"{labels.image_repository(stack.name, service.name)}:"
-        image_labels = labels.image_labels(stack.name, service.name)
-        tag += context_digest(context, build, base_ids, image_labels)[:12]
+        tag = build_tag(stack, service, base_ids)
         found = engine.image_id(tag)
-        resolved[service.name] = ServiceImage(tag, found or f"unbuilt:{tag}", found is None)
+        resolved[service.name] = ServiceImage(tag, found or f"unbuilt:{tag}")
     return resolved

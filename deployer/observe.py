@@ -19,18 +19,11 @@ class ObservedState:
         found = [c for c in self.containers if c.labels.get(labels.SERVICE) == service]
         return sorted(found, key=replica_of)
 
-    def services(self) -> set[str]:
-        return {c.labels.get(labels.SERVICE, "") for c in self.containers}
-
     def network(self, name: str) -> NetworkInfo | None:
         for network in self.networks:
             if network.labels.get(labels.NETWORK) == name:
                 return network
         return None
-
-    @property
-    def empty(self) -> bool:
-        return not self.containers and not self.networks and not self.volumes
 
 
 def replica_of(container: ContainerInfo) -> int:
