@@ -60,7 +60,7 @@ nginx = Service(
     ports=[Port(host=8080, container=80, host_ip="127.0.0.1")],
     depends_on=[DependsOn(service="web", condition="healthy")],
     healthcheck=Healthcheck(
-        http=HttpProbe(path="/nginx-health", port=80), interval="2s", timeout="2s", retries=3
+        http=HttpProbe(path="/upstream-health", port=80), interval="2s", timeout="2s", retries=3
     ),
     resources=Resources(
         cpus=1.0, memory="128m", pids=128, reservations=Reservations(cpus=0.1, memory="16m")

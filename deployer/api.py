@@ -14,7 +14,7 @@ from deployer.desired import DesiredStack
 from deployer.engine import ContainerInfo, DockerEngine, Engine, PublishedPort
 from deployer.errors import NotFound
 from deployer.lock import DeployLock
-from deployer.observe import observe, replica_of
+from deployer.observe import ObservedState, observe, replica_of
 from deployer.plan import Action, Kind, Plan
 from deployer.reconcile import reconcile
 from deployer.spec import Service, Stack
@@ -41,9 +41,12 @@ class ReplicaStatus:
     image: str
     restart_count: int
     uptime_seconds: float | None
+    # What keeps a running replica from serving although the engine calls it healthy (a broken
+    # route from its proxy); health then reads "unhealthy".
+    problem: str = ""
 
     @classmethod
-    def of(cls, info: ContainerInfo, now: datetime) -> ReplicaStatus:
+    def of(cls, info: ContainerInfo, now: datetime, problem: str | None = None) -> ReplicaStatus:
         uptime = (now - info.started_at).total_seconds() if info.started_at else None
         return cls(
             stack=info.labels.get(labels.STACK, ""),
@@ -52,11 +55,12 @@ class ReplicaStatus:
             container=info.name,
             id=info.id[:12],
             state=info.state,
-            health=info.health or "none",
+            health="unhealthy" if problem else info.health or "none",
             ports=info.ports,
             image=info.image,
             restart_count=info.restart_count,
             uptime_seconds=uptime,
+            problem=problem or "",
         )
 
     def as_data(self) -> dict[str, Any]:
@@ -82,6 +86,7 @@ class ReplicaStatus:
             "uptime_seconds": None
             if self.uptime_seconds is None
             else round(self.uptime_seconds, 1),
+            "problem": self.problem,
         }
 
 
@@ -170,7 +175,7 @@ def _up(
         stack=stack.name,
         plan=the_plan,
         # Nothing changed: what was observed is the status (no second round of inspections).
-        replicas=_statuses(observed.containers) if the_plan.empty else status(stack.name, engine),
+        replicas=_statuses(observed) if the_plan.empty else status(stack.name, engine),
         seconds=time.monotonic() - started,
         front_door=front,
     )
@@ -253,12 +258,14 @@ def status(stack: Stack | str, engine: Engine | None = None) -> list[ReplicaStat
     """One entry per container of the stack, read from labels (stack.py is not needed)."""
     name = stack.name if isinstance(stack, Stack) else stack
     engine = engine or connect()
-    return _statuses(observe(engine, name).containers)
+    return _statuses(observe(engine, name))
 
 
-def _statuses(containers: list[ContainerInfo]) -> list[ReplicaStatus]:
+def _statuses(observed: ObservedState) -> list[ReplicaStatus]:
     now = datetime.now(UTC)
-    found = [ReplicaStatus.of(info, now) for info in containers]
+    found = [
+        ReplicaStatus.of(info, now, observed.route_problem(info)) for info in observed.containers
+    ]
     return sorted(found, key=lambda r: (r.service, r.replica))
 
 

@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from deployer import render
 from deployer.spec import Service, Stack
 
 EXCLUDED_FIELDS = {
@@ -57,6 +58,10 @@ def service_fields(
     # The proxy's template content goes in; the upstream list it is filled with does not,
     # because replicas of the upstream come and go without recreating the proxy.
     data["proxy"] = [data.get("proxy"), proxy_template]
+    # A socket-reached replica's healthcheck also claims its route: a change to that claim must
+    # reach the running replicas (plan: "config changed: healthcheck").
+    if service.name in stack.socket_upstreams():
+        data["healthcheck"] = [data.get("healthcheck"), render.CLAIM_SLOT]
     return {key: digest(value)[:8] for key, value in sorted(data.items())}
 
 

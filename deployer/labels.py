@@ -5,6 +5,8 @@ State is read back from these labels only: there is no state file.
 
 from __future__ import annotations
 
+import re
+
 PREFIX = "io.deployer"
 STACK = f"{PREFIX}.stack"
 SERVICE = f"{PREFIX}.service"
@@ -46,6 +48,12 @@ NGINX_SHARED_FILES = (
 # (Stack.volumes) hold the user's data and go only with `down --volumes`.
 VOLUME_KIND = f"{PREFIX}.volume-kind"
 SOCKET_ENV = "DEPLOYER_SOCKET"
+# The slot path a socket-reached replica claims for itself when nothing routes there (after an
+# engine restart empties the socket volume, say): read by its healthcheck.
+SLOT_ENV = "DEPLOYER_SLOT"
+# On a proxy that reaches its upstream over unix sockets: that upstream's service name, so the
+# routes (slot links) can be checked from labels alone.
+ROUTES = f"{PREFIX}.routes"
 # Throwaway stacks (deployer.testing): which test session made them, so that its reaper, or
 # `gc` later, can remove everything a killed session left.
 SESSION = f"{PREFIX}.session"
@@ -56,6 +64,7 @@ BASE_IMAGE = f"{PREFIX}.base-image"
 VERSION = f"{PREFIX}.version"
 
 FORMAT_VERSION = "1"
+_SLOT_FILE = re.compile(r"slot-([0-9]+)\.sock")
 
 
 def container_name(stack: str, service: str, replica: int) -> str:
@@ -83,6 +92,12 @@ def socket_path(container: str) -> str:
 def slot_path(replica: int) -> str:
     """The stable path nginx connects to for one replica slot (a symlink to a socket_path)."""
     return f"{SOCKET_DIR}/slot-{replica}.sock"
+
+
+def slot_replica(filename: str) -> int | None:
+    """The replica a slot file name stands for (`slot-2.sock` -> 2), or None."""
+    match = _SLOT_FILE.fullmatch(filename)
+    return int(match.group(1)) if match else None
 
 
 def data_volume(stack: str, volume: str) -> str:

@@ -39,7 +39,8 @@ def status_table(replicas: list[ReplicaStatus]) -> str:
         ]
         for r in replicas
     ]
-    return table(headers, rows)
+    problems = [f"{r.container}: {r.problem}" for r in replicas if r.problem]
+    return "\n".join([table(headers, rows), *problems])
 
 
 class Progress:

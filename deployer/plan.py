@@ -14,6 +14,7 @@ class Kind(StrEnum):
     RECREATE = "recreate"
     START = "start"
     RENAME = "rename"
+    ROUTE = "route"  # point a replica slot of a socket proxy back at its replica
     REMOVE = "remove"
     REMOVE_NETWORK = "remove network"
     REMOVE_VOLUME = "remove volume"

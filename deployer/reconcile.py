@@ -53,9 +53,7 @@ def reconcile(stack: Stack, observed: ObservedState, desired: dict[str, Desired]
             actions.append(Action(Kind.CREATE_VOLUME, volume, "not found"))
     unchanged = []
     for name in service_order(stack):
-        service_actions = _service_actions(
-            stack.name, stack.service(name), observed.service_containers(name), desired[name]
-        )
+        service_actions = _service_actions(stack.name, stack.service(name), observed, desired[name])
         actions += service_actions
         if not service_actions:
             unchanged.append(name)
@@ -77,8 +75,9 @@ def reconcile(stack: Stack, observed: ObservedState, desired: dict[str, Desired]
 
 
 def _service_actions(
-    stack: str, service: Service, existing: list[ContainerInfo], desired: Desired
+    stack: str, service: Service, observed: ObservedState, desired: Desired
 ) -> list[Action]:
+    existing = observed.service_containers(service.name)
     actions: list[Action] = []
     slots: dict[int, list[ContainerInfo]] = {}
     for live in existing:
@@ -94,6 +93,10 @@ def _service_actions(
     kept = kept[: service.replicas]
     for live in kept:
         actions += _keep_actions(stack, service, live, desired)
+        route = observed.route_problem(live, exact=True)
+        if route and live.labels.get(labels.CONFIG_HASH) == desired.config_hash:
+            name = labels.container_name(stack, service.name, replica_of(live))
+            actions.append(Action(Kind.ROUTE, name, route, service.name, replica_of(live), live.id))
     taken = {replica_of(live) for live in kept}
     free = (n for n in range(1, service.replicas + len(taken) + 1) if n not in taken)
     for _ in range(service.replicas - len(kept)):

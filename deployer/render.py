@@ -73,32 +73,46 @@ def container_plan(
         "HostConfig": host_config(service, first_network, binds(stack, service)),
         "NetworkingConfig": {"EndpointsConfig": {first_network: {"Aliases": first_aliases}}},
     }
-    _attach_sockets(stack, service, name, body)
+    _attach_sockets(stack, service, name, replica, body)
+    check: dict[str, Any] | None = None
+    if service.name in stack.socket_upstreams():
+        check = routed_healthcheck(service.healthcheck)
+    elif service.healthcheck is not None:
+        check = healthcheck(service.healthcheck)
     optional = {
         "Cmd": list(service.command) if service.command is not None else None,
         "Entrypoint": list(service.entrypoint) if service.entrypoint is not None else None,
         "User": service.user,
         "WorkingDir": service.working_dir,
         "StopSignal": service.stop_signal,
-        "Healthcheck": healthcheck(service.healthcheck) if service.healthcheck else None,
+        "Healthcheck": check,
     }
     body.update({key: value for key, value in optional.items() if value is not None})
     return ContainerPlan(name=name, body=body, extra_networks=endpoints[1:], files=files)
 
 
-def _attach_sockets(stack: Stack, service: Service, name: str, body: dict[str, Any]) -> None:
+def _attach_sockets(
+    stack: Stack, service: Service, name: str, replica: int, body: dict[str, Any]
+) -> None:
     """Mount deployer's volumes: sockets into socket-reached replicas and their proxy, and
     the rendered config into a proxy (started with it unless the service says otherwise)."""
     volumes: list[tuple[str, str]] = []
     if service.name in stack.socket_upstreams():
         volumes.append((labels.socket_volume(stack.name, service.name), labels.SOCKET_DIR))
         path = labels.socket_path(name)
-        body["Env"] = sorted([*body["Env"], f"{labels.SOCKET_ENV}={path}"])
+        body["Env"] = sorted(
+            [
+                *body["Env"],
+                f"{labels.SOCKET_ENV}={path}",
+                f"{labels.SLOT_ENV}={labels.slot_path(replica)}",
+            ]
+        )
         body["Labels"][labels.SOCKET] = path
     if service.proxy is not None and service.proxy.transport == "socket":
         volumes.append(
             (labels.socket_volume(stack.name, service.proxy.upstream), labels.SOCKET_DIR)
         )
+        body["Labels"][labels.ROUTES] = service.proxy.upstream
     if service.proxy is not None:
         volumes.append((labels.config_volume(stack.name, service.name), labels.PROXY_CONFIG_DIR))
         if service.command is None:
@@ -198,6 +212,34 @@ def healthcheck(check: Healthcheck) -> dict[str, Any]:
         "Retries": check.retries,
         "StartPeriod": to_nanoseconds(check.start_period),
     }
+
+
+# Appended to the healthcheck of a socket-reached replica: when its slot routes nowhere (an
+# engine restart empties the socket volume; a link deleted by hand), the healthy replica points
+# the slot at its own socket. Docker runs it, so the stack heals with no deployer command. A slot
+# that routes to a live socket (the predecessor's, during a rollout) is left to deployer.
+CLAIM_SLOT = (
+    f'if [ ! -e "${labels.SLOT_ENV}" ]; then '
+    f'[ -S "${labels.SOCKET_ENV}" ] '
+    f'|| {{ echo "nothing listens on ${labels.SOCKET_ENV}"; exit 1; }}; '
+    f'ln -sfn "${{{labels.SOCKET_ENV}##*/}}" "${labels.SLOT_ENV}.$$" '
+    f'&& mv -fT "${labels.SLOT_ENV}.$$" "${labels.SLOT_ENV}" '
+    f'&& echo "claimed ${labels.SLOT_ENV}"; fi'
+)
+# A socket-reached replica without a healthcheck of its own: listening on its socket is healthy.
+_SOCKET_CHECK = Healthcheck(
+    command=f'[ -S "${labels.SOCKET_ENV}" ]', interval="1s", timeout="2s", start_period="30s"
+)
+
+
+def routed_healthcheck(check: Healthcheck | None) -> dict[str, Any]:
+    """The service's healthcheck (or a socket check), then the slot claim when it passes."""
+    body = healthcheck(check or _SOCKET_CHECK)
+    kind, *test = body["Test"]
+    probe = test[0] if kind == "CMD-SHELL" else shlex.join(test)
+    # A subshell, so that a probe ending in `exec` does not skip the claim.
+    body["Test"] = ["CMD-SHELL", f"(\n{probe}\n) && {{ {CLAIM_SLOT}; }}"]
+    return body
 
 
 _PYTHON_PROBE = (

@@ -76,6 +76,11 @@ class ServiceRun:
         if not actions:
             return  # matches already; proxies were told when it last changed
         of = {kind: [a for a in actions if a.kind is kind] for kind in Kind}
+        # Routes first: a slot must reach its survivor before any leftover twin is removed.
+        for action in of[Kind.ROUTE]:
+            self.upstream.link(
+                action.replica, action.container_id, self._socket(action.container_id)
+            )
         self._repair(of[Kind.REMOVE], of[Kind.RENAME])
         for action in of[Kind.START]:
             self.engine.start(action.container_id)

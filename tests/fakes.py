@@ -7,6 +7,7 @@ import itertools
 from collections.abc import Callable
 from pathlib import Path
 
+from deployer import labels
 from deployer.engine import ContainerInfo, NetworkInfo, PublishedPort, VolumeInfo
 from deployer.errors import ImageError, NotFound
 from deployer.render import ContainerPlan
@@ -126,6 +127,13 @@ class FakeEngine:
             return 0, self.proxy_configs.get(name, "")
         if action == "write":
             self.proxy_configs[name] = command[-1]
+        if action == "routes":
+            sockets = {c.labels.get(labels.SOCKET) for c in self.container_state.values()}
+            return 0, "".join(
+                f"{slot.rsplit('/', 1)[-1]} {target.rsplit('/', 1)[-1]} "
+                + ("live\n" if target in sockets else "dangling\n")
+                for slot, target in sorted(self.links.items())
+            )
         if action == "link":
             self.links[command[-1]] = command[-2]
             self.calls.append(f"link {command[-1].rsplit('/', 1)[-1]} {name}")
