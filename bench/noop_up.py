@@ -23,10 +23,10 @@ sys.path.insert(0, str(Path(__file__).parents[1]))
 from bench.compose import binary
 from bench.stack_copy import write_default_stack
 from deployer import api, load_stack
-from deployer.desired import DesiredStack
-from deployer.images import prepare
-from deployer.render import healthcheck
-from deployer.spec import Service, Stack
+from deployer.core.desired import DesiredStack
+from deployer.core.render import healthcheck
+from deployer.images.build import prepare
+from deployer.model.spec import Service, Stack
 
 ROOT = Path(__file__).parents[1]
 RESULTS = ROOT / "bench" / "results"

@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).parents[1]))
 
 from bench.stack_copy import write_default_stack
 from deployer import api, load_stack
-from deployer.images import prepare
+from deployer.images.build import prepare
 
 ROOT = Path(__file__).parents[1]
 RESULTS = ROOT / "bench" / "results"

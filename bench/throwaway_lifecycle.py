@@ -19,7 +19,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parents[1]))
 
 from deployer import api, load_stack
-from deployer.testing import Reaper, throwaway
+from deployer.testing import throwaway
+from deployer.testing.reaper import Reaper
 
 ROOT = Path(__file__).parents[1]
 RESULTS = ROOT / "bench" / "results"

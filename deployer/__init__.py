@@ -1,10 +1,18 @@
 """deployer: typed Python stacks, deployed onto a Docker engine.
 
 from deployer import Stack, Service, up, down, status, plan
+
+The models load without docker (a stack.py imports only them); the API that talks to an engine
+is imported the first time one of its names is used.
 """
 
-from deployer.api import Deployment, ReplicaStatus, down, gc, plan, rollback, status, up
-from deployer.errors import (
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from deployer.core.plan import Action, Plan
+from deployer.model.errors import (
     DeployerError,
     DeployFailed,
     EngineError,
@@ -14,9 +22,7 @@ from deployer.errors import (
     NotFound,
     StackError,
 )
-from deployer.load import load as load_stack
-from deployer.plan import Action, Plan
-from deployer.spec import (
+from deployer.model.spec import (
     Build,
     DependsOn,
     File,
@@ -37,6 +43,21 @@ from deployer.spec import (
     UpdatePolicy,
     Volume,
 )
+from deployer.stackfile.load import load as load_stack
+
+if TYPE_CHECKING:
+    from deployer.api import Deployment, ReplicaStatus, down, gc, plan, rollback, status, up
+
+_API = {"Deployment", "ReplicaStatus", "down", "gc", "plan", "rollback", "status", "up"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _API:
+        value = getattr(importlib.import_module("deployer.api"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'deployer' has no attribute {name!r}")
+
 
 __all__ = [
     "Action",

@@ -1,5 +1,5 @@
 import sys
 
-from deployer.cli import main
+from deployer.cli.main import main
 
 sys.exit(main())

@@ -3,29 +3,27 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from deployer import images, labels, load
-from deployer.apply import Apply, remove_containers
-from deployer.desired import DesiredStack
-from deployer.engine import ContainerInfo, DockerEngine, Engine, PublishedPort
-from deployer.errors import NotFound
-from deployer.lock import DeployLock
-from deployer.observe import ObservedState, observe, replica_of
-from deployer.plan import Action, Kind, Plan
-from deployer.reconcile import reconcile
-from deployer.spec import Service, Stack
+from deployer.core import labels
+from deployer.core.desired import DesiredStack
+from deployer.core.events import Note, ObjectRemoved, PlanMade, Report, log
+from deployer.core.plan import Action, Cause, CauseKind, Kind, Plan
+from deployer.core.reconcile import reconcile
+from deployer.core.state import ContainerInfo, ObservedState, PublishedPort, replica_of
+from deployer.deploy.apply import Apply, remove_containers
+from deployer.deploy.lock import DeployLock
+from deployer.deploy.observe import observe
+from deployer.engine import Engine
+from deployer.images import build as images
+from deployer.model.errors import NotFound
+from deployer.model.spec import Service, Stack
+from deployer.stackfile import load
 
-Report = Callable[[str], None]
+DOWN = Cause(CauseKind.DOWN)
 LOCK_TIMEOUT = 600.0  # seconds a deploy waits for another one of the same stack
-
-
-def quiet(_: str) -> None:
-    """A report that says nothing."""
-    return None
 
 
 @dataclass(frozen=True)
@@ -60,7 +58,7 @@ class ReplicaStatus:
             image=info.image,
             restart_count=info.restart_count,
             uptime_seconds=uptime,
-            problem=problem or "",
+            problem=f"route missing: {problem}" if problem else "",
         )
 
     def as_data(self) -> dict[str, Any]:
@@ -129,12 +127,15 @@ class Deployment:
 
 
 def connect() -> Engine:
+    """The engine that DOCKER_HOST (or the default socket) names; raises if none answers."""
+    from deployer.engine.docker_engine import DockerEngine  # docker loads only when connecting
+
     engine = DockerEngine()
     engine.ping()
     return engine
 
 
-def plan(stack: Stack, engine: Engine | None = None, report: Report = quiet) -> Plan:
+def plan(stack: Stack, engine: Engine | None = None, report: Report = log) -> Plan:
     """What `up` would do. Builds nothing and changes nothing; unbuilt images count as rebuilt."""
     engine = engine or connect()
     stack = load.checked(stack, "stack")
@@ -146,7 +147,7 @@ def plan(stack: Stack, engine: Engine | None = None, report: Report = quiet) -> 
 def up(
     stack: Stack,
     engine: Engine | None = None,
-    report: Report = quiet,
+    report: Report = log,
     timeout: float | None = None,
     bootstrap: bool = True,
     lock_timeout: float = LOCK_TIMEOUT,
@@ -166,7 +167,7 @@ def _up(
     desired = DesiredStack(stack, built)
     observed = observe(engine, stack.name)
     the_plan = reconcile(stack, observed, desired.services)
-    report(the_plan.text())
+    report(PlanMade(the_plan))
     Apply(engine, desired, report, timeout).run(the_plan, observed)
     proxies = [s.name for s in stack.services if s.proxy is not None]
     published = [s.name for s in stack.services if s.ports]
@@ -184,7 +185,7 @@ def _up(
 def rollback(
     stack: Stack,
     engine: Engine | None = None,
-    report: Report = quiet,
+    report: Report = log,
     timeout: float | None = None,
     lock_timeout: float = LOCK_TIMEOUT,
 ) -> Deployment:
@@ -210,7 +211,7 @@ def rollback(
                 f"stack {stack.name} has no previous version to roll back to",
                 hint="a previous version is recorded when `up` replaces containers",
             )
-        report(f"rolling back stack {stack.name} to its previous version")
+        report(Note(f"rolling back stack {stack.name} to its previous version"))
         target = stack.model_copy(update={"services": tuple(services)})
         return _up(load.checked(target, "rollback"), engine, report, timeout, bootstrap=False)
 
@@ -220,7 +221,7 @@ def _label_of(containers: list[ContainerInfo], key: str) -> str | None:
     return values[0] if values else None
 
 
-def gc(engine: Engine | None = None, report: Report = quiet, everything: bool = False) -> int:
+def gc(engine: Engine | None = None, report: Report = log, everything: bool = False) -> int:
     """Remove throwaway stacks that no live test session holds (all of them with `everything`).
 
     A session is live while its reaper container runs. Returns how many objects were removed.
@@ -249,7 +250,7 @@ def gc(engine: Engine | None = None, report: Report = quiet, everything: bool = 
     )  # fmt: skip
     removed = 0
     for name in stacks:
-        report(f"removing throwaway stack {name}")
+        report(Note(f"removing throwaway stack {name}"))
         removed += down(name, engine=engine, report=report, stop_timeout=0, remove_volumes=True)
     return removed
 
@@ -272,7 +273,7 @@ def _statuses(observed: ObservedState) -> list[ReplicaStatus]:
 def down(
     stack: Stack | str,
     engine: Engine | None = None,
-    report: Report = quiet,
+    report: Report = log,
     stop_timeout: int | None = None,
     remove_images: bool = False,
     lock_timeout: float = LOCK_TIMEOUT,
@@ -299,22 +300,22 @@ def _down(
 ) -> int:
     observed = observe(engine, name)
     removals = [
-        Action(Kind.REMOVE, c.name, "down", c.labels.get(labels.SERVICE, ""), replica_of(c), c.id)
+        Action(Kind.REMOVE, c.name, DOWN, c.labels.get(labels.SERVICE, ""), replica_of(c), c.id)
         for c in observed.containers
     ]
     remove_containers(engine, removals, observed, report, stop_timeout)
     for network in observed.networks:
         engine.remove_network(network.id)
-        report(f"network {network.name} removed")
+        report(ObjectRemoved("network", network.name))
     volumes = [
         v for v in observed.volumes
         if remove_volumes or v.labels.get(labels.VOLUME_KIND, "socket") != "data"
     ]  # fmt: skip
     for volume in volumes:
         engine.remove_volume(volume.name)
-        report(f"volume {volume.name} removed")
+        report(ObjectRemoved("volume", volume.name))
     built = engine.images(labels.image_filter(name)) if remove_images else []
     for tag in built:
         engine.remove_image(tag)
-        report(f"image {tag} removed")
+        report(ObjectRemoved("image", tag))
     return len(observed.containers) + len(observed.networks) + len(volumes) + len(built)

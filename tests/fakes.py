@@ -7,10 +7,10 @@ import itertools
 from collections.abc import Callable
 from pathlib import Path
 
-from deployer import labels
-from deployer.engine import ContainerInfo, NetworkInfo, PublishedPort, VolumeInfo
-from deployer.errors import ImageError, NotFound
-from deployer.render import ContainerPlan
+from deployer.core import labels
+from deployer.core.render import ContainerPlan
+from deployer.core.state import ContainerInfo, NetworkInfo, PublishedPort, VolumeInfo
+from deployer.model.errors import ImageError, NotFound
 
 
 class FakeEngine:

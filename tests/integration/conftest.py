@@ -12,11 +12,12 @@ from pathlib import Path
 import docker
 import pytest
 
-from deployer import api, labels
-from deployer.engine import DockerEngine
-from deployer.errors import DeployerError
-from deployer.load import load
-from deployer.spec import Port, Stack
+from deployer import api
+from deployer.core import labels
+from deployer.engine.docker_engine import DockerEngine
+from deployer.model.errors import DeployerError
+from deployer.model.spec import Port, Stack
+from deployer.stackfile.load import load
 
 ROOT = Path(__file__).parents[2]
 

@@ -11,8 +11,8 @@ import pytest
 
 from deployer import api
 from deployer.api import Deployment
-from deployer.engine import DockerEngine
-from deployer.spec import Stack
+from deployer.engine.docker_engine import DockerEngine
+from deployer.model.spec import Stack
 from tests.integration.conftest import cli, default_stack_copy, leftovers, unique_name
 
 

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 
 from deployer import api
-from deployer.engine import DockerEngine
-from deployer.errors import DeployerError
-from deployer.spec import Stack
+from deployer.engine.docker_engine import DockerEngine
+from deployer.model.errors import DeployerError
+from deployer.model.spec import Stack
 from tests.integration.conftest import ROOT, default_stack_copy, unique_name
 
 pytestmark = pytest.mark.engine_restart

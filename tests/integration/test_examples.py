@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from deployer import labels, load_stack
-from deployer.engine import DockerEngine
+from deployer import load_stack
+from deployer.core import labels
+from deployer.engine.docker_engine import DockerEngine
 from deployer.testing import Throwaway, throwaway
 from tests.integration.conftest import ROOT
 

@@ -6,8 +6,8 @@ import time
 import urllib.request
 
 from deployer import api
-from deployer.engine import DockerEngine
-from deployer.plan import Kind
+from deployer.core.plan import CauseKind, Kind
+from deployer.engine.docker_engine import DockerEngine
 from tests.integration.conftest import default_stack_copy, unique_name
 
 
@@ -35,7 +35,8 @@ def test_a_misrouted_slot_shows_in_status_and_up_repairs_it(
     )
     actions = api.plan(stack, engine).actions
     assert [(a.kind, a.resource) for a in actions] == [(Kind.ROUTE, f"{name}-web-1")]
-    assert actions[0].cause.startswith("route missing")
+    assert actions[0].cause.kind is CauseKind.ROUTE_MISSING
+    assert actions[0].why().startswith("route missing: slot-1.sock points to")
 
     deployment = api.up(stack, engine)
     assert [a.kind for a in deployment.plan.actions] == [Kind.ROUTE]

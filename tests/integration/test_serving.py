@@ -11,8 +11,8 @@ from collections.abc import Iterator
 import pytest
 
 from deployer import load_stack
-from deployer.engine import DockerEngine
-from deployer.spec import RateLimit
+from deployer.engine.docker_engine import DockerEngine
+from deployer.model.spec import RateLimit
 from deployer.testing import Throwaway, throwaway
 from tests.integration.conftest import ROOT
 

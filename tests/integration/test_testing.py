@@ -16,9 +16,9 @@ from pathlib import Path
 import docker
 import pytest
 
-from deployer import labels
-from deployer.engine import DockerEngine
-from deployer.errors import DeployerError, DeployFailed
+from deployer.core import labels
+from deployer.engine.docker_engine import DockerEngine
+from deployer.model.errors import DeployerError, DeployFailed
 from deployer.testing import throwaway
 from tests.integration.conftest import ROOT, cli
 
@@ -127,7 +127,7 @@ def killed_holder(stack_file: Path, reaper: bool, docker_api: docker.APIClient) 
     child = subprocess.Popen(
         [sys.executable, "-c", textwrap.dedent(f"""
             import time
-            from deployer import labels
+            from deployer.core import labels
             from deployer.testing import throwaway
             with throwaway({str(stack_file)!r}, reaper={reaper}) as tiny:
                 print(tiny.stack.labels[labels.SESSION], tiny.name, flush=True)

@@ -20,10 +20,11 @@ from typing import Any
 import docker
 import pytest
 
-from deployer import api, labels
-from deployer.engine import DockerEngine
-from deployer.errors import DeployFailed
-from deployer.spec import Healthcheck, HttpProbe, Stack
+from deployer import api
+from deployer.core import labels
+from deployer.engine.docker_engine import DockerEngine
+from deployer.model.errors import DeployFailed
+from deployer.model.spec import Healthcheck, HttpProbe, Stack
 from tests.integration.conftest import ROOT, default_stack_copy, unique_name
 
 
@@ -86,7 +87,7 @@ def test_env_change_replaces_only_web_without_a_failed_request(
 ) -> None:
     before = ids(docker_api, stack)
     changed = with_web(stack, env={"APP_MESSAGE": "second version"})
-    assert [a.cause for a in api.plan(changed, engine=engine).actions] == [
+    assert [a.why() for a in api.plan(changed, engine=engine).actions] == [
         "config changed: env"
     ] * 2
     with Load(url_of(engine, stack)) as load:

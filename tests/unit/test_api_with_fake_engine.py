@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 
 from deployer import api
-from deployer.errors import DeployFailed, ImageError
-from deployer.spec import DependsOn, Healthcheck, Port, Service, Stack
+from deployer.model.errors import DeployFailed, ImageError
+from deployer.model.spec import DependsOn, Healthcheck, Port, Service, Stack
 from tests.fakes import FakeEngine
 
 CHECK = Healthcheck(command="true", interval="1s")
@@ -115,4 +115,4 @@ def test_built_service_gets_content_addressed_tag(tmp_path: Path) -> None:
     api.up(stack, engine=fake)
     assert fake.calls == []  # same content: no build, no new container
     (tmp_path / "app.py").write_text("print(2)\n")
-    assert [a.cause for a in api.plan(stack, engine=fake).actions] == ["image rebuilt"]
+    assert [a.why() for a in api.plan(stack, engine=fake).actions] == ["image rebuilt"]

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from deployer import codegen, compose, load
-from deployer.errors import StackError
+from deployer.model.errors import StackError
+from deployer.stackfile import codegen, compose, load
 
 HERE = Path(__file__).parent / "compose"
 GOLDEN = HERE / "expected_stack.py.txt"

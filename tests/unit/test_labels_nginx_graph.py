@@ -1,8 +1,8 @@
 import pytest
 
-from deployer import labels, nginx
-from deployer.errors import StackError
-from deployer.graph import find_cycle, levels
+from deployer.core import labels, nginx
+from deployer.core.graph import find_cycle, levels
+from deployer.model.errors import StackError
 
 
 def test_names() -> None:

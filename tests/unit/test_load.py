@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from deployer.errors import StackError
-from deployer.load import load
+from deployer.model.errors import StackError
+from deployer.stackfile.load import load
 
 HEADER = "from deployer import *\n"
 GOOD_WEB = 'Service(name="web", image="deployer/python:bookworm")'

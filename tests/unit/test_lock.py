@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from deployer.errors import LockBusy
-from deployer.lock import DeployLock
+from deployer.core.events import Event
+from deployer.deploy.lock import DeployLock
+from deployer.model.errors import LockBusy
 
 
 @pytest.fixture(autouse=True)
@@ -18,7 +19,7 @@ def lock_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_second_deploy_waits_then_gives_up_with_the_holder() -> None:
-    messages: list[str] = []
+    messages: list[Event] = []
     with (
         DeployLock("shop", 1, messages.append),
         pytest.raises(LockBusy) as caught,
@@ -27,7 +28,7 @@ def test_second_deploy_waits_then_gives_up_with_the_holder() -> None:
         pass
     assert f"held by pid {os.getpid()}" in str(caught.value)
     assert caught.value.exit_code == 8
-    assert messages[0].startswith("waiting for the deploy lock of stack shop (held by pid")
+    assert str(messages[0]).startswith("waiting for the deploy lock of stack shop (held by pid")
 
 
 def test_other_stacks_do_not_wait() -> None:
@@ -36,7 +37,7 @@ def test_other_stacks_do_not_wait() -> None:
 
 
 def test_lock_is_free_again_after_release() -> None:
-    messages: list[str] = []
+    messages: list[Event] = []
     with DeployLock("shop", 1, messages.append):
         pass
     with DeployLock("shop", 0.1, messages.append):
@@ -48,7 +49,7 @@ def test_lock_of_a_killed_process_is_taken_over(tmp_path: Path) -> None:
     holder = subprocess.Popen(
         [sys.executable, "-c", textwrap.dedent("""
             import sys, time
-            from deployer.lock import DeployLock
+            from deployer.deploy.lock import DeployLock
             with DeployLock("shop", 5, print):
                 print("locked", flush=True)
                 time.sleep(60)
@@ -59,9 +60,11 @@ def test_lock_of_a_killed_process_is_taken_over(tmp_path: Path) -> None:
     assert holder.stdout.readline().strip() == "locked"
     holder.send_signal(signal.SIGKILL)
     holder.wait()
-    messages: list[str] = []
+    messages: list[Event] = []
     with DeployLock("shop", 2, messages.append):
         pass
     assert len(messages) == 1
-    assert messages[0].startswith(f"took over a stale deploy lock (held by pid {holder.pid} on ")
-    assert messages[0].endswith("; that process is gone)")
+    assert str(messages[0]).startswith(
+        f"warning: took over a stale deploy lock (held by pid {holder.pid} on "
+    )
+    assert str(messages[0]).endswith("; that process is gone)")

@@ -1,11 +1,10 @@
 """Golden plans: reconcile is pure, so its output is compared as text."""
 
-from deployer import labels
-from deployer.engine import ContainerInfo, NetworkInfo
-from deployer.hashing import config_hash, fields_label
-from deployer.observe import ObservedState
-from deployer.reconcile import Desired, reconcile
-from deployer.spec import DependsOn, Service, Stack
+from deployer.core import labels
+from deployer.core.hashing import config_hash, fields_label
+from deployer.core.reconcile import Desired, reconcile
+from deployer.core.state import ContainerInfo, NetworkInfo, ObservedState
+from deployer.model.spec import DependsOn, Service, Stack
 
 WEB_FIELDS = {"env": "aaaa", "image": "1111"}
 NGINX_FIELDS = {"env": "bbbb", "image": "2222"}
@@ -87,7 +86,7 @@ def test_config_change_names_the_fields() -> None:
 
 def test_image_change() -> None:
     plan = reconcile(stack(), observed(*current()), desired({"env": "aaaa", "image": "9999"}))
-    assert [a.cause for a in plan.actions] == ["image changed", "image changed"]
+    assert [a.why() for a in plan.actions] == ["image changed", "image changed"]
 
 
 def test_scale_up_only_adds() -> None:
@@ -131,6 +130,7 @@ def test_stopped_container_is_started() -> None:
 def test_plan_as_data() -> None:
     plan = reconcile(stack(web_replicas=3), observed(*current()), desired())
     assert plan.as_data()["actions"] == [
-        {"kind": "create", "resource": "shop-web-3", "cause": "replicas 2 → 3", "service": "web",
-         "replica": 3, "container_id": "", "stop_first": False},
+        {"kind": "create", "resource": "shop-web-3", "cause": "replicas 2 → 3",
+         "cause_kind": "replicas", "changed": [], "service": "web", "replica": 3,
+         "container_id": "", "stop_first": False},
     ]  # fmt: skip

@@ -2,9 +2,9 @@
 
 from typing import Any
 
-from deployer import labels
-from deployer.render import container_plan, http_probe
-from deployer.spec import (
+from deployer.core import labels
+from deployer.core.render import container_plan, http_probe
+from deployer.model.spec import (
     Healthcheck,
     HttpProbe,
     Logging,

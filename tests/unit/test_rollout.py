@@ -4,11 +4,12 @@ from pathlib import Path
 
 import pytest
 
-from deployer import api, labels
-from deployer.desired import DesiredStack
-from deployer.errors import DeployFailed, NotFound
-from deployer.images import resolve_without_building
-from deployer.spec import DependsOn, Healthcheck, Port, Proxy, Service, Stack
+from deployer import api
+from deployer.core import labels
+from deployer.core.desired import DesiredStack
+from deployer.images.build import resolve_without_building
+from deployer.model.errors import DeployFailed, NotFound
+from deployer.model.spec import DependsOn, Healthcheck, Port, Proxy, Service, Stack
 from tests.fakes import FakeEngine
 
 CHECK = Healthcheck(command="true", interval="1s")
@@ -133,7 +134,7 @@ def test_interrupted_update_is_repaired(tmp_path: Path) -> None:
     fake.stop(old_id)
     new_stack = shop(tmp_path, image="web:2")
     plan = api.plan(new_stack, engine=fake)
-    assert next(a for a in plan.actions if a.resource == "shop-web-1").cause == "image changed"
+    assert next(a for a in plan.actions if a.resource == "shop-web-1").why() == "image changed"
     desired = DesiredStack(new_stack, resolve_without_building(fake, new_stack))
     successor = desired.container(
         new_stack.services[0], 1,
@@ -166,7 +167,7 @@ def test_rollback_returns_to_the_previous_image_and_back(tmp_path: Path) -> None
     assert web_images() == {("web:2", "V=b")}
     rolled = api.rollback(shop(tmp_path, image="web:2", env="b"), engine=fake)
     assert web_images() == {("web:1", "V=a")}
-    assert [a.cause for a in rolled.plan.actions] == ["config changed: env, image"] * 2
+    assert [a.why() for a in rolled.plan.actions] == ["config changed: env, image"] * 2
     api.rollback(shop(tmp_path), engine=fake)
     assert web_images() == {("web:2", "V=b")}
 

@@ -10,14 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from deployer import labels
-from deployer.engine import ContainerInfo
-from deployer.hashing import config_hash, fields_label
-from deployer.observe import ObservedState, Route, parse_routes
-from deployer.plan import Kind
-from deployer.reconcile import Desired, reconcile
-from deployer.render import container_plan
-from deployer.spec import Healthcheck, HttpProbe, Proxy, Service, Stack
+from deployer.core import labels
+from deployer.core.hashing import config_hash, fields_label
+from deployer.core.plan import Kind
+from deployer.core.reconcile import Desired, reconcile
+from deployer.core.render import container_plan
+from deployer.core.state import ContainerInfo, ObservedState, Route, parse_routes
+from deployer.model.spec import Healthcheck, HttpProbe, Proxy, Service, Stack
 
 WEB = Service(name="web", image="x", healthcheck=Healthcheck(http=HttpProbe(path="/", port=80)))
 NGINX = Service(name="nginx", image="n", proxy=Proxy(upstream="web", port=80, transport="socket"))
@@ -154,13 +153,15 @@ def _observed(routes: dict[int, Route], *containers: ContainerInfo) -> ObservedS
 def test_a_missing_or_wrong_route_is_a_problem_and_the_plan_repairs_it() -> None:
     web_1, web_2 = _replica(1), _replica(2)
     observed = _observed({2: Route("shop-web-1.sock", live=True)}, web_1, web_2)
-    assert observed.route_problem(web_1) == "route missing: no slot-1.sock"
-    assert observed.route_problem(web_2) == (
-        "route missing: slot-2.sock points to shop-web-1.sock, not shop-web-2.sock"
+    assert observed.route_problem(web_1) == "no slot-1.sock"
+    assert (
+        observed.route_problem(web_2)
+        == "slot-2.sock points to shop-web-1.sock, not shop-web-2.sock"
     )
     stack = Stack(name="shop", services=(Service(name="web", image="x", replicas=2),))
     plan = reconcile(stack, observed, {"web": Desired(config_hash(FIELDS), FIELDS)})
     routes = [a for a in plan.actions if a.kind is Kind.ROUTE]
+    assert routes[0].why() == "route missing: no slot-1.sock"
     assert [(a.resource, a.replica, a.container_id) for a in routes] == [
         ("shop-web-1", 1, "id-shop-web-1"),
         ("shop-web-2", 2, "id-shop-web-2"),

@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from pydantic import ValidationError
 
-from deployer.spec import Healthcheck, HttpProbe, Port, Resources, Service, Stack
+from deployer.model.spec import Healthcheck, HttpProbe, Port, Resources, Service, Stack
 
 
 def error_of(model: type, **fields: object) -> str:

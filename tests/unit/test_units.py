@@ -2,7 +2,7 @@ from datetime import timedelta
 
 import pytest
 
-from deployer.units import format_duration, parse_duration, parse_size, to_nanoseconds
+from deployer.model.units import format_duration, parse_duration, parse_size, to_nanoseconds
 
 
 @pytest.mark.parametrize(

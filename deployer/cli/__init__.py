@@ -1,0 +1,1 @@
+"""`python -m deployer`: presentation only; every command calls the API."""

@@ -1,0 +1,67 @@
+"""Presentation for people: tables, progress lines. No decisions here."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Sequence
+from datetime import timedelta
+
+from deployer.api import ReplicaStatus
+from deployer.core.events import Event
+from deployer.model.units import format_duration
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    widths = [len(h) for h in headers]
+    for row in rows:
+        widths = [max(w, len(cell)) for w, cell in zip(widths, row, strict=True)]
+    lines = [headers, *rows]
+    return "\n".join(
+        "  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip()
+        for line in lines
+    )
+
+
+def status_table(replicas: list[ReplicaStatus]) -> str:
+    headers = ["SERVICE", "CONTAINER", "STATE", "HEALTH", "PORTS", "IMAGE", "RESTARTS", "UPTIME"]
+    rows = [
+        [
+            r.service,
+            r.container,
+            r.state,
+            r.health,
+            ", ".join(f"{p.host_ip}:{p.host_port}->{p.container_port}" for p in r.ports) or "-",
+            r.image,
+            str(r.restart_count),
+            format_duration(timedelta(seconds=r.uptime_seconds))
+            if r.uptime_seconds is not None
+            else "-",
+        ]
+        for r in replicas
+    ]
+    problems = [f"{r.container}: {r.problem}" for r in replicas if r.problem]
+    return "\n".join([table(headers, rows), *problems])
+
+
+class Progress:
+    """Events on stderr, so stdout stays clean for results and --json: timestamped lines for
+    people, or one JSON object per event (`json_lines`)."""
+
+    def __init__(self, quiet: bool = False, json_lines: bool = False) -> None:
+        self.started = time.monotonic()
+        self.quiet = quiet
+        self.json_lines = json_lines
+
+    def __call__(self, event: Event) -> None:
+        if self.quiet:
+            return
+        elapsed = time.monotonic() - self.started
+        if self.json_lines:
+            data = {"elapsed": round(elapsed, 3), **event.as_data()}
+            print(json.dumps(data, default=str), file=sys.stderr, flush=True)
+            return
+        for line in event.text().rstrip("\n").splitlines():
+            if line.strip():
+                print(f"[{elapsed:6.1f}s] {line}", file=sys.stderr, flush=True)

@@ -1,0 +1,262 @@
+"""Service -> the exact Engine API body that creates one of its containers (pure data).
+
+Units are the engine's: durations in nanoseconds, memory in bytes, CPUs in nano-CPUs.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from deployer.core import labels
+from deployer.model.spec import File, Healthcheck, HttpProbe, Service, Stack
+from deployer.model.units import to_nanoseconds
+
+
+@dataclass(frozen=True)
+class ContainerPlan:
+    """Everything needed to create one replica: the create body plus what follows creation."""
+
+    name: str
+    body: dict[str, Any]
+    # Networks beyond the first: API 1.41 attaches only one network at creation.
+    extra_networks: list[tuple[str, list[str]]] = field(default_factory=list)
+    files: list[File] = field(default_factory=list)
+
+
+def container_plan(
+    stack: Stack,
+    service: Service,
+    replica: int,
+    *,
+    image: str,
+    config_hash: str,
+    config_fields: str,
+    files: list[File],
+    spec: str = "",
+    previous_spec: str = "",
+    name: str | None = None,
+) -> ContainerPlan:
+    """The create body of one replica; `name` overrides the usual one (for a successor)."""
+    name = name or labels.container_name(stack.name, service.name, replica)
+    # The container's own name needs no alias: user networks resolve container names, and keep
+    # doing so after a rename.
+    endpoints = [
+        (labels.network_name(stack.name, att.name), [service.name, *att.aliases])
+        for att in stack.service_networks(service)
+    ]
+    first_network, first_aliases = endpoints[0]
+    body: dict[str, Any] = {
+        "Image": image,
+        "Env": [f"{key}={value}" for key, value in sorted(service.env.items())],
+        "Labels": {
+            **stack.labels,
+            **service.labels,
+            **labels.container_labels(
+                stack.name,
+                service.name,
+                replica,
+                config_hash,
+                config_fields,
+                [dep.service for dep in service.depends_on],
+                spec,
+                previous_spec,
+            ),
+        },
+        "ExposedPorts": {
+            **{f"{port}/tcp": {} for port in service.expose},
+            **{f"{p.container}/{p.protocol}": {} for p in service.ports},
+        },
+        "StopTimeout": max(1, round(service.stop_grace_period.total_seconds())),
+        "HostConfig": host_config(service, first_network, binds(stack, service)),
+        "NetworkingConfig": {"EndpointsConfig": {first_network: {"Aliases": first_aliases}}},
+    }
+    _attach_sockets(stack, service, name, replica, body)
+    check: dict[str, Any] | None = None
+    if service.name in stack.socket_upstreams():
+        check = routed_healthcheck(service.healthcheck)
+    elif service.healthcheck is not None:
+        check = healthcheck(service.healthcheck)
+    optional = {
+        "Cmd": list(service.command) if service.command is not None else None,
+        "Entrypoint": list(service.entrypoint) if service.entrypoint is not None else None,
+        "User": service.user,
+        "WorkingDir": service.working_dir,
+        "StopSignal": service.stop_signal,
+        "Healthcheck": check,
+    }
+    body.update({key: value for key, value in optional.items() if value is not None})
+    return ContainerPlan(name=name, body=body, extra_networks=endpoints[1:], files=files)
+
+
+def _attach_sockets(
+    stack: Stack, service: Service, name: str, replica: int, body: dict[str, Any]
+) -> None:
+    """Mount deployer's volumes: sockets into socket-reached replicas and their proxy, and
+    the rendered config into a proxy (started with it unless the service says otherwise)."""
+    volumes: list[tuple[str, str]] = []
+    if service.name in stack.socket_upstreams():
+        volumes.append((labels.socket_volume(stack.name, service.name), labels.SOCKET_DIR))
+        path = labels.socket_path(name)
+        body["Env"] = sorted(
+            [
+                *body["Env"],
+                f"{labels.SOCKET_ENV}={path}",
+                f"{labels.SLOT_ENV}={labels.slot_path(replica)}",
+            ]
+        )
+        body["Labels"][labels.SOCKET] = path
+    if service.proxy is not None and service.proxy.transport == "socket":
+        volumes.append(
+            (labels.socket_volume(stack.name, service.proxy.upstream), labels.SOCKET_DIR)
+        )
+        body["Labels"][labels.ROUTES] = service.proxy.upstream
+    if service.proxy is not None:
+        volumes.append((labels.config_volume(stack.name, service.name), labels.PROXY_CONFIG_DIR))
+        if service.command is None:
+            body["Cmd"] = ["nginx", "-c", labels.PROXY_CONFIG, "-g", "daemon off;"]
+    if volumes:
+        body["HostConfig"]["Mounts"] = [
+            {"Type": "volume", "Source": volume, "Target": target} for volume, target in volumes
+        ]
+
+
+def binds(stack: Stack, service: Service) -> list[str]:
+    """Bind mounts (host paths resolved against the stack file) and named volumes."""
+    found = []
+    for mount in service.mounts:
+        if mount.type == "bind":
+            source = str(stack.resolve(Path(mount.source).expanduser()).resolve())
+        else:
+            source = labels.data_volume(stack.name, mount.source)
+        found.append(f"{source}:{mount.target}" + (":ro" if mount.read_only else ""))
+    return found
+
+
+def host_config(
+    service: Service, network: str, bind_mounts: list[str] | None = None
+) -> dict[str, Any]:
+    limits = service.resources
+    config: dict[str, Any] = {
+        "NetworkMode": network,
+        "RestartPolicy": restart_policy(service.restart),
+        "PortBindings": port_bindings(service),
+        "ReadonlyRootfs": service.read_only,
+        "Init": service.init,
+    }
+    optional: dict[str, Any] = {
+        "NanoCpus": round(limits.cpus * 1e9) if limits.cpus else None,
+        "Memory": limits.memory,
+        # Without MemorySwap the engine allows as much swap again as the limit: a limit is a limit.
+        "MemorySwap": limits.memory,
+        "MemoryReservation": limits.reservations.memory,
+        # A single host has no CPU reservation; a proportional CPU weight is the nearest thing.
+        "CpuShares": round(limits.reservations.cpus * 1024) if limits.reservations.cpus else None,
+        "PidsLimit": limits.pids,
+        "Tmpfs": dict(service.tmpfs) or None,
+        "Binds": bind_mounts or None,
+        "CapAdd": list(service.cap_add) or None,
+        "CapDrop": list(service.cap_drop) or None,
+        "SecurityOpt": list(service.security_opt) or None,
+        "Ulimits": [
+            {"Name": name, "Soft": limit.soft, "Hard": limit.hard}
+            for name, limit in sorted(service.ulimits.items())
+        ]
+        or None,
+        "LogConfig": log_config(service),
+    }
+    config.update({key: value for key, value in optional.items() if value is not None})
+    return config
+
+
+def restart_policy(policy: str) -> dict[str, Any]:
+    name, _, retries = policy.partition(":")
+    return {"Name": "" if name == "no" else name, "MaximumRetryCount": int(retries or 0)}
+
+
+def port_bindings(service: Service) -> dict[str, list[dict[str, str]]]:
+    bindings: dict[str, list[dict[str, str]]] = {}
+    for port in service.ports:
+        # An empty HostPort asks the engine for an ephemeral port.
+        host_port = str(port.host) if port.host else ""
+        key = f"{port.container}/{port.protocol}"
+        bindings.setdefault(key, []).append({"HostIp": port.host_ip, "HostPort": host_port})
+    return bindings
+
+
+def log_config(service: Service) -> dict[str, Any] | None:
+    logging = service.logging
+    if logging is None:
+        return None
+    options = dict(logging.options)
+    if logging.max_size is not None:
+        options["max-size"] = logging.max_size
+    if logging.max_file is not None:
+        options["max-file"] = str(logging.max_file)
+    return {"Type": logging.driver, "Config": options}
+
+
+def healthcheck(check: Healthcheck) -> dict[str, Any]:
+    if check.http is not None:
+        test = ["CMD-SHELL", http_probe(check.http, check.timeout.total_seconds())]
+    elif isinstance(check.command, str):
+        test = ["CMD-SHELL", check.command]
+    else:
+        test = ["CMD", *(check.command or ())]
+    return {
+        "Test": test,
+        "Interval": to_nanoseconds(check.interval),
+        "Timeout": to_nanoseconds(check.timeout),
+        "Retries": check.retries,
+        "StartPeriod": to_nanoseconds(check.start_period),
+    }
+
+
+# Appended to the healthcheck of a socket-reached replica: when its slot routes nowhere (an
+# engine restart empties the socket volume; a link deleted by hand), the healthy replica points
+# the slot at its own socket. Docker runs it, so the stack heals with no deployer command. A slot
+# that routes to a live socket (the predecessor's, during a rollout) is left to deployer.
+CLAIM_SLOT = (
+    f'if [ ! -e "${labels.SLOT_ENV}" ]; then '
+    f'[ -S "${labels.SOCKET_ENV}" ] '
+    f'|| {{ echo "nothing listens on ${labels.SOCKET_ENV}"; exit 1; }}; '
+    f'ln -sfn "${{{labels.SOCKET_ENV}##*/}}" "${labels.SLOT_ENV}.$$" '
+    f'&& mv -fT "${labels.SLOT_ENV}.$$" "${labels.SLOT_ENV}" '
+    f'&& echo "claimed ${labels.SLOT_ENV}"; fi'
+)
+# A socket-reached replica without a healthcheck of its own: listening on its socket is healthy.
+_SOCKET_CHECK = Healthcheck(
+    command=f'[ -S "${labels.SOCKET_ENV}" ]', interval="1s", timeout="2s", start_period="30s"
+)
+
+
+def routed_healthcheck(check: Healthcheck | None) -> dict[str, Any]:
+    """The service's healthcheck (or a socket check), then the slot claim when it passes."""
+    body = healthcheck(check or _SOCKET_CHECK)
+    kind, *test = body["Test"]
+    probe = test[0] if kind == "CMD-SHELL" else shlex.join(test)
+    # A subshell, so that a probe ending in `exec` does not skip the claim.
+    body["Test"] = ["CMD-SHELL", f"(\n{probe}\n) && {{ {CLAIM_SLOT}; }}"]
+    return body
+
+
+_PYTHON_PROBE = (
+    "import sys, urllib.request\n"
+    "try:\n"
+    "    urllib.request.urlopen(sys.argv[1], timeout=float(sys.argv[2]))\n"
+    "except Exception as error:\n"
+    "    sys.exit(f'{sys.argv[1]}: {error}')\n"
+)
+
+
+def http_probe(probe: HttpProbe, timeout_seconds: float) -> str:
+    """A shell probe that works in any of our images: curl where present, else python3."""
+    url = shlex.quote(f"http://127.0.0.1:{probe.port}{probe.path}")
+    seconds = f"{timeout_seconds:g}"
+    return (
+        "if command -v curl >/dev/null 2>&1; then "
+        f"exec curl -fsS -o /dev/null --max-time {seconds} {url}; fi; "
+        f"exec python3 -c {shlex.quote(_PYTHON_PROBE)} {url} {seconds}"
+    )

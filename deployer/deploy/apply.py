@@ -1,0 +1,168 @@
+"""Carries out a Plan on the engine: services in parallel along dependency edges, health-gated.
+
+It makes no decisions: what to create, replace or remove is the plan's; how one service's
+replicas are replaced is rollout.py's.
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+from deployer.core import labels
+from deployer.core.desired import DesiredStack
+from deployer.core.events import ContainerRemoved, ObjectCreated, ObjectRemoved, Report
+from deployer.core.graph import levels
+from deployer.core.plan import Action, Kind, Plan
+from deployer.core.state import ObservedState
+from deployer.deploy import health
+from deployer.deploy.rollout import ServiceRun
+from deployer.engine import Engine
+from deployer.model.errors import DeployerError
+from deployer.model.spec import Service
+
+
+class _Cancelled(DeployerError):
+    """A dependency failed, so this service was not touched."""
+
+
+class Apply:
+    def __init__(
+        self, engine: Engine, desired: DesiredStack, report: Report, timeout: float | None = None
+    ) -> None:
+        self.engine = engine
+        self.desired = desired
+        self.stack = desired.stack
+        self.report = report
+        self.timeout = timeout
+        self.failed = threading.Event()
+        self.started = {s.name: threading.Event() for s in self.stack.services}
+        self.healthy = {s.name: threading.Event() for s in self.stack.services}
+
+    def run(self, plan: Plan, observed: ObservedState) -> None:
+        for action in plan.actions:
+            if action.kind is Kind.CREATE_NETWORK:
+                self._create_network(action.resource)
+            if action.kind is Kind.CREATE_VOLUME:
+                self._create_volume(action.resource)
+        names = [service.name for service in self.stack.services]
+        errors: list[BaseException] = []
+        with ThreadPoolExecutor(max_workers=max(1, len(names))) as pool:
+            futures = [pool.submit(self._service, name, plan, observed) for name in names]
+            for future in futures:
+                error = future.exception()
+                if error is not None and not isinstance(error, _Cancelled):
+                    errors.append(error)
+        if errors:
+            raise errors[0]
+        gone = [a for a in plan.actions if a.kind is Kind.REMOVE and a.service not in names]
+        remove_containers(self.engine, gone, observed, self.report)
+        for action in plan.actions:
+            if action.kind is Kind.REMOVE_NETWORK:
+                network = next(n for n in observed.networks if n.name == action.resource)
+                self.engine.remove_network(network.id)
+                self.report(ObjectRemoved("network", action.resource))
+            if action.kind is Kind.REMOVE_VOLUME:
+                self.engine.remove_volume(action.resource)
+                self.report(ObjectRemoved("volume", action.resource))
+
+    def _create_volume(self, name: str) -> None:
+        driver, options, kind, own = "local", labels.SOCKET_VOLUME_OPTIONS, "socket", {}
+        proxies = {
+            labels.config_volume(self.stack.name, s.name) for s in self.stack.services if s.proxy
+        }
+        if name in proxies:
+            options, kind = {}, "config"
+        for volume in self.stack.volumes:
+            if labels.data_volume(self.stack.name, volume.name) == name:
+                driver, options, kind, own = (
+                    volume.driver,
+                    volume.driver_opts,
+                    "data",
+                    volume.labels,
+                )
+        volume_labels = {
+            **self.stack.labels,
+            **own,
+            **labels.volume_labels(self.stack.name, name, kind),
+        }
+        self.engine.create_volume(name, driver, dict(options), volume_labels)
+        self.report(ObjectCreated("volume", name))
+
+    def _create_network(self, name: str) -> None:
+        for network in self.stack.all_networks():
+            if labels.network_name(self.stack.name, network.name) == name:
+                self.engine.create_network(
+                    name,
+                    driver=network.driver,
+                    internal=network.internal,
+                    labels={
+                        **self.stack.labels,
+                        **network.labels,
+                        **labels.network_labels(self.stack.name, network.name),
+                    },
+                )
+                self.report(ObjectCreated("network", name))
+
+    def _service(self, name: str, plan: Plan, observed: ObservedState) -> None:
+        service = self.stack.service(name)
+        try:
+            self._wait_for_dependencies(service)
+            actions = plan.for_service(name)
+            run = ServiceRun(
+                self.engine, self.desired, service, observed, self.report, self.timeout
+            )
+            run.run(actions)
+            self.started[name].set()
+            live = observed.service_containers(name)
+            if actions or not all(health.is_ready(info) for info in live):
+                self._wait_ready(service)
+            self.healthy[name].set()
+        except BaseException:
+            self.failed.set()
+            raise
+
+    def _wait_for_dependencies(self, service: Service) -> None:
+        for dep in service.depends_on:
+            events = self.healthy if dep.condition == "healthy" else self.started
+            while not events[dep.service].wait(0.05):
+                if self.failed.is_set():
+                    raise _Cancelled(f"{service.name}: not touched, a dependency failed")
+
+    def _wait_ready(self, service: Service) -> None:
+        selector = {
+            "label": [f"{labels.STACK}={self.stack.name}", f"{labels.SERVICE}={service.name}"]
+        }
+        ids = [c.id for c in self.engine.containers(selector)]
+        if ids:
+            health.wait_ready(
+                self.engine,
+                ids,
+                service=service,
+                timeout=self.timeout or health.wait_timeout(service),
+            )
+
+
+def remove_containers(
+    engine: Engine,
+    actions: list[Action],
+    observed: ObservedState,
+    report: Report,
+    stop_timeout: int | None = None,
+) -> None:
+    """Stop and remove containers in reverse dependency order, in parallel within a level."""
+    edges = observed.dependency_edges()
+    by_service: dict[str, list[Action]] = {}
+    for action in actions:
+        by_service.setdefault(action.service, []).append(action)
+    order = levels({s: [d for d in edges.get(s, []) if d in by_service] for s in by_service})
+    for level in reversed(order):
+        batch = [action for service in level for action in by_service[service]]
+
+        def stop_and_remove(action: Action) -> None:
+            engine.stop(action.container_id, stop_timeout)
+            engine.remove_container(action.container_id)
+            report(ContainerRemoved(action.resource, action.why()))
+
+        with ThreadPoolExecutor(max_workers=max(1, len(batch))) as pool:
+            list(pool.map(stop_and_remove, batch))

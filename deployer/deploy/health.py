@@ -1,0 +1,87 @@
+"""Waiting until containers are healthy, and failing with what a person needs to fix it."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+from deployer.core.events import ContainerReady, ContainerUnhealthy, Report, quiet
+from deployer.core.state import ContainerInfo
+from deployer.engine import Engine
+from deployer.model.errors import DeployFailed
+from deployer.model.spec import Service
+
+POLL_SECONDS = 0.25
+LOG_TAIL_LINES = 20
+
+
+def wait_timeout(service: Service) -> float:
+    """Long enough for the healthcheck to decide either way, with room for a slow start."""
+    check = service.healthcheck
+    if check is None:
+        return 30.0
+    decide = check.start_period + (check.interval + check.timeout) * (check.retries + 1)
+    return max(60.0, (decide + timedelta(seconds=30)).total_seconds())
+
+
+def is_ready(info: ContainerInfo) -> bool:
+    """Running, and healthy when it has a healthcheck."""
+    return info.state == "running" and info.health in {"healthy", ""}
+
+
+def wait_ready(
+    engine: Engine,
+    container_ids: list[str],
+    *,
+    service: Service,
+    timeout: float,
+    report: Report = quiet,
+) -> None:
+    """Block until every container runs (and is healthy when it has a healthcheck).
+
+    Raises DeployFailed as soon as one turns unhealthy, exits or restarts, or at the deadline.
+    """
+    started = time.monotonic()
+    deadline = started + timeout
+    pending = list(container_ids)
+    while pending:
+        for container_id in list(pending):
+            info = engine.inspect_container(container_id)
+            if is_ready(info):
+                pending.remove(container_id)
+                report(ContainerReady(info.name, info.health, time.monotonic() - started))
+                continue
+            problem = _problem(info)
+            if problem:
+                report(ContainerUnhealthy(info.name, problem))
+                raise failure(engine, info, problem)
+        if not pending:
+            return
+        if time.monotonic() > deadline:
+            info = engine.inspect_container(pending[0])
+            raise failure(engine, info, f"not healthy after {timeout:.0f}s (health: {info.health})")
+        time.sleep(POLL_SECONDS)
+
+
+def _problem(info: ContainerInfo) -> str | None:
+    if info.state in {"exited", "dead"}:
+        return f"exited with code {info.exit_code}"
+    if info.state == "restarting" or info.restart_count > 0:
+        return f"keeps crashing (restarted {info.restart_count} time(s))"
+    if info.health == "unhealthy":
+        return "turned unhealthy"
+    return None
+
+
+def failure(engine: Engine, info: ContainerInfo, problem: str) -> DeployFailed:
+    lines = [f"container {info.name} {problem}"]
+    if info.health_output:
+        lines.append("last healthcheck output:")
+        lines += [f"  | {line}" for line in info.health_output.splitlines()[-10:]]
+    logs = engine.logs_tail(info.id, LOG_TAIL_LINES).rstrip()
+    lines.append(f"last {LOG_TAIL_LINES} log lines:" if logs else "the container logged nothing")
+    lines += [f"  | {line}" for line in logs.splitlines()]
+    return DeployFailed(
+        "\n".join(lines),
+        hint="fix the service and run `up` again; `python -m deployer status` shows the stack",
+    )

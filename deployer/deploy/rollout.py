@@ -1,0 +1,266 @@
+"""Carrying out one service's part of a plan: create, scale, and replace replicas.
+
+Replacement is health-gated and, where the service can run old and new side by side, start-first:
+the successor starts, becomes healthy, takes the predecessor's place behind the proxies, in-flight
+requests drain, and only then does the predecessor stop. Predecessors are kept (stopped) until the
+whole service is done, so a failure puts everything back as it was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from deployer.core import labels
+from deployer.core.desired import DesiredStack
+from deployer.core.events import (
+    ContainerCreated,
+    ContainerRemoved,
+    ContainerRenamed,
+    ContainerStarted,
+    Report,
+    Restoring,
+)
+from deployer.core.plan import Action, CauseKind, Kind
+from deployer.core.reconcile import INTERRUPTED
+from deployer.core.state import ContainerInfo, ObservedState, replica_of
+from deployer.deploy import health
+from deployer.deploy.proxy import Member, Upstream
+from deployer.engine import Engine
+from deployer.model.errors import DeployerError, DeployFailed
+from deployer.model.spec import Service
+
+
+@dataclass
+class _Swap:
+    old: ContainerInfo
+    new_id: str
+    new_name: str
+
+    @property
+    def replica(self) -> int:
+        return replica_of(self.old)
+
+
+def parallel(work: Callable[[str], None], ids: list[str]) -> None:
+    if len(ids) <= 1:
+        for item in ids:
+            work(item)
+        return
+    with ThreadPoolExecutor(max_workers=len(ids)) as pool:
+        list(pool.map(work, ids))
+
+
+class ServiceRun:
+    def __init__(
+        self,
+        engine: Engine,
+        desired: DesiredStack,
+        service: Service,
+        observed: ObservedState,
+        report: Report,
+        timeout: float | None,
+    ) -> None:
+        live = observed.service_containers(service.name)
+        self.engine = engine
+        self.desired = desired
+        self.service = service
+        self.live = {info.id: info for info in live}
+        self.names = {info.id: info.name for info in live}  # and of the containers this run adds
+        self.report = report
+        self.timeout = timeout or health.wait_timeout(service)
+        self.drain = service.update.drain_timeout.total_seconds()
+        self.upstream = Upstream(engine, desired, service, observed, report)
+        wanted = desired.services[service.name].config_hash
+        self.previous_spec = _previous_spec(live, wanted)
+        # The replicas the proxies send traffic to.
+        self.serving: list[Member] = sorted(
+            (replica_of(info), info.name) for info in live if info.state == "running"
+        )
+
+    def run(self, actions: list[Action]) -> None:
+        if not actions:
+            return  # matches already; proxies were told when it last changed
+        of = {kind: [a for a in actions if a.kind is kind] for kind in Kind}
+        # Routes first: a slot must reach its survivor before any leftover twin is removed.
+        for action in of[Kind.ROUTE]:
+            self.upstream.link(
+                action.replica, action.container_id, self._socket(action.container_id)
+            )
+        self._repair(of[Kind.REMOVE], of[Kind.RENAME])
+        for action in of[Kind.START]:
+            self.engine.start(action.container_id)
+            self.report(ContainerStarted(action.resource, action.why()))
+        self._create(of[Kind.CREATE])
+        self._replace(of[Kind.RECREATE])
+        self._scale_down([a for a in of[Kind.REMOVE] if a.cause.kind is not CauseKind.INTERRUPTED])
+        if self.service.replicas:
+            self.upstream.ensure(self._canonical_members(), self.drain)
+
+    # -- steps ---------------------------------------------------------------------------------
+
+    def _repair(self, removals: list[Action], renames: list[Action]) -> None:
+        """Finish what an interrupted deploy left: duplicates go, successors get their names."""
+        leftovers = [a for a in removals if a.cause.kind is CauseKind.INTERRUPTED]
+        if leftovers:
+            ids = {a.container_id for a in leftovers}
+            # Out of the proxies first, so their connections drain before the containers stop.
+            self._serve([m for m in self.serving if m[1] not in {self.names[i] for i in ids}])
+            self._remove(list(ids), INTERRUPTED.text())
+        for action in renames:
+            canonical = self._canonical(action.replica)
+            self.engine.rename(action.container_id, canonical)
+            self.serving = sorted(
+                (r, canonical if n == action.resource else n) for r, n in self.serving
+            )
+            self.upstream.link(
+                action.replica, action.container_id, self._socket(action.container_id)
+            )
+            self.report(ContainerRenamed(action.resource, canonical))
+
+    def _create(self, actions: list[Action]) -> None:
+        if not actions:
+            return
+        started = [self._start_new(action.replica, action.why()) for action in actions]
+        self._wait([container_id for container_id, _ in started])
+        for action, (container_id, name) in zip(actions, started, strict=True):
+            self.upstream.link(action.replica, container_id, labels.socket_path(name))
+        self._serve([*self.serving, *((a.replica, a.resource) for a in actions)])
+
+    def _replace(self, actions: list[Action]) -> None:
+        size = self.service.update.parallelism
+        swaps: list[_Swap] = []
+        for start in range(0, len(actions), size):
+            batch = actions[start : start + size]
+            stop_first = batch[0].stop_first
+            olds = [self.live[a.container_id] for a in batch]
+            leaving = {old.name for old in olds}
+            if stop_first:
+                self._serve([m for m in self.serving if m[1] not in leaving])
+                parallel(self.engine.stop, [o.id for o in olds])
+            news = [
+                _Swap(old, *self._start_new(a.replica, a.why(), successor=True))
+                for a, old in zip(batch, olds, strict=True)
+            ]
+            try:
+                self._wait([s.new_id for s in news])
+                for swap in news:
+                    self.upstream.link(swap.replica, swap.new_id, labels.socket_path(swap.new_name))
+            except DeployerError as failure:
+                raise self._undo(news, swaps, stop_first, failure) from failure
+            self._serve([*self.serving, *((s.replica, s.new_name) for s in news)])
+            if not stop_first:
+                self._serve([m for m in self.serving if m[1] not in leaving])
+                parallel(self.engine.stop, [o.id for o in olds])
+            swaps += news
+        if swaps:
+            self._remove([s.old.id for s in swaps], "replaced")
+            canonical = {s.new_name: self._canonical(s.replica) for s in swaps}
+            for swap in swaps:
+                self.engine.rename(swap.new_id, canonical[swap.new_name])
+            self.serving = sorted((r, canonical.get(n, n)) for r, n in self.serving)
+            self.upstream.rename(self.serving)
+
+    def _scale_down(self, actions: list[Action]) -> None:
+        if not actions:
+            return
+        leaving = {a.resource for a in actions}
+        self._serve([m for m in self.serving if m[1] not in leaving])
+        self._remove([a.container_id for a in actions], actions[0].why())
+
+    def _undo(
+        self, failed: list[_Swap], done: list[_Swap], stop_first: bool, failure: DeployerError
+    ) -> DeployFailed:
+        """Remove the failed successors and bring every replaced predecessor back."""
+        self.report(Restoring(self.service.name))
+        self._serve([m for m in self.serving if m[1] not in {s.new_name for s in failed}])
+        self._remove([s.new_id for s in failed], "failed health gate")
+        try:
+            if stop_first:
+                self._restore([s.old for s in failed])
+            for swap in reversed(done):
+                if stop_first:
+                    self._serve([m for m in self.serving if m[1] != swap.new_name])
+                    self._remove([swap.new_id], "rolled back")
+                    self._restore([swap.old])
+                else:
+                    self._restore([swap.old])
+                    self._serve([m for m in self.serving if m[1] != swap.new_name])
+                    self._remove([swap.new_id], "rolled back")
+        except DeployerError as second:
+            return DeployFailed(
+                f"{failure.message}\n\nrestoring the previous version failed too: {second.message}",
+                hint="run `up` again once the cause is fixed; it repairs the stack",
+            )
+        return DeployFailed(
+            f"update of {self.service.name} stopped; the previous version keeps serving.\n"
+            + failure.message,
+            hint="fix the service and run `up` again; `plan` shows what would change",
+        )
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def _restore(self, olds: list[ContainerInfo]) -> None:
+        parallel(self.engine.start, [o.id for o in olds])
+        self._wait([o.id for o in olds])
+        for old in olds:
+            self.upstream.link(replica_of(old), old.id, self._socket(old.id))
+        self._serve([*self.serving, *((replica_of(o), o.name) for o in olds)])
+
+    def _start_new(self, replica: int, reason: str, successor: bool = False) -> tuple[str, str]:
+        """Create and start a replica; returns its id and name."""
+        wanted = self.desired.services[self.service.name].config_hash
+        name = self._canonical(replica)
+        if successor:
+            stack = self.desired.stack.name
+            name = labels.next_container_name(stack, self.service.name, replica, wanted)
+        plan = self.desired.container(self.service, replica, name, self.previous_spec)
+        container_id = self.engine.create_container(plan)
+        self.names[container_id] = name
+        self.report(ContainerCreated(name))
+        self.engine.start(container_id)
+        self.report(ContainerStarted(name, reason))
+        return container_id, name
+
+    def _wait(self, ids: list[str]) -> None:
+        health.wait_ready(
+            self.engine, ids, service=self.service, timeout=self.timeout, report=self.report
+        )
+
+    def _serve(self, members: list[Member]) -> None:
+        self.serving = sorted(set(members))
+        if self.serving:
+            self.upstream.serve(self.serving, self.drain)
+
+    def _remove(self, ids: list[str], reason: str) -> None:
+        def stop_and_remove(container_id: str) -> None:
+            name = self.names.get(container_id, container_id[:12])
+            self.engine.stop(container_id)
+            self.engine.remove_container(container_id)
+            self.report(ContainerRemoved(name, reason))
+
+        parallel(stop_and_remove, ids)
+
+    def _socket(self, container_id: str) -> str:
+        info = self.live.get(container_id)
+        if info is not None and info.labels.get(labels.SOCKET):
+            return info.labels[labels.SOCKET]
+        return labels.socket_path(self.names.get(container_id, ""))
+
+    def _canonical(self, replica: int) -> str:
+        return labels.container_name(self.desired.stack.name, self.service.name, replica)
+
+    def _canonical_members(self) -> list[Member]:
+        return sorted((replica, self._canonical(replica)) for replica, _ in self.serving)
+
+
+def _previous_spec(live: list[ContainerInfo], wanted_hash: str) -> str:
+    """What a new container of this service replaces: the stale containers' spec, if any."""
+    for info in live:
+        if info.labels.get(labels.CONFIG_HASH) != wanted_hash and info.labels.get(labels.SPEC):
+            return info.labels[labels.SPEC]
+    for info in live:
+        if info.labels.get(labels.PREVIOUS_SPEC):
+            return info.labels[labels.PREVIOUS_SPEC]
+    return ""

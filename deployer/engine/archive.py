@@ -1,0 +1,33 @@
+"""Files to write into a container, packed as the tar archive the engine's put_archive takes."""
+
+from __future__ import annotations
+
+import io
+import tarfile
+import time
+
+from deployer.model.spec import File
+
+
+def by_folder(files: list[File]) -> dict[str, list[File]]:
+    folders: dict[str, list[File]] = {}
+    for file in files:
+        folders.setdefault(file.path.rsplit("/", 1)[0] or "/", []).append(file)
+    return folders
+
+
+def tar_of(files: list[File], relative_to: str = "/") -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        for file in files:
+            data = file.content.encode()
+            member = tarfile.TarInfo(file.path.removeprefix(relative_to).lstrip("/"))
+            if file.link is not None:
+                member.type, member.linkname = tarfile.SYMTYPE, file.link
+                archive.addfile(member)
+                continue
+            member.size = len(data)
+            member.mode = file.mode
+            member.mtime = int(time.time())
+            archive.addfile(member, io.BytesIO(data))
+    return buffer.getvalue()

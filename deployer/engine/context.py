@@ -1,0 +1,18 @@
+"""Which files a build sends to the engine: docker-py's own reading of .dockerignore."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import docker.utils.build
+
+
+def context_files(context: Path, dockerfile: str) -> list[str]:
+    """The files the engine would receive as build context (after .dockerignore), sorted."""
+    ignore = context / ".dockerignore"
+    patterns: list[str] = []
+    if ignore.is_file():
+        lines = (line.strip() for line in ignore.read_text().splitlines())
+        patterns = [line for line in lines if line and not line.startswith("#")]
+    included = docker.utils.build.exclude_paths(str(context), patterns, dockerfile=dockerfile)
+    return sorted(path for path in included if (context / path).is_file())

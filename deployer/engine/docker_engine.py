@@ -1,0 +1,270 @@
+"""The one module that talks to the Docker engine (through docker-py's low-level API).
+
+Everything else depends on the `Engine` protocol; engine errors are translated into deployer's
+own exceptions here and nowhere else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import docker
+import docker.errors
+import requests
+
+from deployer.core.render import ContainerPlan
+from deployer.core.state import ContainerInfo, NetworkInfo, VolumeInfo
+from deployer.engine import archive
+from deployer.engine.inspect import container_info
+from deployer.model.errors import EngineError, EngineUnavailable, ImageError, NotFound
+
+API_VERSION = "1.41"  # Engine 20.10; newer engines still speak it, so bodies mean the same.
+
+START_ENGINE_HINT = (
+    "start one: `dockerd > /var/log/dockerd.log 2>&1 &` (install it with "
+    "`apt-get install -y docker.io`), or set DOCKER_HOST to an engine you can reach"
+)
+
+
+@contextmanager
+def translated(action: str) -> Iterator[None]:
+    """Turn docker-py and transport errors into deployer errors that say what to do."""
+    try:
+        yield
+    except docker.errors.NotFound as error:
+        raise NotFound(f"{action}: {error.explanation or error}") from None
+    except docker.errors.APIError as error:
+        text = str(error.explanation or error)
+        raise EngineError(f"{action}: {text}", hint=_hint_for(text)) from None
+    except (requests.exceptions.ConnectionError, docker.errors.DockerException) as error:
+        raise EngineUnavailable(
+            f"cannot reach the Docker engine ({action}): {error}", hint=START_ENGINE_HINT
+        ) from None
+
+
+_KNOWN_REFUSALS = {
+    "rlimit": "a ulimit in the stack is above the engine's own hard limit; lower `ulimits`",
+    "port is already allocated": "another process publishes that host port; choose another "
+    "one, or host port 0 for an ephemeral port",
+    "address already in use": "another process listens on that host port; choose another one",
+    "range of CPUs": "a service asks for more CPUs than the host has; lower `resources.cpus`",
+    "Minimum memory limit": "a memory limit is below the engine's minimum (6m); raise it",
+}
+
+
+def _hint_for(text: str) -> str | None:
+    for needle, hint in _KNOWN_REFUSALS.items():
+        if needle in text:
+            return hint
+    return None
+
+
+class DockerEngine:
+    """The real engine, over the socket that DOCKER_HOST (or the default) names."""
+
+    def __init__(self, timeout: int = 300) -> None:
+        with translated("connecting"):
+            params = docker.utils.kwargs_from_env()
+            self.api = docker.APIClient(version=API_VERSION, timeout=timeout, **params)
+
+    def ping(self) -> None:
+        with translated("ping"):
+            self.api.ping()
+
+    # -- containers ---------------------------------------------------------------------------
+
+    def containers(self, label_filter: dict[str, list[str]]) -> list[ContainerInfo]:
+        with translated("listing containers"):
+            listed = self.api.containers(all=True, filters=label_filter)
+        found = []
+        for item in listed:
+            try:
+                found.append(self.inspect_container(item["Id"]))
+            except NotFound:
+                continue  # removed between the list and the inspect
+        return found
+
+    def inspect_container(self, container_id: str) -> ContainerInfo:
+        with translated(f"inspecting container {container_id[:12]}"):
+            data = self.api.inspect_container(container_id)
+        return container_info(data)
+
+    def create_container(self, plan: ContainerPlan) -> str:
+        with translated(f"creating container {plan.name}"):
+            created = self.api.create_container_from_config(plan.body, name=plan.name)
+            container_id: str = created["Id"]
+            for network, aliases in plan.extra_networks:
+                self.api.connect_container_to_network(container_id, network, aliases=aliases)
+            if plan.files and not plan.body["HostConfig"].get("ReadonlyRootfs"):
+                self.api.put_archive(container_id, "/", archive.tar_of(plan.files))
+            elif plan.files:
+                # A read-only root takes files only inside its volumes: one archive per folder.
+                for folder, files in archive.by_folder(plan.files).items():
+                    self.api.put_archive(
+                        container_id, folder, archive.tar_of(files, relative_to=folder)
+                    )
+        return container_id
+
+    def start(self, container_id: str) -> None:
+        with translated(f"starting container {container_id[:12]}"):
+            self.api.start(container_id)
+
+    def stop(self, container_id: str, timeout: int | None = None) -> None:
+        # With no timeout the engine waits the container's own StopTimeout (its grace period).
+        with translated(f"stopping container {container_id[:12]}"):
+            if timeout is None:
+                self.api.stop(container_id)
+            else:
+                self.api.stop(container_id, timeout=timeout)
+
+    def remove_container(self, container_id: str) -> None:
+        with translated(f"removing container {container_id[:12]}"):
+            try:
+                self.api.remove_container(container_id, v=True, force=True)
+            except docker.errors.NotFound:
+                return
+
+    def rename(self, container_id: str, name: str) -> None:
+        with translated(f"renaming container {container_id[:12]} to {name}"):
+            self.api.rename(container_id, name)
+
+    def logs_tail(self, container_id: str, lines: int) -> str:
+        with translated(f"reading logs of {container_id[:12]}"):
+            raw: bytes = self.api.logs(container_id, tail=lines, stdout=True, stderr=True)
+        return raw.decode(errors="replace")
+
+    def exec(self, container_id: str, command: list[str]) -> tuple[int, str]:
+        with translated(f"running {command[0]} in {container_id[:12]}"):
+            created = self.api.exec_create(container_id, command)
+            output: bytes = self.api.exec_start(created["Id"])
+            code = self.api.exec_inspect(created["Id"])["ExitCode"]
+        return int(code or 0), output.decode(errors="replace")
+
+    # -- networks -----------------------------------------------------------------------------
+
+    def networks(self, label_filter: dict[str, list[str]]) -> list[NetworkInfo]:
+        with translated("listing networks"):
+            listed = self.api.networks(filters=label_filter)
+        return [NetworkInfo(n["Id"], n["Name"], n.get("Labels") or {}) for n in listed]
+
+    def create_network(self, name: str, driver: str, internal: bool, labels: dict[str, str]) -> str:
+        with translated(f"creating network {name}"):
+            created = self.api.create_network(
+                name, driver=driver, internal=internal, labels=labels, check_duplicate=True
+            )
+        return str(created["Id"])
+
+    def remove_network(self, network_id: str) -> None:
+        with translated(f"removing network {network_id[:12]}"):
+            try:
+                self.api.remove_network(network_id)
+            except docker.errors.NotFound:
+                return
+
+    # -- volumes ------------------------------------------------------------------------------
+
+    def volumes(self, label_filter: dict[str, list[str]]) -> list[VolumeInfo]:
+        with translated("listing volumes"):
+            listed = self.api.volumes(filters=label_filter).get("Volumes") or []
+        return [VolumeInfo(v["Name"], v.get("Labels") or {}) for v in listed]
+
+    def create_volume(
+        self, name: str, driver: str, options: dict[str, str], labels: dict[str, str]
+    ) -> None:
+        with translated(f"creating volume {name}"):
+            self.api.create_volume(name, driver=driver, driver_opts=options, labels=labels)
+
+    def remove_volume(self, name: str) -> None:
+        with translated(f"removing volume {name}"):
+            try:
+                self.api.remove_volume(name)
+            except docker.errors.NotFound:
+                return
+
+    # -- images -------------------------------------------------------------------------------
+
+    def image_id(self, reference: str) -> str | None:
+        with translated(f"inspecting image {reference}"):
+            try:
+                return str(self.api.inspect_image(reference)["Id"])
+            except docker.errors.NotFound:
+                return None
+
+    def images(self, label_filter: dict[str, list[str]]) -> list[str]:
+        """Tags (repo:tag) of the images that match the filter."""
+        with translated("listing images"):
+            listed = self.api.images(filters=label_filter)
+        return sorted(tag for image in listed for tag in image.get("RepoTags") or [])
+
+    def remove_image(self, reference: str) -> None:
+        with translated(f"removing image {reference}"):
+            try:
+                self.api.remove_image(reference)
+            except docker.errors.NotFound:
+                return
+
+    def pull(self, reference: str) -> None:
+        repository, _, tag = (
+            reference.rpartition(":")
+            if ":" in reference.split("/")[-1]
+            else (reference, "", "latest")
+        )
+        try:
+            self.api.pull(repository, tag=tag)
+        except docker.errors.APIError as error:
+            raise ImageError(f"cannot pull {reference}: {error.explanation or error}") from None
+        except requests.exceptions.ConnectionError as error:
+            raise EngineUnavailable(f"cannot reach the Docker engine: {error}") from None
+
+    def build(
+        self,
+        context: Path,
+        *,
+        dockerfile: str,
+        tag: str,
+        args: dict[str, str],
+        target: str | None,
+        labels: dict[str, str],
+        on_output: Callable[[str], None],
+    ) -> str:
+        tail: list[str] = []
+        with translated(f"building {tag}"):
+            stream = self.api.build(
+                path=str(context),
+                dockerfile=dockerfile,
+                tag=tag,
+                buildargs=args,
+                target=target,
+                labels=labels,
+                rm=True,
+                forcerm=True,
+                decode=True,
+            )
+            for chunk in stream:
+                if "error" in chunk:
+                    raise ImageError(
+                        f"building {tag} failed: {str(chunk['error']).strip()}",
+                        hint="the build output above shows the failing step\n"
+                        + "".join(tail[-10:]),
+                    )
+                text = chunk.get("stream")
+                if text:
+                    tail.append(text)
+                    on_output(text)
+        image = self.image_id(tag)
+        if image is None:
+            raise ImageError(f"building {tag} finished but the engine has no such image")
+        return image
+
+    def import_image(self, tarball: Path, reference: str, changes: list[str]) -> str:
+        repository, _, tag = reference.rpartition(":")
+        with translated(f"importing {reference}"):
+            self.api.import_image_from_file(
+                str(tarball), repository=repository, tag=tag, changes=changes
+            )
+        image = self.image_id(reference)
+        if image is None:
+            raise ImageError(f"importing {reference} finished but the engine has no such image")
+        return image

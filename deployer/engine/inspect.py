@@ -1,0 +1,60 @@
+"""The engine's inspection JSON -> deployer's plain data (pure: no engine, no I/O)."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+from deployer.core.state import ContainerInfo, PublishedPort
+
+
+def container_info(data: dict[str, Any]) -> ContainerInfo:
+    state = data.get("State") or {}
+    health = state.get("Health") or {}
+    log = health.get("Log") or []
+    config = data.get("Config") or {}
+    return ContainerInfo(
+        id=data["Id"],
+        name=data["Name"].lstrip("/"),
+        labels=config.get("Labels") or {},
+        state=state.get("Status", "unknown"),
+        health=health.get("Status", ""),
+        image=config.get("Image", ""),
+        image_id=data.get("Image", ""),
+        ports=published_ports(data),
+        restart_count=int(data.get("RestartCount") or 0),
+        started_at=timestamp(state.get("StartedAt")) if state.get("Running") else None,
+        exit_code=int(state.get("ExitCode") or 0),
+        health_output=str(log[-1].get("Output", "")).strip() if log else "",
+    )
+
+
+def published_ports(data: dict[str, Any]) -> list[PublishedPort]:
+    ports = ((data.get("NetworkSettings") or {}).get("Ports")) or {}
+    found = []
+    for key, bindings in sorted(ports.items()):
+        container_port, _, protocol = key.partition("/")
+        for binding in bindings or []:
+            found.append(
+                PublishedPort(
+                    host_ip=binding.get("HostIp", ""),
+                    host_port=int(binding.get("HostPort") or 0),
+                    container_port=int(container_port),
+                    protocol=protocol or "tcp",
+                )
+            )
+    return found
+
+
+_ENGINE_TIME = re.compile(r"^(?P<head>[^.]+?)(?:\.(?P<fraction>\d+))?(?P<zone>Z|[+-]\d\d:\d\d)$")
+
+
+def timestamp(text: str | None) -> datetime | None:
+    """Parse the engine's RFC 3339 times, which carry nanoseconds (Python takes microseconds)."""
+    match = _ENGINE_TIME.match(text or "")
+    if not match or match["head"].startswith("0001-"):
+        return None
+    fraction = (match["fraction"] or "0")[:6]
+    zone = "+00:00" if match["zone"] == "Z" else match["zone"]
+    return datetime.fromisoformat(f"{match['head']}.{fraction}{zone}")

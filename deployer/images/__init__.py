@@ -1,0 +1,1 @@
+"""Images: content-addressed builds, host-downloaded wheelhouses, offline base images."""

@@ -1,0 +1,1 @@
+"""The models users write (spec), their units, and deployer's one error hierarchy."""

@@ -1,0 +1,427 @@
+"""The models users write: a Stack of Services and Networks (pydantic v2, frozen, no extra keys)."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import shlex
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+
+from deployer.model.units import parse_duration, parse_size
+
+# Lower-case so that names are valid in container names, DNS and Compose project names alike.
+Name = Annotated[
+    str,
+    StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=48),
+]
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+Size = Annotated[int, BeforeValidator(parse_size)]
+PortNumber = Annotated[int, Field(ge=1, le=65535)]
+RestartPolicy = Annotated[
+    str,
+    StringConstraints(pattern=r"^(no|always|unless-stopped|on-failure(:\d+)?)$"),
+]
+
+_PORT_STRING = re.compile(
+    r"^(?:(?:(?P<ip>\[[0-9a-fA-F:.]+\]|[0-9.]+):)?(?P<host>\d*):)?(?P<container>\d+)(?:/(?P<proto>tcp|udp))?$"
+)
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def _split_command(value: object) -> object:
+    """A string command is split like a shell would (as Compose does); a list is kept."""
+    if isinstance(value, str):
+        return tuple(shlex.split(value))
+    return value
+
+
+def _stringify_env(value: object) -> object:
+    if isinstance(value, dict):
+        return {
+            key: ("true" if item is True else "false" if item is False else str(item))
+            for key, item in value.items()
+        }
+    return value
+
+
+Command = Annotated[tuple[str, ...], BeforeValidator(_split_command)]
+Env = Annotated[dict[str, str], BeforeValidator(_stringify_env)]
+
+
+class Port(Model):
+    """A published port. `host=0` asks the engine for an ephemeral port."""
+
+    container: PortNumber
+    host: Annotated[int, Field(ge=0, le=65535)] = 0
+    host_ip: str = "127.0.0.1"
+    protocol: Literal["tcp", "udp"] = "tcp"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_string(cls, value: Any) -> Any:
+        """Compose's short form: "80", "8080:80", "127.0.0.1:8080:80/tcp", "127.0.0.1::80"."""
+        if isinstance(value, int) and not isinstance(value, bool):
+            return {"container": value}
+        if not isinstance(value, str):
+            return value
+        match = _PORT_STRING.match(value.strip())
+        if not match:
+            raise ValueError(
+                f"invalid port {value!r}: write 'CONTAINER', 'HOST:CONTAINER' "
+                "or 'IP:HOST:CONTAINER', optionally with '/tcp' or '/udp'"
+            )
+        result: dict[str, Any] = {"container": int(match["container"])}
+        if match["host"]:
+            result["host"] = int(match["host"])
+        if match["ip"]:
+            result["host_ip"] = match["ip"].strip("[]")
+        if match["proto"]:
+            result["protocol"] = match["proto"]
+        return result
+
+    @field_validator("host_ip")
+    @classmethod
+    def _valid_ip(cls, value: str) -> str:
+        try:
+            ipaddress.ip_address(value)
+        except ValueError:
+            raise ValueError(f"host_ip {value!r} is not an IP address (use '127.0.0.1')") from None
+        return value
+
+
+class Build(Model):
+    """How to build a service's image. Paths are relative to the stack file's folder."""
+
+    context: Path
+    dockerfile: str = "Dockerfile"
+    args: Env = Field(default_factory=dict)
+    target: str | None = None
+    # A requirements file (relative to the context) whose wheels the host downloads into
+    # `<context>/wheelhouse/`, so that the image installs with `pip --no-index`.
+    wheelhouse: str | None = None
+    python_version: str = "3.11"
+
+
+class HttpProbe(Model):
+    """An HTTP GET that deployer turns into a healthcheck command; 2xx/3xx is healthy."""
+
+    path: str = "/health"
+    port: PortNumber
+
+    @field_validator("path")
+    @classmethod
+    def _absolute(cls, value: str) -> str:
+        if not value.startswith("/"):
+            raise ValueError(f"path {value!r} must start with '/'")
+        return value
+
+
+class Healthcheck(Model):
+    # A string runs in the container's shell (CMD-SHELL); a list runs as is (CMD).
+    command: str | tuple[str, ...] | None = None
+    http: HttpProbe | None = None
+    interval: Duration = timedelta(seconds=5)
+    timeout: Duration = timedelta(seconds=3)
+    retries: Annotated[int, Field(ge=1)] = 3
+    start_period: Duration = timedelta(0)
+
+    @model_validator(mode="after")
+    def _one_probe(self) -> Healthcheck:
+        if (self.command is None) == (self.http is None):
+            raise ValueError("give exactly one of 'command' or 'http'")
+        if self.command is not None and not self.command:
+            raise ValueError("'command' is empty")
+        if self.interval <= timedelta(0) or self.timeout <= timedelta(0):
+            raise ValueError("'interval' and 'timeout' must be longer than zero")
+        return self
+
+
+class Reservations(Model):
+    cpus: Annotated[float, Field(gt=0)] | None = None
+    memory: Size | None = None
+
+
+class Resources(Model):
+    cpus: Annotated[float, Field(gt=0)] | None = None
+    memory: Size | None = None
+    pids: Annotated[int, Field(gt=0)] | None = None
+    reservations: Reservations = Reservations()
+
+    @model_validator(mode="after")
+    def _reservation_within_limit(self) -> Resources:
+        reserved = self.reservations.memory
+        if reserved is not None and self.memory is not None and reserved > self.memory:
+            raise ValueError("reservations.memory is larger than the memory limit")
+        return self
+
+
+class Ulimit(Model):
+    soft: int
+    hard: int
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_int(cls, value: Any) -> Any:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return {"soft": value, "hard": value}
+        return value
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Ulimit:
+        if self.soft > self.hard:
+            raise ValueError("soft limit is above hard limit")
+        return self
+
+
+class Logging(Model):
+    driver: str = "json-file"
+    max_size: str | None = None
+    max_file: Annotated[int, Field(ge=1)] | None = None
+    options: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("max_size")
+    @classmethod
+    def _size(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_size(value)
+        return value
+
+
+class DependsOn(Model):
+    service: str
+    condition: Literal["started", "healthy"] = "started"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_string(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return {"service": value}
+        return value
+
+
+class NetworkAttachment(Model):
+    name: str
+    aliases: tuple[str, ...] = ()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_string(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return {"name": value}
+        return value
+
+
+class Mount(Model):
+    """A bind mount (a host path, relative to the stack file) or a named volume of the stack."""
+
+    type: Literal["bind", "volume"] = "volume"
+    source: str
+    target: str
+    read_only: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_string(cls, value: Any) -> Any:
+        """Compose's short form: "./conf:/etc/app:ro", "data:/var/lib/data"."""
+        if not isinstance(value, str):
+            return value
+        parts = value.split(":")
+        if len(parts) not in (2, 3) or (len(parts) == 3 and parts[2] not in {"ro", "rw"}):
+            raise ValueError(
+                f"invalid mount {value!r}: write 'SOURCE:TARGET' or 'SOURCE:TARGET:ro'"
+            )
+        source, target = parts[0], parts[1]
+        kind = "bind" if source.startswith((".", "/", "~")) else "volume"
+        return {"type": kind, "source": source, "target": target, "read_only": parts[2:] == ["ro"]}
+
+    @field_validator("target")
+    @classmethod
+    def _absolute(cls, value: str) -> str:
+        if not value.startswith("/"):
+            raise ValueError(f"target {value!r} must be an absolute path in the container")
+        return value
+
+
+class Volume(Model):
+    """A named volume: created with the stack, kept by `down` unless `down --volumes`."""
+
+    name: Name
+    driver: str = "local"
+    driver_opts: dict[str, str] = Field(default_factory=dict)
+    labels: dict[str, str] = Field(default_factory=dict)
+
+
+class File(Model):
+    """A file written into the container before it starts (its content enters the config hash)."""
+
+    path: str
+    content: str = ""
+    mode: int = 0o644
+    # When set, the file is a symbolic link to this path instead of `content`.
+    link: str | None = None
+
+    @field_validator("path")
+    @classmethod
+    def _absolute(cls, value: str) -> str:
+        if not value.startswith("/"):
+            raise ValueError(f"path {value!r} must be absolute")
+        return value
+
+
+class RateLimit(Model):
+    """Requests per second per client address, with a burst served without delay; 429 past it."""
+
+    per_second: Annotated[int, Field(ge=1)] = 5000
+    burst: Annotated[int, Field(ge=0)] = 10000
+
+
+class Proxy(Model):
+    """Marks an nginx service as the reverse proxy of `upstream`: deployer renders its config.
+
+    transport="tcp": nginx reaches replicas by name and port; a replica swap reloads nginx.
+    transport="socket": each replica also listens on the unix socket named by $DEPLOYER_SOCKET
+    (mode 0666); nginx reaches one stable path per replica slot, a symlink that deployer points
+    at the current replica, so replacing replicas needs no reload at all.
+    """
+
+    upstream: str
+    port: PortNumber
+    transport: Literal["tcp", "socket"] = "tcp"
+    template: Path = Path("nginx/nginx.conf.template")
+    # Generous by default: it stops a runaway client, not a busy one. None turns it off.
+    rate_limit: RateLimit | None = RateLimit()
+    max_body_size: str = "10m"
+
+
+class UpdatePolicy(Model):
+    """How a changed service is replaced. start-first needs no fixed host port (else stop-first)."""
+
+    order: Literal["start-first", "stop-first"] = "start-first"
+    # Replicas replaced at once (the surge: how many extra containers run during an update).
+    parallelism: Annotated[int, Field(ge=1)] = 1
+    # Longest wait for a proxy's old workers to finish in-flight requests to a replica leaving it.
+    drain_timeout: Duration = timedelta(seconds=10)
+
+
+class Service(Model):
+    name: Name
+    image: str | None = None
+    build: Build | None = None
+    command: Command | None = None
+    entrypoint: Command | None = None
+    env: Env = Field(default_factory=dict)
+    ports: tuple[Port, ...] = ()
+    replicas: Annotated[int, Field(ge=0, le=100)] = 1
+    depends_on: tuple[DependsOn, ...] = ()
+    healthcheck: Healthcheck | None = None
+    resources: Resources = Resources()
+    restart: RestartPolicy = "no"
+    user: str | None = None
+    working_dir: str | None = None
+    read_only: bool = False
+    # container path -> mount options, e.g. {"/tmp": "size=64m,mode=1777"}
+    tmpfs: dict[str, str] = Field(default_factory=dict)
+    cap_add: tuple[str, ...] = ()
+    cap_drop: tuple[str, ...] = ()
+    security_opt: tuple[str, ...] = ()
+    ulimits: dict[str, Ulimit] = Field(default_factory=dict)
+    logging: Logging | None = None
+    labels: dict[str, str] = Field(default_factory=dict)
+    stop_grace_period: Duration = timedelta(seconds=10)
+    stop_signal: str | None = None
+    init: bool = False
+    networks: tuple[NetworkAttachment, ...] = ()
+    # Ports the container listens on for other services, not published on the host.
+    expose: tuple[PortNumber, ...] = ()
+    mounts: tuple[Mount, ...] = ()
+    files: tuple[File, ...] = ()
+    proxy: Proxy | None = None
+    update: UpdatePolicy = UpdatePolicy()
+
+    @model_validator(mode="after")
+    def _image_or_build(self) -> Service:
+        if (self.image is None) == (self.build is None):
+            raise ValueError("give exactly one of 'image' or 'build'")
+        return self
+
+    @field_validator("tmpfs", mode="before")
+    @classmethod
+    def _tmpfs_list(cls, value: Any) -> Any:
+        """Accept Compose's list form: ["/tmp", "/run:size=1m"]."""
+        if isinstance(value, list | tuple):
+            pairs = (str(item).partition(":") for item in value)
+            return {path: options for path, _, options in pairs}
+        return value
+
+
+class Network(Model):
+    name: Name
+    driver: str = "bridge"
+    internal: bool = False
+    labels: dict[str, str] = Field(default_factory=dict)
+
+
+DEFAULT_NETWORK = "default"
+
+
+class Stack(Model):
+    name: Name
+    services: tuple[Service, ...]
+    networks: tuple[Network, ...] = ()
+    volumes: tuple[Volume, ...] = ()
+    # Put on every container, network and volume the stack creates (e.g. a test session's id).
+    labels: dict[str, str] = Field(default_factory=dict)
+    # Folder that relative paths (build contexts, templates) resolve against; set by the loader.
+    root: Path = Field(default=Path("."), exclude=True)
+
+    def service(self, name: str) -> Service:
+        for service in self.services:
+            if service.name == name:
+                return service
+        raise KeyError(name)
+
+    def resolve(self, path: Path) -> Path:
+        return path if path.is_absolute() else (self.root / path)
+
+    def socket_proxy_of(self, upstream: str) -> Service | None:
+        """The proxy that reaches `upstream` over unix sockets, if any."""
+        for proxy in self.proxies_of(upstream):
+            if proxy.proxy is not None and proxy.proxy.transport == "socket":
+                return proxy
+        return None
+
+    def socket_upstreams(self) -> list[str]:
+        """Services reached over unix sockets: each gets a shared socket volume."""
+        return sorted(
+            {s.proxy.upstream for s in self.services if s.proxy and s.proxy.transport == "socket"}
+        )
+
+    def proxies_of(self, upstream: str) -> list[Service]:
+        """The proxy services whose upstream is `upstream`."""
+        return [s for s in self.services if s.proxy is not None and s.proxy.upstream == upstream]
+
+    def service_networks(self, service: Service) -> tuple[NetworkAttachment, ...]:
+        """The networks a service joins: its own list, or the stack's implicit default one."""
+        return service.networks or (NetworkAttachment(name=DEFAULT_NETWORK),)
+
+    def all_networks(self) -> tuple[Network, ...]:
+        """Declared networks plus the implicit default one when some service uses it."""
+        declared = {network.name for network in self.networks}
+        used = {att.name for svc in self.services for att in self.service_networks(svc)}
+        implicit = (Network(name=DEFAULT_NETWORK),) if DEFAULT_NETWORK in used - declared else ()
+        return self.networks + implicit

@@ -1,0 +1,425 @@
+"""docker-compose.yml -> Stack. Supported keys are mapped; anything else is a warning with its
+line, never dropped silently. Errors read like any stack's: file, line, field path.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from deployer.model.errors import StackError
+from deployer.model.spec import Network, Service, Stack, Volume
+
+Warn = Callable[[str], None]
+
+SERVICE_KEYS = {
+    "image", "build", "command", "entrypoint", "environment", "env_file", "ports", "expose",
+    "volumes", "tmpfs", "read_only", "user", "working_dir", "ulimits", "security_opt", "cap_add",
+    "cap_drop", "healthcheck", "depends_on", "restart", "deploy", "logging", "networks",
+    "container_name", "labels", "init", "stop_grace_period", "stop_signal", "mem_limit",
+    "mem_reservation", "cpus", "pids_limit",
+}  # fmt: skip
+TOP_KEYS = {"version", "name", "services", "networks", "volumes"}
+CONDITIONS = {"service_started": "started", "service_healthy": "healthy"}
+
+
+class _Document:
+    """The parsed YAML plus the line of every node, for messages."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.lines: dict[str, int] = {}
+        text = path.read_text(encoding="utf-8")
+        try:
+            # The data as YAML means it (anchors, merge keys); the nodes only for line numbers.
+            self.data = yaml.safe_load(text)
+            root = yaml.compose(text)
+        except yaml.YAMLError as error:
+            mark = getattr(error, "problem_mark", None)
+            where = f"line {mark.line + 1}: " if mark is not None else ""
+            raise StackError(str(path), [f"{where}invalid YAML: {error}"]) from None
+        if root is not None:
+            self._record(root, "")
+
+    def _record(self, node: yaml.Node, path: str) -> None:
+        self.lines.setdefault(path, node.start_mark.line + 1)
+        if isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                key = str(key_node.value)
+                if key != "<<":
+                    child = f"{path}.{key}" if path else key
+                    self.lines.setdefault(child, key_node.start_mark.line + 1)  # the key's line
+                    self._record(value_node, child)
+        elif isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                self._record(item, f"{path}.{index}")
+
+    def line(self, path: str) -> int:
+        """The line of `path`, or of its nearest ancestor the file spells out."""
+        while path and path not in self.lines:
+            path = path.rpartition(".")[0]
+        return self.lines.get(path, 1)
+
+    def where(self, path: str) -> str:
+        return f"{self.path}:{self.line(path)}"
+
+
+def load_compose(path: Path, warn: Warn) -> Stack:
+    """Translate a Compose file; unsupported keys go to `warn`, invalid ones raise StackError."""
+    doc = _Document(path)
+    data = doc.data
+    if not isinstance(data, dict) or not isinstance(data.get("services"), dict):
+        raise StackError(str(path), ["a Compose file needs a 'services' mapping"])
+    for key in data:
+        if key not in TOP_KEYS and not key.startswith("x-"):
+            warn(f"{doc.where(key)}: {key}: not supported by deployer; ignored")
+    problems: list[str] = []
+    services = []
+    for name, body in data["services"].items():
+        prefix = f"services.{name}"
+        if not isinstance(body, dict):
+            problems.append(f"line {doc.lines.get(prefix, 1)}: {prefix}: must be a mapping")
+            continue
+        fields = _service_fields(name, body, doc, prefix, path.parent, warn, problems)
+        try:
+            services.append(Service.model_validate(fields))
+        except ValidationError as error:
+            for item in error.errors():
+                field = ".".join([prefix, *(str(part) for part in item["loc"])])
+                message = re.sub(r"^Value error, ", "", str(item["msg"]))
+                problems.append(f"line {doc.line(field)}: {field}: {message}")
+    networks = _top_level(data.get("networks"), "networks", Network, doc, warn, problems)
+    volumes = _top_level(data.get("volumes"), "volumes", Volume, doc, warn, problems)
+    if problems:
+        raise StackError(str(path), problems)
+    name = data.get("name") or re.sub(r"[^a-z0-9_-]", "", path.parent.resolve().name.lower())
+    try:
+        return Stack(
+            name=name or "stack", services=tuple(services), networks=tuple(networks),
+            volumes=tuple(volumes),
+        )  # fmt: skip
+    except ValidationError as error:
+        raise StackError(
+            str(path), [f"{e['loc'][0]}: {e['msg']}" for e in error.errors()]
+        ) from None
+
+
+def _top_level(
+    section: Any, label: str, model: type[Network] | type[Volume], doc: _Document, warn: Warn,
+    problems: list[str],
+) -> list[Any]:  # fmt: skip
+    found = []
+    for name, body in (section or {}).items():
+        body = dict(body or {})
+        prefix = f"{label}.{name}"
+        if body.pop("external", False):
+            warn(f"{doc.where(prefix)}: {prefix}.external: deployer creates its own {label}; "
+                 "it will create this one")  # fmt: skip
+        allowed = {"driver", "internal", "labels"} if label == "networks" else {
+            "driver", "driver_opts", "labels"
+        }  # fmt: skip
+        for key in sorted(set(body) - allowed):
+            warn(f"{doc.where(f'{prefix}.{key}')}: {prefix}.{key}: not supported; ignored")
+            body.pop(key)
+        if "labels" in body:
+            body["labels"] = _mapping(body["labels"])
+        try:
+            found.append(model.model_validate({**body, "name": name}))
+        except ValidationError as error:
+            problems += [
+                f"line {doc.lines.get(prefix, 1)}: {prefix}: {e['msg']}" for e in error.errors()
+            ]
+    return found
+
+
+def _service_fields(
+    name: str, body: dict[str, Any], doc: _Document, prefix: str, folder: Path, warn: Warn,
+    problems: list[str],
+) -> dict[str, Any]:  # fmt: skip
+    def unsupported(key: str, why: str = "not supported by deployer; ignored") -> None:
+        warn(f"{doc.where(f'{prefix}.{key}')}: {prefix}.{key}: {why}")
+
+    fields: dict[str, Any] = {"name": name}
+    for key in body:
+        if key not in SERVICE_KEYS and not key.startswith("x-"):
+            unsupported(key)
+    if "image" in body and "build" in body:
+        # Compose builds and tags the image; deployer tags what it builds itself.
+        unsupported("image", "with build, the image is built and tagged by deployer; "
+                    f"{body['image']!r} is not used")  # fmt: skip
+        body = {k: v for k, v in body.items() if k != "image"}
+    simple = {
+        "image": "image", "read_only": "read_only", "user": "user", "working_dir": "working_dir",
+        "ulimits": "ulimits", "init": "init", "stop_grace_period": "stop_grace_period",
+        "stop_signal": "stop_signal", "command": "command", "entrypoint": "entrypoint",
+    }  # fmt: skip
+    for key, field in simple.items():
+        if key in body:
+            fields[field] = body[key]
+    for key in ("security_opt", "cap_add", "cap_drop"):
+        if key in body:
+            fields[key] = list(body[key])
+    if "build" in body:
+        fields["build"] = _build(body["build"], unsupported)
+    env = _env_files(body.get("env_file"), folder, problems, prefix)
+    env.update(_environment(body.get("environment")))
+    if env:
+        fields["env"] = env
+    if "ports" in body:
+        fields["ports"] = [
+            _port(p, f"{prefix}.ports.{i}", doc, warn) for i, p in enumerate(body["ports"])
+        ]
+    if "expose" in body:
+        fields["expose"] = [int(str(p).split("/")[0]) for p in body["expose"]]
+    mounts, tmpfs = _volumes(body.get("volumes") or [], unsupported)
+    tmpfs.update(_tmpfs(body.get("tmpfs")))
+    if mounts:
+        fields["mounts"] = mounts
+    if tmpfs:
+        fields["tmpfs"] = tmpfs
+    if "labels" in body:
+        fields["labels"] = _mapping(body["labels"])
+    if "healthcheck" in body:
+        check = _healthcheck(body["healthcheck"], unsupported)
+        if check is not None:
+            fields["healthcheck"] = check
+    if "depends_on" in body:
+        fields["depends_on"] = _depends_on(body["depends_on"], unsupported)
+    if "restart" in body:
+        fields["restart"] = "no" if body["restart"] is False else str(body["restart"])
+    resources = _legacy_resources(body)
+    _deploy(body.get("deploy") or {}, fields, resources, unsupported)
+    if resources:
+        fields["resources"] = resources
+    if "logging" in body:
+        fields["logging"] = _logging(body["logging"])
+    fields["networks"] = _networks(body.get("networks"), body.get("container_name"))
+    if not fields["networks"]:
+        del fields["networks"]
+    return fields
+
+
+def _mapping(value: Any) -> dict[str, str]:
+    """Compose writes maps either as a mapping or as a list of "KEY=VALUE"."""
+    if isinstance(value, dict):
+        return {str(k): "" if v is None else str(v) for k, v in value.items()}
+    pairs = (str(item).partition("=") for item in value or [])
+    return {key: val for key, _, val in pairs}
+
+
+def _environment(value: Any) -> dict[str, str]:
+    env = {}
+    items = value.items() if isinstance(value, dict) else (
+        (str(i).partition("=")[0], str(i).partition("=")[2] if "=" in str(i) else None)
+        for i in value or []
+    )  # fmt: skip
+    for key, val in items:
+        # A name without a value takes it from the shell that runs deployer, as Compose does.
+        env[str(key)] = os.environ.get(str(key), "") if val is None else _scalar(val)
+    return env
+
+
+def _scalar(value: Any) -> str:
+    return "true" if value is True else "false" if value is False else str(value)
+
+
+def _env_files(value: Any, folder: Path, problems: list[str], prefix: str) -> dict[str, str]:
+    env: dict[str, str] = {}
+    entries = [value] if isinstance(value, str | dict) else list(value or [])
+    for entry in entries:
+        path = entry if isinstance(entry, str) else entry.get("path", "")
+        required = entry.get("required", True) if isinstance(entry, dict) else True
+        file = folder / path
+        if not file.is_file():
+            if required:
+                problems.append(f"{prefix}.env_file: no file {str(file)!r}")
+            continue
+        for line in file.read_text().splitlines():
+            line = line.strip()
+            if line and not line.startswith("#") and "=" in line:
+                key, _, val = line.removeprefix("export ").partition("=")
+                env[key.strip()] = val.strip().strip("'\"")
+    return env
+
+
+def _build(value: Any, unsupported: Callable[..., None]) -> dict[str, Any]:
+    if isinstance(value, str):
+        return {"context": value}
+    build = {"context": value.get("context", ".")}
+    for key in ("dockerfile", "target"):
+        if key in value:
+            build[key] = value[key]
+    if "args" in value:
+        build["args"] = _mapping(value["args"])
+    if "x-wheelhouse" in value:
+        # deployer's extension: a requirements file whose wheels the host downloads into the
+        # context, for images built where no package index is reachable.
+        build["wheelhouse"] = value["x-wheelhouse"]
+    known = {"context", "dockerfile", "target", "args", "x-wheelhouse"}
+    for key in sorted(set(value) - known):
+        if not key.startswith("x-"):
+            unsupported(f"build.{key}")
+    return build
+
+
+def _port(value: Any, path: str, doc: _Document, warn: Warn) -> Any:
+    if isinstance(value, dict):
+        port: dict[str, Any] = {"container": int(value["target"])}
+        if value.get("published"):
+            port["host"] = int(str(value["published"]).split("-")[0])
+        if value.get("host_ip"):
+            port["host_ip"] = value["host_ip"]
+        if value.get("protocol"):
+            port["protocol"] = value["protocol"]
+        return port
+    text = str(value)
+    if (":" in text and text.count(":") < 2) or text.isdigit():
+        warn(f"{doc.where(path)}: {path}: {text!r} is published on 127.0.0.1 only (deployer's "
+             f"default); write '0.0.0.0:{text}' to publish on every interface")  # fmt: skip
+    return text
+
+
+def _volumes(
+    value: list[Any], unsupported: Callable[..., None]
+) -> tuple[list[Any], dict[str, str]]:
+    mounts: list[Any] = []
+    tmpfs: dict[str, str] = {}
+    for index, item in enumerate(value):
+        if isinstance(item, dict):
+            kind = item.get("type", "volume")
+            if kind == "tmpfs":
+                size = (item.get("tmpfs") or {}).get("size")
+                tmpfs[item["target"]] = f"size={size}" if size else ""
+            elif kind in {"bind", "volume"} and item.get("source"):
+                mounts.append({"type": kind, "source": item["source"], "target": item["target"],
+                               "read_only": bool(item.get("read_only", False))})  # fmt: skip
+            else:
+                unsupported(
+                    f"volumes.{index}", f"a {kind} mount without a source is not supported; ignored"
+                )
+        elif ":" not in str(item):
+            unsupported(f"volumes.{index}", "anonymous volumes are not supported; ignored "
+                        "(name the volume, or use tmpfs)")  # fmt: skip
+        else:
+            source, target, *mode = str(item).split(":")
+            mounts.append(
+                f"{source}:{target}" + (":ro" if "ro" in ",".join(mode).split(",") else "")
+            )
+    return mounts, tmpfs
+
+
+def _tmpfs(value: Any) -> dict[str, str]:
+    items = [value] if isinstance(value, str) else list(value or [])
+    return {path: options for path, _, options in (str(i).partition(":") for i in items)}
+
+
+def _healthcheck(value: dict[str, Any], unsupported: Callable[..., None]) -> dict[str, Any] | None:
+    test = value.get("test")
+    if value.get("disable") or test in (["NONE"], "NONE"):
+        return None
+    check: dict[str, Any] = {}
+    if isinstance(test, str):
+        check["command"] = test
+    elif test and test[0] == "CMD-SHELL":
+        check["command"] = " ".join(test[1:])
+    elif test and test[0] == "CMD":
+        check["command"] = list(test[1:])
+    elif test:
+        check["command"] = list(test)
+    for key in ("interval", "timeout", "retries", "start_period"):
+        if key in value:
+            check[key] = value[key]
+    for key in sorted(set(value) - {"test", "interval", "timeout", "retries", "start_period"}):
+        unsupported(f"healthcheck.{key}")
+    return check
+
+
+def _depends_on(value: Any, unsupported: Callable[..., None]) -> list[Any]:
+    if isinstance(value, list):
+        return [str(name) for name in value]
+    found = []
+    for name, options in value.items():
+        condition = (options or {}).get("condition", "service_started")
+        if condition not in CONDITIONS:
+            unsupported(f"depends_on.{name}.condition", f"{condition!r} is not supported; "
+                        "waiting for the service to start instead")  # fmt: skip
+        found.append({"service": name, "condition": CONDITIONS.get(condition, "started")})
+    return found
+
+
+def _legacy_resources(body: dict[str, Any]) -> dict[str, Any]:
+    """The service-level limits of Compose file format 2 (mem_limit, cpus, ...)."""
+    resources: dict[str, Any] = {}
+    for key, field in (("mem_limit", "memory"), ("cpus", "cpus"), ("pids_limit", "pids")):
+        if key in body:
+            resources[field] = body[key]
+    if "mem_reservation" in body:
+        resources["reservations"] = {"memory": body["mem_reservation"]}
+    return resources
+
+
+def _deploy(
+    deploy: dict[str, Any], fields: dict[str, Any], resources: dict[str, Any],
+    unsupported: Callable[..., None],
+) -> None:  # fmt: skip
+    if "replicas" in deploy:
+        fields["replicas"] = deploy["replicas"]
+    limits = (deploy.get("resources") or {}).get("limits") or {}
+    reservations = (deploy.get("resources") or {}).get("reservations") or {}
+    for key in ("cpus", "memory", "pids"):
+        if key in limits:
+            resources[key] = float(limits[key]) if key == "cpus" else limits[key]
+    reserved = {
+        k: (float(v) if k == "cpus" else v)
+        for k, v in reservations.items()
+        if k in {"cpus", "memory"}
+    }
+    if reserved:
+        resources["reservations"] = {**resources.get("reservations", {}), **reserved}
+    for key in sorted(set(reservations) - {"cpus", "memory"}):
+        unsupported(f"deploy.resources.reservations.{key}")
+    policy = deploy.get("restart_policy")
+    if policy and "restart" not in fields:
+        condition = {"any": "always", "none": "no"}.get(
+            policy.get("condition", "any"), "on-failure"
+        )
+        attempts = policy.get("max_attempts")
+        fields["restart"] = (
+            f"{condition}:{attempts}" if condition == "on-failure" and attempts else condition
+        )
+    update = deploy.get("update_config") or {}
+    if update:
+        fields["update"] = {k: update[k] for k in ("parallelism", "order") if k in update}
+    for key in sorted(set(deploy) - {"replicas", "resources", "restart_policy", "update_config"}):
+        unsupported(f"deploy.{key}")
+
+
+def _logging(value: dict[str, Any]) -> dict[str, Any]:
+    options = {str(k): str(v) for k, v in (value.get("options") or {}).items()}
+    logging: dict[str, Any] = {"driver": value.get("driver", "json-file")}
+    if "max-size" in options:
+        logging["max_size"] = options.pop("max-size")
+    if "max-file" in options:
+        logging["max_file"] = int(options.pop("max-file"))
+    if options:
+        logging["options"] = options
+    return logging
+
+
+def _networks(value: Any, container_name: str | None) -> list[Any]:
+    """Networks with aliases; a container_name becomes an alias, so that name still resolves."""
+    extra = [container_name] if container_name else []
+    if value is None:
+        return [{"name": "default", "aliases": extra}] if extra else []
+    if isinstance(value, list):
+        return [{"name": str(n), "aliases": extra} for n in value]
+    return [
+        {"name": str(n), "aliases": [*((options or {}).get("aliases") or []), *extra]}
+        for n, options in value.items()
+    ]

@@ -1,0 +1,182 @@
+"""stack.py / stack.yaml -> a validated Stack, or one StackError that names the file and fields."""
+
+from __future__ import annotations
+
+import re
+import sys
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from deployer.model import spec
+from deployer.model.errors import StackError
+from deployer.model.spec import Network, Service, Stack, Volume
+from deployer.stackfile import validate
+
+_KNOWN_FIELDS = sorted(
+    {
+        name
+        for model in vars(spec).values()
+        if isinstance(model, type) and issubclass(model, BaseModel)
+        for name in model.model_fields
+    }
+)
+
+
+def load(path: str | Path, warn: Callable[[str], None] | None = None) -> Stack:
+    """Load and validate the stack at `path`: .py, .yaml/.yml, or a Compose file.
+
+    A file whose name contains "compose" is read as a Compose file; its unsupported keys go to
+    `warn` (Python warnings by default).
+    """
+    file = Path(path)
+    if not file.is_file():
+        raise StackError(str(file), ["file not found: pass the stack file with -f FILE"])
+    if file.suffix == ".py":
+        stack = _load_python(file)
+    elif file.suffix in {".yaml", ".yml"} and "compose" in file.name:
+        from deployer.stackfile import compose  # only for Compose files: most runs never need it
+
+        stack = compose.load_compose(file, warn or _python_warning)
+    elif file.suffix in {".yaml", ".yml"}:
+        stack = _load_yaml(file)
+    else:
+        raise StackError(str(file), ["unknown file type: use a .py, .yaml or .yml file"])
+    return checked(stack.model_copy(update={"root": file.parent.resolve()}), str(file))
+
+
+def _python_warning(message: str) -> None:
+    import warnings
+
+    warnings.warn(message, UserWarning, stacklevel=3)
+
+
+def checked(stack: Stack, source: str) -> Stack:
+    """Run the whole-stack rules; raise one StackError listing every problem."""
+    found = validate.problems(stack)
+    if found:
+        raise StackError(source, found)
+    return stack
+
+
+def _load_python(file: Path) -> Stack:
+    source = file.read_text(encoding="utf-8")
+    try:
+        code = compile(source, str(file), "exec")
+    except SyntaxError as error:
+        raise StackError(str(file), [f"line {error.lineno}: syntax error: {error.msg}"]) from None
+    namespace: dict[str, Any] = {"__name__": "__deployer_stack__", "__file__": str(file)}
+    folder = str(file.parent.resolve())
+    sys.path.insert(0, folder)  # so stack.py can import helpers that sit beside it
+    try:
+        exec(code, namespace)
+    except ValidationError as error:
+        where = _line_in(error, file)
+        raise StackError(str(file), [f"{where}{msg}" for msg in _messages(error)]) from None
+    except Exception as error:
+        where = _line_in(error, file)
+        raise StackError(str(file), [f"{where}{type(error).__name__}: {error}"]) from None
+    finally:
+        sys.path.remove(folder)
+    stack = namespace.get("stack")
+    if stack is None:
+        raise StackError(
+            str(file),
+            ["no variable named 'stack' is defined: end the file with stack = Stack(...)"],
+        )
+    if not isinstance(stack, Stack):
+        raise StackError(str(file), [f"'stack' is a {type(stack).__name__}, not a deployer.Stack"])
+    return stack
+
+
+def _line_in(error: BaseException, file: Path) -> str:
+    """'line N: ' for the deepest frame of the stack file in the traceback, if any."""
+    target = str(file)
+    lines = [f.lineno for f in traceback.extract_tb(error.__traceback__) if f.filename == target]
+    return f"line {lines[-1]}: " if lines else ""
+
+
+def _messages(error: ValidationError, prefix: str = "") -> list[str]:
+    messages = []
+    for item in error.errors():
+        path = ".".join(str(part) for part in item["loc"])
+        where = f"{prefix}{path}" if prefix else f"{error.title}.{path}" if path else error.title
+        messages.append(f"{where}: {_explain(item)}")
+    return messages
+
+
+def _explain(item: Any) -> str:
+    if item["type"] == "extra_forbidden":
+        import difflib  # only on this error path
+
+        field = str(item["loc"][-1])
+        close = difflib.get_close_matches(field, _KNOWN_FIELDS, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else "; remove it"
+        return f"unknown field{hint}"
+    if item["type"] == "missing":
+        return "required field is missing"
+    message = re.sub(r"^(Value|Assertion) error, ", "", str(item["msg"]))
+    if item["type"] == "string_pattern_mismatch" and item["loc"][-1] == "name":
+        return (
+            f"invalid name {item['input']!r}: use lower-case letters, digits, '-' and '_', "
+            "starting with a letter or digit"
+        )
+    return f"{message} (got {item['input']!r})" if "input" in item and _short(item) else message
+
+
+def _short(item: Any) -> bool:
+    return isinstance(item["input"], str | int | float) and len(repr(item["input"])) < 60
+
+
+def _load_yaml(file: Path) -> Stack:
+    import yaml  # only for YAML stacks: most runs never need it
+
+    try:
+        document = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"line {mark.line + 1}: " if mark is not None else ""
+        raise StackError(str(file), [f"{where}invalid YAML: {error}"]) from None
+    if not isinstance(document, dict):
+        raise StackError(str(file), ["the file must be a mapping with 'name' and 'services'"])
+    return stack_from_mapping(document, str(file), default_name=file.parent.resolve().name)
+
+
+def stack_from_mapping(document: dict[str, Any], source: str, default_name: str) -> Stack:
+    """Build a Stack from Compose-shaped data: `services` and `networks` map names to bodies."""
+    problems: list[str] = []
+    unknown = sorted(set(document) - {"name", "services", "networks", "volumes"})
+    problems += [f"{key}: unknown top-level field; remove it" for key in unknown]
+    services = _named_items(document.get("services"), "services", Service, problems)
+    networks = _named_items(document.get("networks") or {}, "networks", Network, problems)
+    volumes = _named_items(document.get("volumes") or {}, "volumes", Volume, problems)
+    if problems:
+        raise StackError(source, problems)
+    name = document.get("name") or re.sub(r"[^a-z0-9_-]", "", default_name.lower()) or "stack"
+    try:
+        return Stack(
+            name=name, services=tuple(services), networks=tuple(networks), volumes=tuple(volumes)
+        )
+    except ValidationError as error:
+        raise StackError(source, _messages(error, prefix="")) from None
+
+
+def _named_items(
+    section: Any, label: str, model: type[Service] | type[Network] | type[Volume],
+    problems: list[str],
+) -> list[Any]:  # fmt: skip
+    if not isinstance(section, dict) or (label == "services" and not section):
+        problems.append(f"{label}: must be a mapping from {label[:-1]} name to its settings")
+        return []
+    items = []
+    for name, body in section.items():
+        try:
+            items.append(model.model_validate({**(body or {}), "name": name}))
+        except ValidationError as error:
+            problems += _messages(error, prefix=f"{label}.{name}.")
+        except TypeError:
+            problems.append(f"{label}.{name}: must be a mapping of settings")
+    return items

@@ -1,0 +1,151 @@
+"""Whole-stack rules that no single model can check. Every problem is reported at once."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections import Counter
+
+from deployer.core.graph import find_cycle
+from deployer.model.spec import DEFAULT_NETWORK, Stack
+
+
+def problems(stack: Stack) -> list[str]:
+    """Each string names the field path and says what to do."""
+    found: list[str] = []
+    found += _duplicates(stack)
+    found += _references(stack)
+    found += _cycles(stack)
+    found += _port_clashes(stack)
+    found += _paths(stack)
+    return found
+
+
+def _duplicates(stack: Stack) -> list[str]:
+    found = []
+    for name, count in Counter(s.name for s in stack.services).items():
+        if count > 1:
+            found.append(f"services.{name}: {count} services share this name; rename all but one")
+    for name, count in Counter(v.name for v in stack.volumes).items():
+        if count > 1:
+            found.append(f"volumes.{name}: {count} volumes share this name; rename all but one")
+    for name, count in Counter(n.name for n in stack.networks).items():
+        if count > 1:
+            found.append(f"networks.{name}: {count} networks share this name; rename all but one")
+    return found
+
+
+def _references(stack: Stack) -> list[str]:
+    found = []
+    services = {s.name for s in stack.services}
+    networks = {n.name for n in stack.networks} | {DEFAULT_NETWORK}
+    for service in stack.services:
+        for index, dep in enumerate(service.depends_on):
+            if dep.service not in services:
+                found.append(
+                    f"services.{service.name}.depends_on.{index}: no service named "
+                    f"{dep.service!r} in the stack (known: {', '.join(sorted(services))})"
+                )
+            elif dep.service == service.name:
+                found.append(
+                    f"services.{service.name}.depends_on.{index}: a service cannot depend on itself"
+                )
+            elif dep.condition == "healthy" and stack.service(dep.service).healthcheck is None:
+                found.append(
+                    f"services.{service.name}.depends_on.{index}: waits for {dep.service!r} to "
+                    f"be healthy, but {dep.service!r} has no healthcheck; add one or use "
+                    "condition='started'"
+                )
+        for index, attachment in enumerate(service.networks):
+            if attachment.name not in networks:
+                found.append(
+                    f"services.{service.name}.networks.{index}: no network named "
+                    f"{attachment.name!r}; declare it in Stack(networks=[...])"
+                )
+        declared = {volume.name for volume in stack.volumes}
+        for index, mount in enumerate(service.mounts):
+            if mount.type == "volume" and mount.source not in declared:
+                found.append(
+                    f"services.{service.name}.mounts.{index}: no volume named {mount.source!r}; "
+                    "declare it in Stack(volumes=[...]) (or write ./path for a host folder)"
+                )
+        if service.proxy and service.proxy.upstream not in services:
+            found.append(
+                f"services.{service.name}.proxy.upstream: no service named "
+                f"{service.proxy.upstream!r} in the stack"
+            )
+        elif service.proxy and stack.service(service.proxy.upstream).replicas == 0:
+            found.append(
+                f"services.{service.name}.proxy.upstream: {service.proxy.upstream!r} has "
+                "replicas=0, so the proxy would serve nothing; give it a replica"
+            )
+    return found
+
+
+def _cycles(stack: Stack) -> list[str]:
+    edges = {
+        s.name: [d.service for d in s.depends_on if d.service != s.name] for s in stack.services
+    }
+    cycle = find_cycle(edges)
+    if cycle is None:
+        return []
+    return [f"services.{cycle[0]}.depends_on: dependency cycle {' -> '.join(cycle)}; break it"]
+
+
+def _port_clashes(stack: Stack) -> list[str]:
+    found = []
+    owners: dict[tuple[int, str], tuple[str, str]] = {}
+    for service in stack.services:
+        for index, port in enumerate(service.ports):
+            if port.host == 0:
+                continue
+            path = f"services.{service.name}.ports.{index}"
+            if service.replicas > 1:
+                found.append(
+                    f"{path}: host port {port.host} is fixed but replicas={service.replicas}; "
+                    "replicas cannot share a host port (use host port 0, or put them behind nginx)"
+                )
+            key = (port.host, port.protocol)
+            if key in owners and _ips_overlap(owners[key][1], port.host_ip):
+                found.append(
+                    f"{path}: host port {port.host}/{port.protocol} is already published by "
+                    f"{owners[key][0]}; choose another host port"
+                )
+            else:
+                owners[key] = (path, port.host_ip)
+    return found
+
+
+def _ips_overlap(first: str, second: str) -> bool:
+    unspecified = {"0.0.0.0", "::"}
+    if first in unspecified or second in unspecified:
+        return True
+    return ipaddress.ip_address(first) == ipaddress.ip_address(second)
+
+
+def _paths(stack: Stack) -> list[str]:
+    found = []
+    for service in stack.services:
+        build = service.build
+        if build is not None:
+            context = stack.resolve(build.context)
+            if not context.is_dir():
+                found.append(
+                    f"services.{service.name}.build.context: folder {str(context)!r} does not "
+                    "exist; the path is relative to the stack file"
+                )
+            elif not (context / build.dockerfile).is_file():
+                found.append(
+                    f"services.{service.name}.build.dockerfile: no file {build.dockerfile!r} "
+                    f"in {str(context)!r}"
+                )
+            elif build.wheelhouse and not (context / build.wheelhouse).is_file():
+                found.append(
+                    f"services.{service.name}.build.wheelhouse: no requirements file "
+                    f"{build.wheelhouse!r} in {str(context)!r}"
+                )
+        if service.proxy is not None and not stack.resolve(service.proxy.template).is_file():
+            found.append(
+                f"services.{service.name}.proxy.template: no file "
+                f"{str(stack.resolve(service.proxy.template))!r}"
+            )
+    return found

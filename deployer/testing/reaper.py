@@ -1,0 +1,107 @@
+"""The reaper: one container per test process that removes the session's stacks if it dies.
+
+The test process holds a TCP connection to its reaper for its whole life; when that connection
+drops (the process exited or was killed), the reaper removes every object labelled with the
+session, and only those.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import threading
+import time
+from pathlib import Path
+
+from deployer.core import labels
+from deployer.core.events import Report, quiet
+from deployer.core.render import ContainerPlan
+from deployer.engine import Engine
+from deployer.images import build as images
+from deployer.model.errors import DeployerError
+from deployer.model.spec import Build
+
+REAPER_CONTEXT = Path(__file__).parent / "reaper_image"
+REAPER_BASE = "deployer/python:bookworm"
+
+
+class Reaper:
+    """One reaper container per test process, holding a connection from it for its whole life."""
+
+    _lock = threading.Lock()
+    _current: Reaper | None = None
+
+    def __init__(self, engine: Engine, report: Report) -> None:
+        self.session_id = f"{os.getpid()}-{secrets.token_hex(6)}"
+        image = self._image(engine, report)
+        plan = ContainerPlan(
+            name=f"deployer-reaper-{self.session_id}",
+            body={
+                "Image": image,
+                "Labels": {labels.REAPER: self.session_id},
+                "Env": [f"REAPER_ENGINE_SOCKET={_CONTAINER_SOCKET}"],
+                "ExposedPorts": {"8080/tcp": {}},
+                "HostConfig": {
+                    "AutoRemove": True,
+                    "Binds": [f"{_engine_socket()}:{_CONTAINER_SOCKET}"],
+                    "PortBindings": {"8080/tcp": [{"HostIp": "127.0.0.1", "HostPort": ""}]},
+                },
+            },
+        )
+        container_id = engine.create_container(plan)
+        engine.start(container_id)
+        port = engine.inspect_container(container_id).ports[0].host_port
+        # Kept open on purpose until the process ends: its closing is the reaper's signal.
+        self.connection = _handshake(port, f"label={labels.SESSION}={self.session_id}")
+
+    @classmethod
+    def session(cls, engine: Engine, report: Report = quiet) -> str:
+        with cls._lock:
+            if cls._current is None:
+                cls._current = Reaper(engine, report)
+            return cls._current.session_id
+
+    @staticmethod
+    def _image(engine: Engine, report: Report) -> str:
+        base_id = images.ensure_present(engine, REAPER_BASE, report, bootstrap=True)
+        build = Build(context=REAPER_CONTEXT, args={"BASE_IMAGE": REAPER_BASE})
+        digest = images.context_digest(REAPER_CONTEXT, build, {REAPER_BASE: base_id}, {})
+        tag = f"deployer/reaper:{digest[:12]}"
+        if engine.image_id(tag) is None:
+            engine.build(
+                REAPER_CONTEXT, dockerfile="Dockerfile", tag=tag, args=dict(build.args),
+                target=None, labels={},
+                on_output=lambda text: images.build_lines("reaper", text, report),
+            )  # fmt: skip
+        return tag
+
+
+_CONTAINER_SOCKET = "/var/run/docker.sock"
+
+
+def _engine_socket() -> str:
+    host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+    if not host.startswith("unix://"):
+        raise DeployerError(
+            f"the reaper needs the engine's unix socket, but DOCKER_HOST is {host}",
+            hint="use a local engine, or throwaway(..., reaper=False)",
+        )
+    return host.removeprefix("unix://")
+
+
+def _handshake(port: int, line: str, timeout: float = 15.0) -> socket.socket:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            connection = socket.create_connection(("127.0.0.1", port), timeout=5)
+            connection.sendall(f"{line}\n".encode())
+            if connection.recv(16).startswith(b"ACK"):
+                connection.settimeout(None)
+                return connection
+            connection.close()
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise DeployerError(f"the reaper on 127.0.0.1:{port} did not answer in {timeout:.0f}s")
+        time.sleep(0.05)

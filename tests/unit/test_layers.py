@@ -1,0 +1,107 @@
+"""The layers stay layers: who may import what, checked on every module's imports (AST)."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).parents[2] / "deployer"
+ROOT = PACKAGE.parent
+
+# Each layer may import these deployer layers (and itself); the pipeline reads left to right.
+ALLOWED = {
+    "model": {"model"},
+    "core": {"model", "core"},
+    "stackfile": {"model", "core", "stackfile"},
+    "engine": {"model", "core", "engine"},
+    "images": {"model", "core", "engine", "images"},
+    "deploy": {"model", "core", "engine", "deploy"},
+    "api": {"model", "core", "engine", "images", "deploy", "stackfile", "api"},
+    "testing": {"model", "core", "engine", "images", "stackfile", "api", "testing"},
+    "cli": {"model", "core", "images", "stackfile", "api", "cli", "testing"},
+}
+# The pure layers: no engine, no processes, no threads, no network.
+IMPURE = {"docker", "requests", "subprocess", "threading", "concurrent", "socket", "urllib3"}
+PURE_LAYERS = {"model", "core"}
+
+
+def _layer(path: Path) -> str:
+    relative = path.relative_to(PACKAGE)
+    return relative.parts[0].removesuffix(".py") if len(relative.parts) > 1 else relative.stem
+
+
+def _imports(path: Path) -> set[str]:
+    """Every module a file imports, at any depth (function-level imports count too)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+            if node.module == "deployer":  # `from deployer import api` names a layer
+                found.update(f"deployer.{a.name}" for a in node.names if a.name in ALLOWED)
+    return found
+
+
+MODULES = sorted(
+    path
+    for path in PACKAGE.rglob("*.py")
+    if path.name not in {"__init__.py", "__main__.py"} and "reaper_image" not in path.parts
+)
+
+
+def test_every_module_belongs_to_a_known_layer() -> None:
+    unknown = {str(path.relative_to(ROOT)) for path in MODULES if _layer(path) not in ALLOWED}
+    assert not unknown
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_imports_follow_the_layers(path: Path) -> None:
+    layer = _layer(path)
+    imported = _imports(path)
+    deployer_layers = {name.split(".")[1] for name in imported if name.startswith("deployer.")}
+    assert deployer_layers <= ALLOWED[layer], f"{layer} imports {deployer_layers - ALLOWED[layer]}"
+    roots = {name.split(".")[0] for name in imported}
+    if layer in PURE_LAYERS:
+        assert not roots & IMPURE, f"the pure {layer} layer imports {roots & IMPURE}"
+    if layer != "engine":
+        assert "docker" not in roots, "only deployer/engine/ imports docker"
+
+
+def test_the_checks_see_a_violation(tmp_path: Path) -> None:
+    """The walker is not blind: nested and from-imports are found."""
+    sample = tmp_path / "sample.py"
+    sample.write_text("def f():\n    import docker.errors\n    from deployer import api\n")
+    assert {"docker.errors", "deployer", "deployer.api"} <= _imports(sample)
+
+
+def test_loading_a_stack_does_not_import_docker() -> None:
+    """What every stack.py does (and `plan`'s loader) stays off docker, requests and threads."""
+    script = (
+        "import sys\n"
+        "import deployer, deployer.model.spec\n"
+        "from deployer import Service, Stack, load_stack\n"
+        "stack = load_stack('stack.py')\n"
+        "loaded = sorted(m for m in ('docker', 'requests', 'urllib3') if m in sys.modules)\n"
+        "print(stack.name, loaded)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "demo []"
+
+
+def test_the_api_is_still_one_attribute_away() -> None:
+    script = (
+        "import sys, deployer\n"
+        "assert 'docker' not in sys.modules\n"
+        "print(deployer.up.__module__, deployer.Deployment.__name__)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "deployer.api Deployment"
