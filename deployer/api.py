@@ -144,6 +144,17 @@ def plan(stack: Stack, engine: Engine | None = None, report: Report = log) -> Pl
     return reconcile(stack, observe(engine, stack.name), desired.services)
 
 
+@dataclass(frozen=True)
+class UpOptions:
+    """How `up` goes about it (Compose's flags of the same names)."""
+
+    services: tuple[str, ...] = ()  # only these (and what they depend on); empty = all
+    no_deps: bool = False  # with services: not their dependencies
+    force_recreate: bool = False  # replace containers even when they match
+    build: bool = True  # False: an image that needs building is an error
+    pull: images.PullPolicy = "missing"
+
+
 def up(
     stack: Stack,
     engine: Engine | None = None,
@@ -151,24 +162,50 @@ def up(
     timeout: float | None = None,
     bootstrap: bool = True,
     lock_timeout: float = LOCK_TIMEOUT,
+    options: UpOptions = UpOptions(),
 ) -> Deployment:
     """Converge the engine to `stack` and return once every container is healthy."""
     stack = load.checked(stack, "stack")
     engine = engine or connect()
     with DeployLock(stack.name, lock_timeout, report):
-        return _up(stack, engine, report, timeout, bootstrap)
+        return _up(stack, engine, report, timeout, bootstrap, options)
+
+
+def selected(stack: Stack, services: tuple[str, ...] | list[str], deps: bool = True) -> set[str]:
+    """The named services, plus (with `deps`) everything they depend on, transitively."""
+    unknown = sorted(set(services) - {s.name for s in stack.services})
+    if unknown:
+        raise NotFound(
+            f"stack {stack.name} has no service {', '.join(unknown)}",
+            hint=f"its services: {', '.join(s.name for s in stack.services)}",
+        )
+    chosen = set(services)
+    pending = list(services) if deps else []
+    while pending:
+        for dep in stack.service(pending.pop()).depends_on:
+            if dep.service not in chosen:
+                chosen.add(dep.service)
+                pending.append(dep.service)
+    return chosen
 
 
 def _up(
-    stack: Stack, engine: Engine, report: Report, timeout: float | None, bootstrap: bool
+    stack: Stack,
+    engine: Engine,
+    report: Report,
+    timeout: float | None,
+    bootstrap: bool,
+    options: UpOptions = UpOptions(),
 ) -> Deployment:
     started = time.monotonic()
-    built = images.prepare(engine, stack, report, bootstrap=bootstrap)
+    only = selected(stack, options.services, not options.no_deps) if options.services else None
+    built = images.prepare(
+        engine, stack, report, bootstrap=bootstrap, services=only, build=options.build,
+        pull=options.pull,
+    )  # fmt: skip
     desired = DesiredStack(stack, built)
-    observed = observe(engine, stack.name)
-    the_plan = reconcile(stack, observed, desired.services)
-    report(PlanMade(the_plan))
-    Apply(engine, desired, report, timeout).run(the_plan, observed)
+    forced = frozenset(only or {s.name for s in stack.services}) if options.force_recreate else None
+    the_plan, observed = converge(stack, engine, desired, report, only, forced, timeout)
     proxies = [s.name for s in stack.services if s.proxy is not None]
     published = [s.name for s in stack.services if s.ports]
     front = next(iter(proxies + published), None)
@@ -180,6 +217,23 @@ def _up(
         seconds=time.monotonic() - started,
         front_door=front,
     )
+
+
+def converge(
+    stack: Stack,
+    engine: Engine,
+    desired: DesiredStack,
+    report: Report,
+    only: set[str] | None = None,
+    force: frozenset[str] | None = None,
+    timeout: float | None = None,
+) -> tuple[Plan, ObservedState]:
+    """Observe, plan and apply (the caller holds the deploy lock); the plan and what it saw."""
+    observed = observe(engine, stack.name)
+    the_plan = reconcile(stack, observed, desired.services, only, force or frozenset())
+    report(PlanMade(the_plan))
+    Apply(engine, desired, report, timeout, only).run(the_plan, observed)
+    return the_plan, observed
 
 
 def rollback(
@@ -301,7 +355,7 @@ def _down(
     observed = observe(engine, name)
     removals = [
         Action(Kind.REMOVE, c.name, DOWN, c.labels.get(labels.SERVICE, ""), replica_of(c), c.id)
-        for c in observed.containers
+        for c in [*observed.one_offs, *observed.containers]
     ]
     remove_containers(engine, removals, observed, report, stop_timeout)
     for network in observed.networks:
@@ -318,4 +372,5 @@ def _down(
     for tag in built:
         engine.remove_image(tag)
         report(ObjectRemoved("image", tag))
-    return len(observed.containers) + len(observed.networks) + len(volumes) + len(built)
+    containers = len(observed.containers) + len(observed.one_offs)
+    return containers + len(observed.networks) + len(volumes) + len(built)

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-from collections.abc import Callable
+import socket
+import struct
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from deployer.core import labels
 from deployer.core.render import ContainerPlan
 from deployer.core.state import ContainerInfo, NetworkInfo, PublishedPort, VolumeInfo
+from deployer.engine.protocol import ContainerStats, Session
 from deployer.model.errors import ImageError, NotFound
 
 
@@ -26,6 +29,8 @@ class FakeEngine:
         self.unhealthy: set[str] = set()  # container names whose probe fails
         self.unhealthy_images: set[str] = set()  # images whose containers' probe fails
         self.proxy_configs: dict[str, str] = {}  # container name -> last config a reload wrote
+        self.logged: dict[str, list[str]] = {}  # container name -> "<timestamp> <text>" lines
+        self.exit_codes: dict[str, int] = {}  # container name -> what wait() returns
 
     def ping(self) -> None:
         return None
@@ -139,6 +144,55 @@ class FakeEngine:
             self.calls.append(f"link {command[-1].rsplit('/', 1)[-1]} {name}")
         return 0, ""
 
+    def log_stream(
+        self,
+        container_id: str,
+        *,
+        follow: bool,
+        since: float | None,
+        tail: int | None,
+        until: float | None = None,
+    ) -> Iterator[str]:
+        lines = self.logged.get(self.container_state[container_id].name, [])
+        return iter(lines[-tail:] if tail else lines)
+
+    def stats(self, container_id: str) -> ContainerStats:
+        return ContainerStats(cpu_percent=12.5, memory_bytes=64 << 20, memory_limit_bytes=256 << 20)
+
+    def wait(self, container_id: str) -> int:
+        self._replace(container_id, state="exited")
+        return self.exit_codes.get(self.container_state[container_id].name, 0)
+
+    def _session(self, output: bytes, tty: bool, exec_id: str = "") -> Session:
+        ours, theirs = socket.socketpair()
+        frame = output if tty else struct.pack(">BxxxI", 1, len(output)) + output
+        theirs.sendall(frame)
+        theirs.close()
+        return Session(ours, tty=tty, exec_id=exec_id)
+
+    def exec_session(
+        self,
+        container_id: str,
+        command: list[str],
+        *,
+        tty: bool,
+        stdin: bool,
+        user: str | None = None,
+        workdir: str | None = None,
+        env: dict[str, str] | None = None,
+    ) -> Session:
+        self.calls.append(f"exec {self.container_state[container_id].name} {' '.join(command)}")
+        return self._session(f"ran {' '.join(command)}\n".encode(), tty, exec_id=command[0])
+
+    def attach_session(self, container_id: str, *, tty: bool) -> Session:
+        return self._session(b"one-off output\n", tty)
+
+    def resize(self, session: Session, container_id: str, height: int, width: int) -> None:
+        return None
+
+    def exec_exit_code(self, session: Session) -> int:
+        return 3 if session.exec_id == "false" else 0
+
     def image_id(self, reference: str) -> str | None:
         return self.images_by_tag.get(reference)
 
@@ -156,6 +210,7 @@ class FakeEngine:
     def build(
         self, context: Path, *, dockerfile: str, tag: str, args: dict[str, str],
         target: str | None, labels: dict[str, str], on_output: Callable[[str], None],
+        no_cache: bool = False,
     ) -> str:  # fmt: skip
         self.images_by_tag[tag] = f"sha256:built-{tag}"
         self.calls.append(f"build {tag}")

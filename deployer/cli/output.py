@@ -11,6 +11,7 @@ from datetime import timedelta
 from deployer.api import ReplicaStatus
 from deployer.core.events import Event
 from deployer.model.units import format_duration
+from deployer.operate import ReplicaStats, StackSummary
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -43,6 +44,31 @@ def status_table(replicas: list[ReplicaStatus]) -> str:
     ]
     problems = [f"{r.container}: {r.problem}" for r in replicas if r.problem]
     return "\n".join([table(headers, rows), *problems])
+
+
+def stack_list_table(stacks: list[StackSummary]) -> str:
+    rows = []
+    for stack in stacks:
+        services = ", ".join(
+            f"{name} {running}/{total}" + (f" ({healthy} healthy)" if healthy != running else "")
+            for name, (running, healthy, total) in sorted(stack.services.items())
+        )
+        rows.append([stack.name, services, ", ".join(stack.ports) or "-"])
+    return table(["STACK", "SERVICES (RUNNING/REPLICAS)", "PORTS"], rows)
+
+
+def stats_table(stats: list[ReplicaStats]) -> str:
+    rows = [
+        [
+            s.container,
+            f"{s.stats.cpu_percent:.1f}%",
+            f"{s.stats.memory_bytes / 2**20:.1f} MiB"
+            + (f" / {s.stats.memory_limit_bytes / 2**20:.0f} MiB"
+               if s.stats.memory_limit_bytes else ""),
+        ]
+        for s in stats
+    ]  # fmt: skip
+    return table(["CONTAINER", "CPU", "MEMORY"], rows)
 
 
 class Progress:

@@ -54,6 +54,9 @@ SLOT_ENV = "DEPLOYER_SLOT"
 # On a proxy that reaches its upstream over unix sockets: that upstream's service name, so the
 # routes (slot links) can be checked from labels alone.
 ROUTES = f"{PREFIX}.routes"
+# On a one-off container (`run`): the service it runs for. It is no replica: reconcile, status
+# and the proxies never see it; `down`, the reaper and `gc` remove it with its stack.
+ONE_OFF = f"{PREFIX}.one-off"
 # Throwaway stacks (deployer.testing): which test session made them, so that its reaper, or
 # `gc` later, can remove everything a killed session left.
 SESSION = f"{PREFIX}.session"
@@ -74,6 +77,10 @@ def container_name(stack: str, service: str, replica: int) -> str:
 def next_container_name(stack: str, service: str, replica: int, config_hash: str) -> str:
     """Name of a replica's successor while both run (start-first); renamed once the old is gone."""
     return f"{container_name(stack, service, replica)}-{config_hash[:8]}"
+
+
+def one_off_name(stack: str, service: str, suffix: str) -> str:
+    return f"{stack}-{service}-run-{suffix}"
 
 
 def socket_volume(stack: str, upstream: str) -> str:

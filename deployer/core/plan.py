@@ -34,6 +34,7 @@ class CauseKind(StrEnum):
     STOPPED = "stopped"
     NO_LONGER_IN_STACK = "no longer in stack"
     ROUTE_MISSING = "route missing"
+    FORCED = "forced"  # up --force-recreate
     DOWN = "down"
 
 

@@ -39,7 +39,19 @@ def stop_first_reason(service: Service) -> str | None:
     return None
 
 
-def reconcile(stack: Stack, observed: ObservedState, desired: dict[str, Desired]) -> Plan:
+def reconcile(
+    stack: Stack,
+    observed: ObservedState,
+    desired: dict[str, Desired],
+    only: set[str] | None = None,
+    force: frozenset[str] = frozenset(),
+) -> Plan:
+    """The plan that makes `observed` match `stack`.
+
+    With `only`, just those services are touched (and nothing is removed for being no longer in
+    the stack: `up web` leaves the rest alone); services in `force` are recreated even when
+    their containers match.
+    """
     actions: list[Action] = []
     for network in stack.all_networks():
         if observed.network(network.name) is None:
@@ -54,10 +66,16 @@ def reconcile(stack: Stack, observed: ObservedState, desired: dict[str, Desired]
             actions.append(Action(Kind.CREATE_VOLUME, volume, NOT_FOUND))
     unchanged = []
     for name in service_order(stack):
-        service_actions = _service_actions(stack.name, stack.service(name), observed, desired[name])
+        if only is not None and name not in only:
+            continue
+        service_actions = _service_actions(
+            stack.name, stack.service(name), observed, desired[name], forced=name in force
+        )
         actions += service_actions
         if not service_actions:
             unchanged.append(name)
+    if only is not None:
+        return Plan(stack=stack.name, actions=actions, unchanged=unchanged)
     wanted = {service.name for service in stack.services}
     for container in observed.containers:
         if container.labels.get(labels.SERVICE, "") not in wanted:
@@ -76,7 +94,7 @@ def reconcile(stack: Stack, observed: ObservedState, desired: dict[str, Desired]
 
 
 def _service_actions(
-    stack: str, service: Service, observed: ObservedState, desired: Desired
+    stack: str, service: Service, observed: ObservedState, desired: Desired, forced: bool = False
 ) -> list[Action]:
     existing = observed.service_containers(service.name)
     actions: list[Action] = []
@@ -93,9 +111,9 @@ def _service_actions(
     actions += [_remove(extra, scale) for extra in kept[service.replicas :]]
     kept = kept[: service.replicas]
     for live in kept:
-        actions += _keep_actions(stack, service, live, desired)
+        actions += _keep_actions(stack, service, live, desired, forced)
         route = observed.route_problem(live, exact=True)
-        if route and live.labels.get(labels.CONFIG_HASH) == desired.config_hash:
+        if route and not forced and live.labels.get(labels.CONFIG_HASH) == desired.config_hash:
             name = labels.container_name(stack, service.name, replica_of(live))
             cause = Cause(CauseKind.ROUTE_MISSING, detail=route)
             actions.append(Action(Kind.ROUTE, name, cause, service.name, replica_of(live), live.id))
@@ -127,16 +145,17 @@ def _survivor(
 
 
 def _keep_actions(
-    stack: str, service: Service, live: ContainerInfo, desired: Desired
+    stack: str, service: Service, live: ContainerInfo, desired: Desired, forced: bool
 ) -> list[Action]:
     replica = replica_of(live)
     canonical = labels.container_name(stack, service.name, replica)
-    if live.labels.get(labels.CONFIG_HASH) != desired.config_hash:
+    stale = live.labels.get(labels.CONFIG_HASH) != desired.config_hash
+    if stale or forced:
         return [
             Action(
                 Kind.RECREATE,
                 canonical,
-                _change_cause(live, desired),
+                _change_cause(live, desired) if stale else Cause(CauseKind.FORCED),
                 service.name,
                 replica,
                 live.id,

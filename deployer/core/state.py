@@ -81,6 +81,8 @@ class ObservedState:
     # Upstream service -> replica -> its slot's route, for services reached over sockets by a
     # running proxy. A service missing here has no routes to check.
     routes: dict[str, dict[int, Route]] = field(default_factory=dict)
+    # Containers of `run` (labels.ONE_OFF): the stack's, but never replicas.
+    one_offs: list[ContainerInfo] = field(default_factory=list)
 
     def service_containers(self, service: str) -> list[ContainerInfo]:
         found = [c for c in self.containers if c.labels.get(labels.SERVICE) == service]

@@ -28,9 +28,15 @@ class _Cancelled(DeployerError):
 
 class Apply:
     def __init__(
-        self, engine: Engine, desired: DesiredStack, report: Report, timeout: float | None = None
+        self,
+        engine: Engine,
+        desired: DesiredStack,
+        report: Report,
+        timeout: float | None = None,
+        only: set[str] | None = None,
     ) -> None:
         self.engine = engine
+        self.only = only  # the services this run touches; the others are left as they run
         self.desired = desired
         self.stack = desired.stack
         self.report = report
@@ -106,6 +112,10 @@ class Apply:
 
     def _service(self, name: str, plan: Plan, observed: ObservedState) -> None:
         service = self.stack.service(name)
+        if self.only is not None and name not in self.only:
+            self.started[name].set()  # not ours to touch or wait for
+            self.healthy[name].set()
+            return
         try:
             self._wait_for_dependencies(service)
             actions = plan.for_service(name)
@@ -138,8 +148,8 @@ class Apply:
             health.wait_ready(
                 self.engine,
                 ids,
-                service=service,
                 timeout=self.timeout or health.wait_timeout(service),
+                report=self.report,
             )
 
 

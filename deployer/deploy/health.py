@@ -33,7 +33,6 @@ def wait_ready(
     engine: Engine,
     container_ids: list[str],
     *,
-    service: Service,
     timeout: float,
     report: Report = quiet,
 ) -> None:

@@ -20,10 +20,12 @@ done
 
 def observe(engine: Engine, stack: str) -> ObservedState:
     selector = labels.stack_filter(stack)
-    containers = sorted(engine.containers(selector), key=lambda c: c.name)
+    found = sorted(engine.containers(selector), key=lambda c: c.name)
+    containers = [c for c in found if labels.ONE_OFF not in c.labels]
     return ObservedState(
         stack=stack,
         containers=containers,
+        one_offs=[c for c in found if labels.ONE_OFF in c.labels],
         networks=sorted(engine.networks(selector), key=lambda n: n.name),
         volumes=sorted(engine.volumes(selector), key=lambda v: v.name),
         routes=_routes(engine, containers),

@@ -224,9 +224,7 @@ class ServiceRun:
         return container_id, name
 
     def _wait(self, ids: list[str]) -> None:
-        health.wait_ready(
-            self.engine, ids, service=self.service, timeout=self.timeout, report=self.report
-        )
+        health.wait_ready(self.engine, ids, timeout=self.timeout, report=self.report)
 
     def _serve(self, members: list[Member]) -> None:
         self.serving = sorted(set(members))

@@ -6,9 +6,11 @@ own exceptions here and nowhere else.
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import docker
 import docker.errors
@@ -17,7 +19,8 @@ import requests
 from deployer.core.render import ContainerPlan
 from deployer.core.state import ContainerInfo, NetworkInfo, VolumeInfo
 from deployer.engine import archive
-from deployer.engine.inspect import container_info
+from deployer.engine.inspect import container_info, stats_of
+from deployer.engine.protocol import ContainerStats, Session
 from deployer.model.errors import EngineError, EngineUnavailable, ImageError, NotFound
 
 API_VERSION = "1.41"  # Engine 20.10; newer engines still speak it, so bodies mean the same.
@@ -228,6 +231,7 @@ class DockerEngine:
         target: str | None,
         labels: dict[str, str],
         on_output: Callable[[str], None],
+        no_cache: bool = False,
     ) -> str:
         tail: list[str] = []
         with translated(f"building {tag}"):
@@ -240,6 +244,7 @@ class DockerEngine:
                 labels=labels,
                 rm=True,
                 forcerm=True,
+                nocache=no_cache,
                 decode=True,
             )
             for chunk in stream:
@@ -268,3 +273,83 @@ class DockerEngine:
         if image is None:
             raise ImageError(f"importing {reference} finished but the engine has no such image")
         return image
+
+    # -- streams and sessions ------------------------------------------------------------------
+
+    def log_stream(
+        self,
+        container_id: str,
+        *,
+        follow: bool,
+        since: float | None,
+        tail: int | None,
+        until: float | None = None,
+    ) -> Iterator[str]:
+        with translated(f"reading logs of {container_id[:12]}"):
+            chunks = self.api.logs(
+                container_id, stream=True, follow=follow, timestamps=True,
+                since=since, until=until, tail="all" if tail is None else tail,
+            )  # fmt: skip
+            pending = b""
+            for chunk in chunks:
+                pending += chunk
+                *lines, pending = pending.split(b"\n")
+                for line in lines:
+                    yield line.decode(errors="replace")
+            if pending:
+                yield pending.decode(errors="replace")
+
+    def stats(self, container_id: str) -> ContainerStats:
+        with translated(f"reading stats of {container_id[:12]}"):
+            data: dict[str, Any] = self.api.stats(container_id, stream=False)
+        return stats_of(data)
+
+    def wait(self, container_id: str) -> int:
+        with translated(f"waiting for container {container_id[:12]}"):
+            result = self.api.wait(container_id, timeout=None)
+        return int(result.get("StatusCode", 1))
+
+    def exec_session(
+        self,
+        container_id: str,
+        command: list[str],
+        *,
+        tty: bool,
+        stdin: bool,
+        user: str | None = None,
+        workdir: str | None = None,
+        env: dict[str, str] | None = None,
+    ) -> Session:
+        with translated(f"running {command[0] if command else 'a command'} in {container_id[:12]}"):
+            created = self.api.exec_create(
+                container_id, command, stdin=stdin, tty=tty, user=user or "",
+                workdir=workdir, environment=env or None,
+            )  # fmt: skip
+            raw = self.api.exec_start(created["Id"], tty=tty, socket=True)
+        return Session(_raw_socket(raw), tty=tty, exec_id=created["Id"])
+
+    def attach_session(self, container_id: str, *, tty: bool) -> Session:
+        with translated(f"attaching to container {container_id[:12]}"):
+            raw = self.api.attach_socket(
+                container_id, params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1}
+            )
+        return Session(_raw_socket(raw), tty=tty)
+
+    def resize(self, session: Session, container_id: str, height: int, width: int) -> None:
+        with translated("resizing the terminal"):
+            if session.exec_id:
+                self.api.exec_resize(session.exec_id, height=height, width=width)
+            else:
+                self.api.resize(container_id, height=height, width=width)
+
+    def exec_exit_code(self, session: Session) -> int:
+        with translated("reading the exit code"):
+            code = self.api.exec_inspect(session.exec_id).get("ExitCode")
+        return int(code if code is not None else 1)
+
+
+def _raw_socket(raw: Any) -> socket.socket:
+    """docker-py hands back a SocketIO around the connection; the socket is what we pump."""
+    found = getattr(raw, "_sock", raw)
+    assert isinstance(found, socket.socket), type(found)
+    return found

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from deployer.core.state import ContainerInfo, PublishedPort
+from deployer.engine.protocol import ContainerStats
 
 
 def container_info(data: dict[str, Any]) -> ContainerInfo:
@@ -58,3 +59,24 @@ def timestamp(text: str | None) -> datetime | None:
     fraction = (match["fraction"] or "0")[:6]
     zone = "+00:00" if match["zone"] == "Z" else match["zone"]
     return datetime.fromisoformat(f"{match['head']}.{fraction}{zone}")
+
+
+def stats_of(data: dict[str, Any]) -> ContainerStats:
+    """CPU as `docker stats` computes it (usage delta over system delta, times online CPUs)."""
+    cpu = data.get("cpu_stats") or {}
+    before = data.get("precpu_stats") or {}
+    usage = (cpu.get("cpu_usage") or {}).get("total_usage", 0)
+    usage_before = (before.get("cpu_usage") or {}).get("total_usage", 0)
+    system = cpu.get("system_cpu_usage", 0)
+    system_before = before.get("system_cpu_usage", 0)
+    online = cpu.get("online_cpus") or len((cpu.get("cpu_usage") or {}).get("percpu_usage") or [1])
+    percent = 0.0
+    if system > system_before and usage >= usage_before:
+        percent = (usage - usage_before) / (system - system_before) * online * 100
+    memory = data.get("memory_stats") or {}
+    cache = (memory.get("stats") or {}).get("cache", 0)  # page cache is not the app's memory
+    return ContainerStats(
+        cpu_percent=round(percent, 1),
+        memory_bytes=max(0, int(memory.get("usage", 0)) - int(cache)),
+        memory_limit_bytes=int(memory.get("limit", 0)),
+    )

@@ -6,12 +6,33 @@ unit tests pass an in-memory one.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import socket
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 from deployer.core.render import ContainerPlan
 from deployer.core.state import ContainerInfo, NetworkInfo, VolumeInfo
+
+
+@dataclass(frozen=True)
+class Session:
+    """A raw connection to a process's stdio in a container (an exec, or a container attach).
+
+    Without a TTY the engine multiplexes stdout and stderr into frames (engine.frames reads them).
+    """
+
+    sock: socket.socket
+    tty: bool
+    exec_id: str = ""  # empty for a container attach
+
+
+@dataclass(frozen=True)
+class ContainerStats:
+    cpu_percent: float  # of one CPU: 150.0 is one and a half cores
+    memory_bytes: int
+    memory_limit_bytes: int
 
 
 class Engine(Protocol):
@@ -51,5 +72,37 @@ class Engine(Protocol):
         target: str | None,
         labels: dict[str, str],
         on_output: Callable[[str], None],
+        no_cache: bool = False,
     ) -> str: ...
     def import_image(self, tarball: Path, reference: str, changes: list[str]) -> str: ...
+    def log_stream(
+        self,
+        container_id: str,
+        *,
+        follow: bool,
+        since: float | None,
+        tail: int | None,
+        until: float | None = None,
+    ) -> Iterator[str]:
+        """The container's log lines, each starting with the engine's RFC 3339 timestamp."""
+        ...
+
+    def stats(self, container_id: str) -> ContainerStats: ...
+    def wait(self, container_id: str) -> int:
+        """Block until the container exits; its exit code."""
+        ...
+
+    def exec_session(
+        self,
+        container_id: str,
+        command: list[str],
+        *,
+        tty: bool,
+        stdin: bool,
+        user: str | None = None,
+        workdir: str | None = None,
+        env: dict[str, str] | None = None,
+    ) -> Session: ...
+    def attach_session(self, container_id: str, *, tty: bool) -> Session: ...
+    def resize(self, session: Session, container_id: str, height: int, width: int) -> None: ...
+    def exec_exit_code(self, session: Session) -> int: ...

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from pathlib import Path
+from typing import Literal
 
 from deployer.core import hashing, labels
 from deployer.core.events import BuildOutput, ImageBuilding, ImageUpToDate, Pulling, Report
@@ -15,13 +16,17 @@ from deployer.images import bases, wheels
 from deployer.model.errors import ImageError
 from deployer.model.spec import Build, Service, Stack
 
+PullPolicy = Literal["always", "missing", "never"]
 
-def ensure_present(engine: Engine, reference: str, report: Report, bootstrap: bool) -> str:
+
+def ensure_present(
+    engine: Engine, reference: str, report: Report, bootstrap: bool, pull: PullPolicy = "missing"
+) -> str:
     """Return the id of `reference`, pulling it or bootstrapping a deployer base if needed."""
     found = engine.image_id(reference)
-    if found:
-        return found
     base = bases.by_reference(reference)
+    if found and (pull != "always" or base is not None):
+        return found  # deployer's bases come from no registry: "always" cannot refresh them
     if base is not None:
         if not bootstrap:
             raise ImageError(
@@ -29,12 +34,18 @@ def ensure_present(engine: Engine, reference: str, report: Report, bootstrap: bo
                 hint=f"build it from Debian packages: {bases.BOOTSTRAP_COMMAND}",
             )
         return bases.bootstrap(engine, base, report)
+    if pull == "never":
+        raise ImageError(
+            f"image {reference} is not on this host, and the pull policy is never",
+            hint="load or build it first, or pull with --pull missing",
+        )
     report(Pulling(reference))
     try:
         engine.pull(reference)
     except ImageError as error:
         raise ImageError(
-            f"image {reference} is not on this host and cannot be pulled: {error.message}",
+            f"image {reference} {'cannot' if found else 'is not on this host and cannot'} be "
+            f"pulled: {error.message}",
             hint="load it (`docker load`), build it, or base the service on deployer's own "
             f"images ({', '.join(b.reference for b in bases.BASES.values())}), "
             f"which `{bases.BOOTSTRAP_COMMAND}` builds without a registry",
@@ -46,21 +57,55 @@ def ensure_present(engine: Engine, reference: str, report: Report, bootstrap: bo
 
 
 def prepare(
-    engine: Engine, stack: Stack, report: Report, bootstrap: bool = True
+    engine: Engine,
+    stack: Stack,
+    report: Report,
+    bootstrap: bool = True,
+    *,
+    services: set[str] | None = None,
+    build: bool = True,
+    pull: PullPolicy = "missing",
+    no_cache: bool = False,
 ) -> dict[str, ServiceImage]:
-    """Make every service's image present; build what changed. Keyed by service name."""
-    images = {}
+    """Make every service's image present; build what changed. Keyed by service name.
+
+    Only `services` (all when None) are pulled or built; the others are resolved as they are.
+    Without `build`, an image that would need building is an error instead.
+    """
+    images = resolve_without_building(engine, stack) if services is not None else {}
     for service in stack.services:
+        if services is not None and service.name not in services:
+            continue
         if service.image is not None:
-            image_id = ensure_present(engine, service.image, report, bootstrap)
+            image_id = ensure_present(engine, service.image, report, bootstrap, pull)
             images[service.name] = ServiceImage(service.image, image_id)
+        elif not build:
+            images[service.name] = _built_already(engine, stack, service)
         else:
-            images[service.name] = build_service(engine, stack, service, report, bootstrap)
+            images[service.name] = build_service(
+                engine, stack, service, report, bootstrap, no_cache=no_cache
+            )
     return images
 
 
+def _built_already(engine: Engine, stack: Stack, service: Service) -> ServiceImage:
+    image = resolve_without_building(engine, stack.model_copy(update={"services": (service,)}))
+    found = image[service.name]
+    if found.id.startswith(("unbuilt:", "missing:")):
+        raise ImageError(
+            f"{service.name}: image {found.reference} is not built (and --no-build was given)",
+            hint=f"build it: python -m deployer build {service.name}",
+        )
+    return found
+
+
 def build_service(
-    engine: Engine, stack: Stack, service: Service, report: Report, bootstrap: bool
+    engine: Engine,
+    stack: Stack,
+    service: Service,
+    report: Report,
+    bootstrap: bool,
+    no_cache: bool = False,
 ) -> ServiceImage:
     build = service.build
     assert build is not None
@@ -74,7 +119,7 @@ def build_service(
     }
     tag = build_tag(stack, service, base_ids)
     existing = engine.image_id(tag)
-    if existing:
+    if existing and not no_cache:
         report(ImageUpToDate(service.name, tag))
         return ServiceImage(tag, existing)
     report(ImageBuilding(service.name, tag))
@@ -85,6 +130,7 @@ def build_service(
         args=dict(build.args),
         target=build.target,
         labels=labels.image_labels(stack.name, service.name),
+        no_cache=no_cache,
         on_output=lambda text: build_lines(service.name, text, report),
     )
     return ServiceImage(tag, image_id)

@@ -22,10 +22,9 @@ from pydantic import (
 from deployer.model.units import parse_duration, parse_size
 
 # Lower-case so that names are valid in container names, DNS and Compose project names alike.
-Name = Annotated[
-    str,
-    StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=48),
-]
+NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
+NAME_MAX_LENGTH = 48
+Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN, max_length=NAME_MAX_LENGTH)]
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 Size = Annotated[int, BeforeValidator(parse_size)]
 PortNumber = Annotated[int, Field(ge=1, le=65535)]

@@ -70,9 +70,90 @@ class _Document:
         return f"{self.path}:{self.line(path)}"
 
 
+class _Merged:
+    """Several Compose files merged into one model, each key remembering the file it came
+    from (the last one that spells it out), so messages point at the right file and line."""
+
+    def __init__(self, documents: list[_Document]) -> None:
+        self.documents = documents
+        self.path = documents[0].path
+        data: Any = {}
+        for document in documents:
+            if not isinstance(document.data, dict):
+                raise StackError(str(document.path), ["a Compose file must be a mapping"])
+            data = _merge(data, document.data, "")
+        self.data = data
+
+    def _owner(self, path: str) -> _Document:
+        """The last file that spells out `path`, or else its nearest ancestor."""
+        while path:
+            for document in reversed(self.documents):
+                if path in document.lines:
+                    return document
+            path = path.rpartition(".")[0]
+        return self.documents[0]
+
+    def line(self, path: str) -> int:
+        return self._owner(path).line(path)
+
+    def where(self, path: str) -> str:
+        return self._owner(path).where(path)
+
+    def at(self, path: str) -> str:
+        """Where a problem is, for a message that already names the (first) file."""
+        if len(self.documents) == 1:
+            return f"line {self.line(path)}"
+        return self.where(path)
+
+
+# Sequences Compose merges by a key (the rest are appended without duplicates, or replaced).
+_REPLACED = {"command", "entrypoint", "test"}
+_AS_MAPPING = {"environment", "labels", "extra_hosts", "sysctls", "annotations"}
+
+
+def _merge(base: Any, override: Any, key: str) -> Any:
+    """Compose's merge of an override file into a base: mappings merged key by key; the
+    command-like sequences replaced; environment-like lists merged by name; volumes by their
+    target; other sequences appended without duplicates; scalars replaced."""
+    if key in _AS_MAPPING and isinstance(base, list | dict) and isinstance(override, list | dict):
+        return {**_as_mapping(base), **_as_mapping(override)}
+    if isinstance(base, dict) and isinstance(override, dict):
+        merged = dict(base)
+        for name, value in override.items():
+            merged[name] = _merge(base[name], value, str(name)) if name in base else value
+        return merged
+    if isinstance(base, list) and isinstance(override, list) and key not in _REPLACED:
+        if key == "volumes":
+            targets = {_volume_target(item) for item in override}
+            kept = [item for item in base if _volume_target(item) not in targets]
+            return [*kept, *override]
+        return [*base, *(item for item in override if item not in base)]
+    return override
+
+
+def _as_mapping(value: list[Any] | dict[str, Any]) -> dict[str, Any]:
+    if isinstance(value, dict):
+        return dict(value)
+    pairs = (str(item).partition("=") for item in value)
+    return {name: (text if sep else None) for name, sep, text in pairs}
+
+
+def _volume_target(item: Any) -> str:
+    if isinstance(item, dict):
+        return str(item.get("target", ""))
+    parts = str(item).split(":")
+    return parts[1] if len(parts) > 1 else parts[0]
+
+
 def load_compose(path: Path, warn: Warn) -> Stack:
     """Translate a Compose file; unsupported keys go to `warn`, invalid ones raise StackError."""
-    doc = _Document(path)
+    return load_compose_files([path], warn)
+
+
+def load_compose_files(paths: list[Path], warn: Warn) -> Stack:
+    """Compose files merged in order (later ones override), translated into one Stack."""
+    doc = _Merged([_Document(path) for path in paths])
+    path = doc.path
     data = doc.data
     if not isinstance(data, dict) or not isinstance(data.get("services"), dict):
         raise StackError(str(path), ["a Compose file needs a 'services' mapping"])
@@ -84,7 +165,7 @@ def load_compose(path: Path, warn: Warn) -> Stack:
     for name, body in data["services"].items():
         prefix = f"services.{name}"
         if not isinstance(body, dict):
-            problems.append(f"line {doc.lines.get(prefix, 1)}: {prefix}: must be a mapping")
+            problems.append(f"{doc.at(prefix)}: {prefix}: must be a mapping")
             continue
         fields = _service_fields(name, body, doc, prefix, path.parent, warn, problems)
         try:
@@ -93,7 +174,7 @@ def load_compose(path: Path, warn: Warn) -> Stack:
             for item in error.errors():
                 field = ".".join([prefix, *(str(part) for part in item["loc"])])
                 message = re.sub(r"^Value error, ", "", str(item["msg"]))
-                problems.append(f"line {doc.line(field)}: {field}: {message}")
+                problems.append(f"{doc.at(field)}: {field}: {message}")
     networks = _top_level(data.get("networks"), "networks", Network, doc, warn, problems)
     volumes = _top_level(data.get("volumes"), "volumes", Volume, doc, warn, problems)
     if problems:
@@ -111,7 +192,7 @@ def load_compose(path: Path, warn: Warn) -> Stack:
 
 
 def _top_level(
-    section: Any, label: str, model: type[Network] | type[Volume], doc: _Document, warn: Warn,
+    section: Any, label: str, model: type[Network] | type[Volume], doc: _Merged, warn: Warn,
     problems: list[str],
 ) -> list[Any]:  # fmt: skip
     found = []
@@ -132,14 +213,12 @@ def _top_level(
         try:
             found.append(model.model_validate({**body, "name": name}))
         except ValidationError as error:
-            problems += [
-                f"line {doc.lines.get(prefix, 1)}: {prefix}: {e['msg']}" for e in error.errors()
-            ]
+            problems += [f"{doc.at(prefix)}: {prefix}: {e['msg']}" for e in error.errors()]
     return found
 
 
 def _service_fields(
-    name: str, body: dict[str, Any], doc: _Document, prefix: str, folder: Path, warn: Warn,
+    name: str, body: dict[str, Any], doc: _Merged, prefix: str, folder: Path, warn: Warn,
     problems: list[str],
 ) -> dict[str, Any]:  # fmt: skip
     def unsupported(key: str, why: str = "not supported by deployer; ignored") -> None:
@@ -268,7 +347,7 @@ def _build(value: Any, unsupported: Callable[..., None]) -> dict[str, Any]:
     return build
 
 
-def _port(value: Any, path: str, doc: _Document, warn: Warn) -> Any:
+def _port(value: Any, path: str, doc: _Merged, warn: Warn) -> Any:
     if isinstance(value, dict):
         port: dict[str, Any] = {"container": int(value["target"])}
         if value.get("published"):

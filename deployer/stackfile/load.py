@@ -37,7 +37,7 @@ def load(path: str | Path, warn: Callable[[str], None] | None = None) -> Stack:
         raise StackError(str(file), ["file not found: pass the stack file with -f FILE"])
     if file.suffix == ".py":
         stack = _load_python(file)
-    elif file.suffix in {".yaml", ".yml"} and "compose" in file.name:
+    elif is_compose(file):
         from deployer.stackfile import compose  # only for Compose files: most runs never need it
 
         stack = compose.load_compose(file, warn or _python_warning)
@@ -46,6 +46,35 @@ def load(path: str | Path, warn: Callable[[str], None] | None = None) -> Stack:
     else:
         raise StackError(str(file), ["unknown file type: use a .py, .yaml or .yml file"])
     return checked(stack.model_copy(update={"root": file.parent.resolve()}), str(file))
+
+
+def load_files(
+    paths: list[Path], warn: Callable[[str], None] | None = None, as_compose: bool = False
+) -> Stack:
+    """One stack file, or several Compose files merged in order (later ones override).
+
+    `as_compose` reads a single file as Compose whatever its name (from COMPOSE_FILE, say).
+    """
+    if len(paths) == 1 and not as_compose:
+        return load(paths[0], warn)
+    for file in paths:
+        if not file.is_file():
+            raise StackError(str(file), ["file not found: check the -f arguments"])
+        if file.suffix not in {".yaml", ".yml"}:
+            raise StackError(
+                str(file),
+                ["several -f files are merged as Compose files; a stack.py stands alone: "
+                 "give it as the only -f"],
+            )  # fmt: skip
+    from deployer.stackfile import compose
+
+    stack = compose.load_compose_files(paths, warn or _python_warning)
+    return checked(stack.model_copy(update={"root": paths[0].parent.resolve()}), str(paths[0]))
+
+
+def is_compose(path: Path) -> bool:
+    """Read as a Compose file (rather than deployer's own YAML)?"""
+    return path.suffix in {".yaml", ".yml"} and "compose" in path.name
 
 
 def _python_warning(message: str) -> None:

@@ -20,13 +20,8 @@ def run(
 def test_help_lists_the_commands() -> None:
     result = run("--help")
     assert result.returncode == 0
-    for command in ("up", "down", "status", "plan"):
-        assert command in result.stdout
-
-
-def test_every_command_takes_a_file() -> None:
-    for command in ("up", "down", "status", "plan"):
-        assert "-f FILE, --file FILE" in run(command, "--help").stdout
+    for command in ("up", "down", "status", "plan", "logs", "exec", "run", "restart", "ls"):
+        assert f" {command} " in result.stdout
 
 
 def test_invalid_stack_exits_2_with_one_message(tmp_path: Path) -> None:
@@ -47,8 +42,19 @@ def test_unreachable_engine_exits_3_and_says_how_to_start_one(tmp_path: Path) ->
     assert "Traceback" not in result.stderr
 
 
-def test_usage_error_exits_64() -> None:
-    assert run("up", "--bogus").returncode == 64
+def test_usage_errors_exit_64_with_the_usage() -> None:
+    for args in (["up", "--bogus"], ["exec", "web"], ["up", "--pull", "sometimes"],
+                 ["up", "--scale", "web=many"], ["logs", "--tail", "x"], ["nope"]):  # fmt: skip
+        result = run(*args)
+        assert result.returncode == 64, (args, result.stderr)
+        assert "Usage: deployer" in result.stderr
+        assert "Traceback" not in result.stderr
+
+
+def test_the_console_script_is_the_same_cli() -> None:
+    script = Path(sys.executable).parent / "deployer"
+    result = subprocess.run([str(script), "--help"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and " restart " in result.stdout
 
 
 def test_plan_json_without_engine_is_an_engine_error(tmp_path: Path) -> None:

@@ -21,8 +21,9 @@ ALLOWED = {
     "images": {"model", "core", "engine", "images"},
     "deploy": {"model", "core", "engine", "deploy"},
     "api": {"model", "core", "engine", "images", "deploy", "stackfile", "api"},
+    "operate": {"model", "core", "engine", "images", "deploy", "api", "operate"},
     "testing": {"model", "core", "engine", "images", "stackfile", "api", "testing"},
-    "cli": {"model", "core", "images", "stackfile", "api", "cli", "testing"},
+    "cli": {"model", "core", "images", "stackfile", "api", "operate", "cli", "testing"},
 }
 # The pure layers: no engine, no processes, no threads, no network.
 IMPURE = {"docker", "requests", "subprocess", "threading", "concurrent", "socket", "urllib3"}

@@ -35,7 +35,7 @@ def test_waiting_emits_ready_events() -> None:
     fake = FakeEngine()
     seen: list[Event] = []
     ids = [_started(fake, "shop-web-1"), _started(fake, "shop-web-2")]
-    health.wait_ready(fake, ids, service=SERVICE, timeout=5, report=seen.append)
+    health.wait_ready(fake, ids, timeout=5, report=seen.append)
     assert [(type(e), e.name) for e in seen if isinstance(e, ContainerReady)] == [
         (ContainerReady, "shop-web-1"),
         (ContainerReady, "shop-web-2"),
@@ -48,7 +48,7 @@ def test_an_unhealthy_container_is_an_event_then_a_failure_with_its_evidence() -
     fake.unhealthy.add("shop-web-1")
     seen: list[Event] = []
     with pytest.raises(DeployFailed) as failed:
-        health.wait_ready(fake, [_started(fake, "shop-web-1")], service=SERVICE, timeout=5,
+        health.wait_ready(fake, [_started(fake, "shop-web-1")], timeout=5,
                           report=seen.append)  # fmt: skip
     assert seen == [ContainerUnhealthy("shop-web-1", "turned unhealthy")]
     assert "| probe said no" in failed.value.message

@@ -1,0 +1,156 @@
+"""The Typer app, the options every command shares, and how a command finds its stack.
+
+-f/-p may stand before the command (as with `docker compose -f x up`) or after it; after wins.
+Without -f: $DEPLOYER_FILE, ./stack.py, $COMPOSE_FILE, then Compose's default file names.
+Without -p: $DEPLOYER_PROJECT_NAME, or (reading a Compose file) $COMPOSE_PROJECT_NAME.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from deployer.core.events import Warning
+from deployer.model.errors import StackError
+from deployer.model.spec import NAME_MAX_LENGTH, NAME_PATTERN, Stack
+from deployer.stackfile import load
+
+COMPOSE_DEFAULTS = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
+
+app = typer.Typer(
+    name="deployer",
+    help="Deploy typed Python stacks (or Compose files) onto a Docker engine.",
+    epilog="Exit codes: 2 invalid stack, 3 no engine, 4 image problem, 5 deploy failed, "
+    "6 engine refused, 7 not found, 8 another deploy holds the lock, 64 usage, 130 interrupted.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+
+def _warn(message: str) -> None:
+    print(Warning(message).text(), file=sys.stderr)
+
+
+@dataclass
+class Target:
+    """Which stack a command is about: files and a project name, from options or environment."""
+
+    files: list[Path] | None = None
+    project: str | None = None
+
+    def paths(self) -> tuple[list[Path], bool]:
+        """The stack files, and whether they are Compose files by where they came from."""
+        if self.files:
+            return self.files, False
+        if os.environ.get("DEPLOYER_FILE"):
+            return _split(os.environ["DEPLOYER_FILE"]), False
+        if Path("stack.py").is_file():
+            return [Path("stack.py")], False
+        if os.environ.get("COMPOSE_FILE"):
+            return _split(os.environ["COMPOSE_FILE"]), True
+        for name in COMPOSE_DEFAULTS:
+            if Path(name).is_file():
+                return [Path(name)], True
+        raise StackError(
+            str(Path.cwd()),
+            ["no stack file here: pass one with -f FILE (stack.py, a .yaml stack or a Compose "
+             "file), or set DEPLOYER_FILE"],
+        )  # fmt: skip
+
+    def project_name(self, compose: bool) -> str | None:
+        name = self.project or os.environ.get("DEPLOYER_PROJECT_NAME")
+        if not name and compose:
+            name = os.environ.get("COMPOSE_PROJECT_NAME")
+        if name and not (re.match(NAME_PATTERN, name) and len(name) <= NAME_MAX_LENGTH):
+            raise StackError(
+                f"-p {name}",
+                ["a stack name is lowercase letters, digits, '-' and '_', starting with a letter "
+                 "or digit"],
+            )  # fmt: skip
+        return name or None
+
+    def stack(self) -> Stack:
+        paths, compose = self.paths()
+        compose = compose or len(paths) > 1 or any(load.is_compose(p) for p in paths)
+        stack = load.load_files(paths, _warn, as_compose=compose and paths[0].suffix != ".py")
+        name = self.project_name(compose)
+        if name and name != stack.name:
+            stack = stack.model_copy(update={"name": name})
+        return stack
+
+    def name(self) -> str:
+        """The stack's name, without reading a file when -p (or its variable) gives it."""
+        return self.project_name(compose=False) or self.stack().name
+
+
+def _split(value: str) -> list[Path]:
+    return [Path(p) for p in value.split(os.pathsep) if p]
+
+
+def target(ctx: typer.Context, files: list[Path] | None, project: str | None) -> Target:
+    """The command's -f/-p, else the ones given before the command."""
+    outer = ctx.find_object(Target) or Target()
+    return Target(files=files or outer.files, project=project or outer.project)
+
+
+def complete_services(ctx: typer.Context, incomplete: str) -> list[str]:
+    """Shell completion: the services of the stack file the command line names."""
+    files = ctx.params.get("files") or None
+    try:
+        stack = target(ctx, files, ctx.params.get("project")).stack()
+    except Exception:  # completion must never print a traceback into the shell
+        return []
+    return [s.name for s in stack.services if s.name.startswith(incomplete)]
+
+
+FilesOption = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "-f", "--file", metavar="FILE", show_default=False,
+        help="stack file: stack.py, a .yaml stack, or Compose files (repeatable: merged in order)",
+    ),
+]  # fmt: skip
+ProjectOption = Annotated[
+    str | None,
+    typer.Option(
+        "-p", "--project-name", metavar="NAME", help="the stack's name (overrides the file's)"
+    ),
+]
+NameOption = Annotated[
+    str | None,
+    typer.Option("--name", metavar="STACK", help="the stack's name; no stack file is read"),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="machine-readable output")]
+LockOption = Annotated[
+    float,
+    typer.Option(
+        "--lock-timeout", metavar="S", help="seconds to wait while another deploy of the stack runs"
+    ),
+]
+ServicesArgument = Annotated[
+    list[str] | None,
+    typer.Argument(help="services (default: all)", autocompletion=complete_services,
+                   show_default=False),
+]  # fmt: skip
+
+
+@app.callback()
+def _global(
+    ctx: typer.Context,
+    files: FilesOption = None,
+    project: ProjectOption = None,
+) -> None:
+    """Deploy typed Python stacks (or Compose files) onto a Docker engine."""
+    ctx.obj = Target(files=files, project=project)
+
+
+def print_json(data: Any) -> None:
+    import json
+
+    print(json.dumps(data, indent=2, default=str))

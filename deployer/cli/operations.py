@@ -1,0 +1,154 @@
+"""logs, exec and run: a stack's output, and processes wired to this terminal."""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+from typing import Annotated
+
+import typer
+
+from deployer import operate
+from deployer.cli.app import (
+    FilesOption,
+    JsonOption,
+    NameOption,
+    ProjectOption,
+    ServicesArgument,
+    app,
+    complete_services,
+    target,
+)
+from deployer.cli.progress import progress
+
+# One colour per container on a terminal, by the order containers first appear.
+_COLOURS = ("36", "33", "32", "35", "34", "96", "93", "92", "95", "94")
+
+EnvOption = Annotated[
+    list[str] | None,
+    typer.Option("-e", "--env", metavar="KEY=VALUE", help="set an environment variable"),
+]
+ServiceArgument = Annotated[
+    str, typer.Argument(help="the service", autocompletion=complete_services, show_default=False)
+]
+CommandArgument = Annotated[
+    list[str] | None, typer.Argument(help="the command and its arguments (after --)")
+]
+_PASS_THROUGH = {"allow_interspersed_args": False}
+
+
+def _env(pairs: list[str] | None) -> dict[str, str]:
+    found = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not key or not sep:
+            raise typer.BadParameter(f"{pair!r}: expected KEY=VALUE", param_hint="-e")
+        found[key] = value
+    return found
+
+
+class _LogPrinter:
+    def __init__(self, timestamps: bool, prefix: bool, as_json: bool) -> None:
+        self.timestamps = timestamps
+        self.prefix = prefix
+        self.as_json = as_json
+        self.colour = sys.stdout.isatty()
+        self.seen: dict[str, str] = {}
+        self.width = 0
+
+    def __call__(self, line: operate.LogLine) -> None:
+        if self.as_json:
+            print(json.dumps(line.as_data()), flush=True)
+            return
+        parts = []
+        if self.prefix:
+            self.width = max(self.width, len(line.container))
+            colour = self.seen.setdefault(line.container, _COLOURS[len(self.seen) % len(_COLOURS)])
+            label = f"{line.container:<{self.width}} | "
+            parts.append(f"\x1b[{colour}m{label}\x1b[0m" if self.colour else label)
+        if self.timestamps and line.time is not None:
+            parts.append(line.time.isoformat(timespec="milliseconds") + " ")
+        parts.append(line.text)
+        print("".join(parts), flush=True)
+
+
+@app.command()
+def logs(
+    ctx: typer.Context,
+    services: ServicesArgument = None,
+    files: FilesOption = None,
+    project: ProjectOption = None,
+    name: NameOption = None,
+    follow: Annotated[bool, typer.Option("-f", "--follow", help="keep printing new lines")] = False,
+    since: Annotated[
+        str | None,
+        typer.Option("--since", help="from a time: 10m (ago), an RFC 3339 or Unix time"),
+    ] = None,
+    tail: Annotated[
+        int | None, typer.Option("--tail", "-n", help="the last N lines of each container")
+    ] = None,
+    timestamps: Annotated[bool, typer.Option("-t", "--timestamps", help="show times")] = False,
+    no_prefix: Annotated[bool, typer.Option("--no-prefix", help="no container names")] = False,
+    json_output: JsonOption = False,
+) -> int:
+    """Every replica's output, interleaved in time order; -f follows (Ctrl-C ends, exit 0)."""
+    stack_name = name or target(ctx, files, project).name()
+    show = _LogPrinter(timestamps, not no_prefix, json_output)
+    stop = threading.Event()
+    lines = operate.logs(
+        stack_name, tuple(services or ()), follow=follow, since=since, tail=tail, stop_event=stop
+    )
+    try:
+        for line in lines:
+            show(line)
+    except KeyboardInterrupt:
+        stop.set()
+    except BrokenPipeError:  # `logs | head`: the reader is gone
+        stop.set()
+    return 0
+
+
+@app.command("exec", context_settings=_PASS_THROUGH)
+def exec_command(
+    ctx: typer.Context,
+    service: ServiceArgument,
+    command: CommandArgument = None,
+    files: FilesOption = None,
+    project: ProjectOption = None,
+    name: NameOption = None,
+    index: Annotated[int, typer.Option("--index", help="which replica")] = 1,
+    no_tty: Annotated[bool, typer.Option("-T", "--no-tty", help="no pseudo-terminal")] = False,
+    user: Annotated[str | None, typer.Option("-u", "--user", help="run as this user")] = None,
+    workdir: Annotated[str | None, typer.Option("-w", "--workdir", help="in this folder")] = None,
+    env: EnvOption = None,
+) -> int:
+    """Run a command in a running replica; its exit code is deployer's."""
+    if not command:
+        raise typer.BadParameter("give the command to run, e.g. `exec web -- sh`")
+    stack_name = name or target(ctx, files, project).name()
+    return operate.exec_command(
+        stack_name, service, command, index=index,
+        tty=False if no_tty else None, user=user, workdir=workdir, env=_env(env),
+    )  # fmt: skip
+
+
+@app.command(context_settings=_PASS_THROUGH)
+def run(
+    ctx: typer.Context,
+    service: ServiceArgument,
+    command: CommandArgument = None,
+    files: FilesOption = None,
+    project: ProjectOption = None,
+    remove: Annotated[bool, typer.Option("--rm", help="remove the container afterwards")] = False,
+    no_deps: Annotated[bool, typer.Option("--no-deps", help="do not start dependencies")] = False,
+    no_tty: Annotated[bool, typer.Option("-T", "--no-tty", help="no pseudo-terminal")] = False,
+    env: EnvOption = None,
+) -> int:
+    """A one-off container of a service (not a replica, not behind the proxy); its exit code."""
+    stack = target(ctx, files, project).stack()
+    with progress(quiet=True) as report:
+        return operate.run_once(
+            stack, service, command or None, remove=remove, deps=not no_deps, env=_env(env),
+            tty=False if no_tty else None, report=report,
+        )  # fmt: skip

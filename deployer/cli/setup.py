@@ -1,0 +1,132 @@
+"""import (Compose -> stack.py), images (deployer's base images), gc (leftover test stacks)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from deployer import api
+from deployer.cli.app import JsonOption, app, print_json
+from deployer.cli.progress import progress
+from deployer.images import bases
+from deployer.model.errors import StackError
+from deployer.model.spec import Stack
+
+EXIT_USAGE = 64
+
+images_app = typer.Typer(help="deployer's own base images, built from Debian packages.",
+                         no_args_is_help=True)  # fmt: skip
+app.add_typer(images_app, name="images")
+
+
+@app.command("import")
+def import_compose(
+    compose_file: Annotated[Path, typer.Argument(help="the Compose file to read")],
+    output: Annotated[
+        Path, typer.Option("-o", "--output", help="where to write ('-' for standard output)")
+    ] = Path("stack.py"),
+    force: Annotated[bool, typer.Option("--force", help="overwrite an existing file")] = False,
+) -> int:
+    """Write an equivalent, readable stack.py from a Compose file."""
+    from deployer.stackfile import codegen, compose, load  # only this command needs them
+
+    if not compose_file.is_file():
+        raise StackError(str(compose_file), ["file not found"])
+    stack = compose.load_compose(compose_file, lambda m: print(f"warning: {m}", file=sys.stderr))
+    load.checked(stack.model_copy(update={"root": compose_file.parent.resolve()}),
+                 str(compose_file))  # fmt: skip
+    to_stdout = str(output) == "-"
+    if not to_stdout and output.exists() and not force:
+        print(f"error: {output} exists; pass --force to overwrite it, or -o another file",
+              file=sys.stderr)  # fmt: skip
+        return EXIT_USAGE
+    written_in = Path.cwd() if to_stdout else output.parent.resolve()
+    relative = Path(os.path.relpath(compose_file.parent.resolve(), written_in))
+    text = codegen.stack_source(_rebased(stack, relative), compose_file.name)
+    if to_stdout:
+        print(text, end="")
+        return 0
+    output.write_text(text)
+    print(f"wrote {output} ({len(stack.services)} services); check it with "
+          f"`python -m deployer plan -f {output}`")  # fmt: skip
+    return 0
+
+
+def _rebased(stack: Stack, folder: Path) -> Stack:
+    """Relative paths (build contexts, bind mounts) as seen from where stack.py is written."""
+    if folder == Path("."):
+        return stack
+    services = []
+    for service in stack.services:
+        changes: dict[str, object] = {}
+        if service.build is not None and not service.build.context.is_absolute():
+            changes["build"] = service.build.model_copy(
+                update={"context": folder / service.build.context}
+            )
+        mounts = [
+            m.model_copy(update={"source": str(folder / m.source)})
+            if m.type == "bind" and not Path(m.source).is_absolute() else m
+            for m in service.mounts
+        ]  # fmt: skip
+        if mounts:
+            changes["mounts"] = tuple(mounts)
+        services.append(service.model_copy(update=changes))
+    return stack.model_copy(update={"services": tuple(services)})
+
+
+@images_app.command("bootstrap")
+def images_bootstrap(
+    which: Annotated[
+        list[str] | None,
+        typer.Argument(metavar="BASE", help=f"{', '.join(bases.BASES)} (default: all)"),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="rebuild even when present")] = False,
+) -> int:
+    """Build deployer's base images from Debian packages (mmdebstrap, then import)."""
+    unknown = sorted(set(which or []) - set(bases.BASES))
+    if unknown:
+        print(f"error: no base image named {', '.join(unknown)}; known: {', '.join(bases.BASES)}",
+              file=sys.stderr)  # fmt: skip
+        return EXIT_USAGE
+    engine = api.connect()
+    with progress() as report:
+        built = [
+            bases.bootstrap(engine, bases.BASES[key], report, force=force)
+            for key in which or list(bases.BASES)
+        ]
+    for key, image_id in zip(which or list(bases.BASES), built, strict=True):
+        print(f"{bases.BASES[key].reference} {image_id[7:19]}")
+    return 0
+
+
+@images_app.command("list")
+def images_list() -> int:
+    """deployer's base images, and whether each is present."""
+    engine = api.connect()
+    for base in bases.BASES.values():
+        image_id = engine.image_id(base.reference)
+        state = f"present {image_id[7:19]}" if image_id else "missing"
+        print(f"{base.reference:<28} {state:<22} {base.description}")
+    return 0
+
+
+@app.command()
+def gc(
+    everything: Annotated[
+        bool, typer.Option("--all", help="also those of test runs that are still going")
+    ] = False,
+    json_output: JsonOption = False,
+) -> int:
+    """Remove throwaway test stacks left by test runs that are gone."""
+    with progress(json_output) as report:
+        removed = api.gc(report=report, everything=everything)
+    if json_output:
+        print_json({"removed": removed})
+    else:
+        print(f"removed {removed} object(s) of throwaway stacks" if removed else
+              "no throwaway stacks to remove")  # fmt: skip
+    return 0

@@ -1,0 +1,126 @@
+"""A stack's logs: every replica's lines interleaved in time order, and followed live.
+
+Following picks up containers that appear meanwhile (a rollout's successors, a scale-up), each
+read by its own thread into one queue, so a quiet replica never holds up a busy one.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from deployer.core import labels
+from deployer.core.state import ContainerInfo, replica_of
+from deployer.engine import Engine
+from deployer.engine.inspect import timestamp
+from deployer.model.errors import DeployerError
+
+RESCAN_SECONDS = 1.0  # how often a follow looks for new containers
+
+
+@dataclass(frozen=True)
+class LogLine:
+    container: str
+    service: str
+    replica: int
+    time: datetime | None
+    text: str
+
+    def as_data(self) -> dict[str, Any]:
+        return {
+            "container": self.container,
+            "service": self.service,
+            "replica": self.replica,
+            "time": self.time.isoformat() if self.time else None,
+            "text": self.text,
+        }
+
+
+def parse(container: ContainerInfo, raw: str) -> LogLine:
+    """An engine log line ("<RFC 3339 time> <text>") of a container."""
+    head, _, text = raw.partition(" ")
+    when = timestamp(head)
+    return LogLine(
+        container=container.name,
+        service=container.labels.get(labels.SERVICE, ""),
+        replica=replica_of(container),
+        time=when,
+        text=text if when is not None else raw,
+    )
+
+
+def _order(line: LogLine) -> tuple[float, str]:
+    return (line.time.timestamp() if line.time else 0.0, line.container)
+
+
+def backlog(
+    engine: Engine,
+    containers: list[ContainerInfo],
+    since: float | None,
+    tail: int | None,
+    until: float | None = None,
+) -> list[LogLine]:
+    """What the containers logged so far, merged in time order (stable within a container)."""
+    found: list[LogLine] = []
+    for container in containers:
+        try:
+            raw = engine.log_stream(container.id, follow=False, since=since, tail=tail, until=until)
+            found += [parse(container, line) for line in raw]
+        except DeployerError:
+            continue  # removed meanwhile
+    return sorted(found, key=_order)
+
+
+def follow(
+    engine: Engine,
+    list_containers: Callable[[], list[ContainerInfo]],
+    since: float | None,
+    tail: int | None,
+    stop: threading.Event,
+) -> Iterator[LogLine]:
+    """The backlog in time order, then new lines as they come, until `stop` is set."""
+    lines: queue.Queue[LogLine] = queue.Queue()
+    watched: set[str] = set()
+    first = list_containers()
+    cutoff = time.time()  # the backlog ends here and the live streams begin: nothing twice
+    yield from backlog(engine, first, since, tail, until=cutoff)
+    started_at = {c.id: cutoff for c in first}
+
+    def read(container: ContainerInfo, after: float | None) -> None:
+        try:
+            for raw in engine.log_stream(container.id, follow=True, since=after, tail=None):
+                if stop.is_set():
+                    return
+                line = parse(container, raw)
+                if after is None or line.time is None or line.time.timestamp() > after:
+                    lines.put(line)
+        except DeployerError:
+            return  # the container went away: its stream ends
+
+    def watch(containers: list[ContainerInfo]) -> None:
+        for container in containers:
+            if container.id in watched:
+                continue
+            watched.add(container.id)
+            # Containers seen in the backlog continue after it; new ones from their first line.
+            after = started_at.get(container.id)
+            thread = threading.Thread(target=read, args=(container, after), daemon=True)
+            thread.start()
+
+    watch(first)
+    next_scan = time.monotonic() + RESCAN_SECONDS
+    while not stop.is_set():
+        try:
+            line: LogLine | None = lines.get(timeout=0.2)
+        except queue.Empty:
+            line = None
+        if line is not None:
+            yield line
+        if time.monotonic() >= next_scan:
+            watch(list_containers())
+            next_scan = time.monotonic() + RESCAN_SECONDS

@@ -1,0 +1,134 @@
+"""Parsing and rendering through Typer's CliRunner: no engine needed for any of these."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from deployer.cli.app import app
+from deployer.cli.main import main
+
+ROOT = Path(__file__).parents[2]
+runner = CliRunner()
+
+COMPOSE = """
+services:
+  web:
+    image: deployer/python:bookworm
+    command: ["python3", "-m", "http.server", "8000"]
+    environment: [A=1, B=2]
+    ports: ["127.0.0.1:8080:8000"]
+"""
+OVERRIDE = """
+services:
+  web:
+    environment: {B: "3", C: "4"}
+    command: ["python3", "-m", "http.server", "9000"]
+  worker:
+    image: deployer/python:bookworm
+    command: ["sleep", "infinity"]
+"""
+
+
+def _config(*args: str, env: dict[str, str] | None = None) -> dict[str, object]:
+    result = runner.invoke(app, [*args, "config", "--format", "json"], env=env)
+    assert result.exit_code == 0, result.output
+    data: dict[str, object] = json.loads(result.stdout)
+    return data
+
+
+def _service(data: dict[str, object], name: str) -> dict[str, object]:
+    services = data["services"]
+    assert isinstance(services, list)
+    found: dict[str, object] = next(s for s in services if s["name"] == name)
+    return found
+
+
+def test_config_prints_the_resolved_stack_without_an_engine() -> None:
+    data = _config("-f", str(ROOT / "stack.py"))
+    assert data["name"] == "demo"
+    web = _service(data, "web")
+    assert web["replicas"] == 2
+    assert web["restart"] == "unless-stopped"
+    as_yaml = runner.invoke(app, ["config", "-f", str(ROOT / "stack.py")])
+    assert yaml.safe_load(as_yaml.stdout)["name"] == "demo"
+
+
+def test_files_may_come_before_or_after_the_command_and_p_renames(tmp_path: Path) -> None:
+    (tmp_path / "compose.yaml").write_text(COMPOSE)
+    before = _config("-f", str(tmp_path / "compose.yaml"), "-p", "shop")
+    result = runner.invoke(app, ["config", "--format", "json", "-f",
+                                 str(tmp_path / "compose.yaml"), "-p", "blog"])  # fmt: skip
+    assert before["name"] == "shop"
+    assert json.loads(result.stdout)["name"] == "blog"
+
+
+def test_repeated_files_merge_as_compose_does(tmp_path: Path) -> None:
+    (tmp_path / "compose.yaml").write_text(COMPOSE)
+    (tmp_path / "prod.yml").write_text(OVERRIDE)
+    data = _config("-f", str(tmp_path / "compose.yaml"), "-f", str(tmp_path / "prod.yml"))
+    web = _service(data, "web")
+    assert web["env"] == {"A": "1", "B": "3", "C": "4"}  # merged by name, later wins
+    assert web["command"] == ["python3", "-m", "http.server", "9000"]  # replaced, not appended
+    assert len(web["ports"]) == 1  # type: ignore[arg-type]
+    assert _service(data, "worker")["command"] == ["sleep", "infinity"]
+
+
+def test_environment_names_the_files_and_the_project(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "base.yml").write_text(COMPOSE)
+    (tmp_path / "extra.yml").write_text(OVERRIDE)
+    monkeypatch.chdir(tmp_path)
+    compose_env = {"COMPOSE_FILE": "base.yml:extra.yml", "COMPOSE_PROJECT_NAME": "fromcompose"}
+    data = _config(env=compose_env)
+    assert data["name"] == "fromcompose"
+    assert {s["name"] for s in data["services"]} == {"web", "worker"}  # type: ignore[attr-defined]
+    (tmp_path / "stack.py").write_text(
+        "from deployer import Service, Stack\n"
+        "stack = Stack(name='minimal', services=[Service(name='web', image='x')])\n"
+    )
+    assert _config(env=compose_env)["name"] == "minimal"  # ./stack.py before COMPOSE_FILE
+    (tmp_path / "compose.yaml").write_text(COMPOSE)
+    from_deployer_file = _config(env={**compose_env, "DEPLOYER_FILE": "compose.yaml"})
+    assert [s["name"] for s in from_deployer_file["services"]] == ["web"]  # type: ignore[attr-defined]
+    named = _config(env={"DEPLOYER_FILE": "compose.yaml", "DEPLOYER_PROJECT_NAME": "pinned"})
+    assert named["name"] == "pinned"
+
+
+def test_without_any_stack_file_the_message_says_what_to_pass(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    for variable in ("DEPLOYER_FILE", "COMPOSE_FILE"):
+        monkeypatch.delenv(variable, raising=False)
+    assert main(["config"]) == 2
+    assert "no stack file here: pass one with -f FILE" in capsys.readouterr().err
+
+
+def test_a_bad_project_name_is_an_invalid_stack(tmp_path: Path) -> None:
+    (tmp_path / "compose.yaml").write_text(COMPOSE)
+    code = main(["config", "-f", str(tmp_path / "compose.yaml"), "-p", "Not A Name"])
+    assert code == 2
+
+
+def test_main_maps_usage_errors_to_64(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["status", "--watch", "--interval", "soon"]) == 64
+    assert "Invalid value" in capsys.readouterr().err
+
+
+def test_every_stack_command_takes_files_and_a_project_name() -> None:
+    for command in ("up", "down", "plan", "status", "logs", "exec", "run", "restart", "stop",
+                    "start", "config", "build", "pull", "rollback"):  # fmt: skip
+        text = runner.invoke(app, [command, "--help"], terminal_width=200).stdout
+        assert "--file" in text and "--project-name" in text, command
+
+
+def test_exec_passes_everything_after_the_service_through() -> None:
+    text = runner.invoke(app, ["exec", "--help"], terminal_width=200).stdout
+    for flag in ("--index", "--no-tty", "--user", "--workdir", "--env"):
+        assert flag in text
