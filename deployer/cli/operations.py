@@ -38,6 +38,12 @@ CommandArgument = Annotated[
 _PASS_THROUGH = {"allow_interspersed_args": False}
 
 
+def _command(words: list[str] | None) -> list[str]:
+    """The command after the service; a `--` that separates them is not part of it."""
+    words = list(words or [])
+    return words[1:] if words[:1] == ["--"] else words
+
+
 def _env(pairs: list[str] | None) -> dict[str, str]:
     found = {}
     for pair in pairs or []:
@@ -124,11 +130,12 @@ def exec_command(
     env: EnvOption = None,
 ) -> int:
     """Run a command in a running replica; its exit code is deployer's."""
-    if not command:
+    words = _command(command)
+    if not words:
         raise typer.BadParameter("give the command to run, e.g. `exec web -- sh`")
     stack_name = name or target(ctx, files, project).name()
     return operate.exec_command(
-        stack_name, service, command, index=index,
+        stack_name, service, words, index=index,
         tty=False if no_tty else None, user=user, workdir=workdir, env=_env(env),
     )  # fmt: skip
 
@@ -149,6 +156,6 @@ def run(
     stack = target(ctx, files, project).stack()
     with progress(quiet=True) as report:
         return operate.run_once(
-            stack, service, command or None, remove=remove, deps=not no_deps, env=_env(env),
-            tty=False if no_tty else None, report=report,
+            stack, service, _command(command) or None, remove=remove, deps=not no_deps,
+            env=_env(env), tty=False if no_tty else None, report=report,
         )  # fmt: skip

@@ -45,7 +45,11 @@ def load(path: str | Path, warn: Callable[[str], None] | None = None) -> Stack:
         stack = _load_yaml(file)
     else:
         raise StackError(str(file), ["unknown file type: use a .py, .yaml or .yml file"])
-    return checked(stack.model_copy(update={"root": file.parent.resolve()}), str(file))
+    if stack.root == Path("."):
+        # Relative paths are relative to the file that made the stack (a stack.py that builds
+        # on a stack loaded from elsewhere keeps that one's folder).
+        stack = stack.model_copy(update={"root": file.parent.resolve()})
+    return checked(stack, str(file))
 
 
 def load_files(

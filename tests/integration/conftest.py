@@ -103,3 +103,13 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if dirty:
         print(f"\nintegration tests left objects behind for stacks: {', '.join(dirty)}")
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def stack_file(folder: Path, name: str) -> Path:
+    """A stack.py that deploys the default stack as `name`, ports ephemeral (for CLI tests)."""
+    path = folder / "stack.py"
+    path.write_text(
+        "from tests.integration.conftest import default_stack_copy\n"
+        f"stack = default_stack_copy({name!r})\n"
+    )
+    return path
