@@ -46,9 +46,21 @@ from deployer.model.spec import (
 from deployer.stackfile.load import load as load_stack
 
 if TYPE_CHECKING:
-    from deployer.api import Deployment, ReplicaStatus, down, gc, plan, rollback, status, up
+    from deployer.api import (
+        Deployment,
+        ReplicaStatus,
+        UpOptions,
+        down,
+        gc,
+        plan,
+        rollback,
+        status,
+        up,
+    )
 
-_API = {"Deployment", "ReplicaStatus", "down", "gc", "plan", "rollback", "status", "up"}
+_API = {
+    "Deployment", "ReplicaStatus", "UpOptions", "down", "gc", "plan", "rollback", "status", "up",
+}  # fmt: skip
 
 
 def __getattr__(name: str) -> Any:
@@ -89,6 +101,7 @@ __all__ = [
     "Stack",
     "StackError",
     "Ulimit",
+    "UpOptions",
     "UpdatePolicy",
     "Volume",
     "down",

@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from deployer.cli import lifecycle, operations, setup  # noqa: F401 - they register commands
+from deployer.cli import export, lifecycle, operations, setup  # noqa: F401 - they register
 from deployer.cli.app import app
 from deployer.model.errors import DeployerError
 

@@ -17,17 +17,18 @@ ALLOWED = {
     "model": {"model"},
     "core": {"model", "core"},
     "stackfile": {"model", "core", "stackfile"},
+    "export": {"model", "core", "export"},
     "engine": {"model", "core", "engine"},
     "images": {"model", "core", "engine", "images"},
     "deploy": {"model", "core", "engine", "deploy"},
     "api": {"model", "core", "engine", "images", "deploy", "stackfile", "api"},
     "operate": {"model", "core", "engine", "images", "deploy", "api", "operate"},
     "testing": {"model", "core", "engine", "images", "stackfile", "api", "testing"},
-    "cli": {"model", "core", "images", "stackfile", "api", "operate", "cli", "testing"},
+    "cli": {"model", "core", "images", "stackfile", "api", "operate", "export", "cli", "testing"},
 }
 # The pure layers: no engine, no processes, no threads, no network.
 IMPURE = {"docker", "requests", "subprocess", "threading", "concurrent", "socket", "urllib3"}
-PURE_LAYERS = {"model", "core"}
+PURE_LAYERS = {"model", "core", "export"}
 
 
 def _layer(path: Path) -> str:

@@ -1,0 +1,1 @@
+"""Renderers of the same stack for other platforms (pure: no engine)."""
