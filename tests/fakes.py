@@ -6,6 +6,7 @@ import dataclasses
 import itertools
 import socket
 import struct
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from deployer.core import labels
 from deployer.core.render import ContainerPlan
 from deployer.core.state import ContainerInfo, NetworkInfo, PublishedPort, VolumeInfo
 from deployer.engine.protocol import ContainerStats, Session
-from deployer.model.errors import ImageError, NotFound
+from deployer.model.errors import EngineError, ImageError, NotFound
 
 
 class FakeEngine:
@@ -31,6 +32,9 @@ class FakeEngine:
         self.proxy_configs: dict[str, str] = {}  # container name -> last config a reload wrote
         self.logged: dict[str, list[str]] = {}  # container name -> "<timestamp> <text>" lines
         self.exit_codes: dict[str, int] = {}  # container name -> what wait() returns
+        self.refused: set[str] = set()  # name prefixes whose creation the engine refuses
+        self.logs_broken = False  # logs_tail raises, as a vanished container's would
+        self.start_delay = 0.0  # seconds each start takes, so that concurrent work interleaves
 
     def ping(self) -> None:
         return None
@@ -74,6 +78,9 @@ class FakeEngine:
         self.calls.append(f"remove volume {name}")
 
     def create_container(self, plan: ContainerPlan) -> str:
+        if any(plan.name.startswith(prefix) for prefix in self.refused):
+            self.calls.append(f"refuse {plan.name}")
+            raise EngineError(f"creating container {plan.name}: Conflict. injected refusal")
         container_id = next(self._ids)
         bindings = plan.body["HostConfig"]["PortBindings"]
         ports = [
@@ -97,6 +104,7 @@ class FakeEngine:
         self.container_state[container_id] = dataclasses.replace(info, **changes)  # type: ignore[arg-type]
 
     def start(self, container_id: str) -> None:
+        time.sleep(self.start_delay)
         info = self.container_state[container_id]
         has_check = "Healthcheck" in self.bodies.get(info.name, ContainerPlan("", {})).body
         sick = info.name in self.unhealthy or info.image in self.unhealthy_images
@@ -120,6 +128,8 @@ class FakeEngine:
         self.calls.append(f"rename {old} {name}")
 
     def logs_tail(self, container_id: str, lines: int) -> str:
+        if self.logs_broken:
+            raise NotFound(f"reading logs of {container_id[:12]}: no such container")
         return "log line\n"
 
     def exec(self, container_id: str, command: list[str]) -> tuple[int, str]:

@@ -19,6 +19,16 @@ def upstream_servers(addresses: list[str]) -> str:
     return "\n".join(f"server {address} max_fails=1 fail_timeout=5s;" for address in addresses)
 
 
+PLACEHOLDERS = (
+    "upstream", "upstream_servers", "limit_req_zone", "limit_req", "max_body_size",
+)  # fmt: skip
+
+
+def unknown_placeholders(template: str) -> list[str]:
+    """The `{{ names }}` a template uses that render() does not fill."""
+    return sorted(set(_PLACEHOLDER.findall(template)) - set(PLACEHOLDERS))
+
+
 def render(
     template: str,
     source: str,
@@ -50,12 +60,12 @@ def render(
         ),
         "max_body_size": max_body_size,
     }  # fmt: skip
-    unknown = sorted(set(_PLACEHOLDER.findall(template)) - set(values))
+    unknown = unknown_placeholders(template)
     if unknown:
         raise StackError(
             source,
             [
-                f"unknown placeholder {{{{ {name} }}}}; known: {', '.join(values)}"
+                f"unknown placeholder {{{{ {name} }}}}; known: {', '.join(PLACEHOLDERS)}"
                 for name in unknown
             ],
         )

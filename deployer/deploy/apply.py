@@ -7,7 +7,7 @@ replicas are replaced is rollout.py's.
 from __future__ import annotations
 
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 
 from deployer.core import labels
 from deployer.core.desired import DesiredStack
@@ -18,7 +18,7 @@ from deployer.core.state import ObservedState
 from deployer.deploy import health
 from deployer.deploy.rollout import ServiceRun
 from deployer.engine import Engine
-from deployer.model.errors import DeployerError
+from deployer.model.errors import DeployerError, DeployFailed, Interrupted, StackError
 from deployer.model.spec import Service
 
 
@@ -42,8 +42,11 @@ class Apply:
         self.report = report
         self.timeout = timeout
         self.failed = threading.Event()
-        self.started = {s.name: threading.Event() for s in self.stack.services}
-        self.healthy = {s.name: threading.Event() for s in self.stack.services}
+        self.cancelled = threading.Event()  # Ctrl-C: every wait gives up at once
+        # Set under `changed`, which wakes the services waiting on their dependencies.
+        self.changed = threading.Condition()
+        self.started = {s.name: False for s in self.stack.services}
+        self.healthy = {s.name: False for s in self.stack.services}
 
     def run(self, plan: Plan, observed: ObservedState) -> None:
         for action in plan.actions:
@@ -52,15 +55,26 @@ class Apply:
             if action.kind is Kind.CREATE_VOLUME:
                 self._create_volume(action.resource)
         names = [service.name for service in self.stack.services]
-        errors: list[BaseException] = []
-        with ThreadPoolExecutor(max_workers=max(1, len(names))) as pool:
+        pool = ThreadPoolExecutor(max_workers=max(1, len(names)))
+        try:
             futures = [pool.submit(self._service, name, plan, observed) for name in names]
-            for future in futures:
-                error = future.exception()
-                if error is not None and not isinstance(error, _Cancelled):
-                    errors.append(error)
+            wait(futures)
+        except KeyboardInterrupt:
+            self.cancelled.set()
+            self._mark(self.failed)
+            pool.shutdown(wait=True)  # each worker's wait notices within one poll
+            raise Interrupted(
+                "interrupted: the deploy stopped where it was",
+                hint="run `up` again: it repairs a half-done update",
+            ) from None
+        pool.shutdown(wait=True)
+        errors = [
+            error
+            for future in futures
+            if (error := future.exception()) is not None and not isinstance(error, _Cancelled)
+        ]
         if errors:
-            raise errors[0]
+            raise combined(errors)
         gone = [a for a in plan.actions if a.kind is Kind.REMOVE and a.service not in names]
         remove_containers(self.engine, gone, observed, self.report)
         for action in plan.actions:
@@ -110,34 +124,56 @@ class Apply:
                 )
                 self.report(ObjectCreated("network", name))
 
+    def _mark(self, flags: dict[str, bool] | threading.Event, name: str = "") -> None:
+        with self.changed:
+            if isinstance(flags, threading.Event):
+                flags.set()
+            else:
+                flags[name] = True
+            self.changed.notify_all()
+
     def _service(self, name: str, plan: Plan, observed: ObservedState) -> None:
         service = self.stack.service(name)
         if self.only is not None and name not in self.only:
-            self.started[name].set()  # not ours to touch or wait for
-            self.healthy[name].set()
+            self._mark(self.started, name)  # not ours to touch or wait for
+            self._mark(self.healthy, name)
             return
         try:
             self._wait_for_dependencies(service)
             actions = plan.for_service(name)
             run = ServiceRun(
-                self.engine, self.desired, service, observed, self.report, self.timeout
-            )
+                self.engine, self.desired, service, observed, self.report, self.timeout,
+                cancel=self.cancelled,
+            )  # fmt: skip
             run.run(actions)
-            self.started[name].set()
+            self._mark(self.started, name)
             live = observed.service_containers(name)
             if actions or not all(health.is_ready(info) for info in live):
                 self._wait_ready(service)
-            self.healthy[name].set()
+            self._mark(self.healthy, name)
         except BaseException:
-            self.failed.set()
+            self._mark(self.failed)
             raise
 
+    def _needs(self, service: Service) -> list[tuple[str, bool]]:
+        """(service, must be healthy) for each dependency; a proxy always needs its upstream
+        healthy, whatever depends_on says: it routes to the upstream's replicas."""
+        needs = {dep.service: dep.condition == "healthy" for dep in service.depends_on}
+        if service.proxy is not None:
+            needs[service.proxy.upstream] = True
+        return sorted(needs.items())
+
     def _wait_for_dependencies(self, service: Service) -> None:
-        for dep in service.depends_on:
-            events = self.healthy if dep.condition == "healthy" else self.started
-            while not events[dep.service].wait(0.05):
-                if self.failed.is_set():
-                    raise _Cancelled(f"{service.name}: not touched, a dependency failed")
+        def ready() -> bool:
+            return all(
+                (self.healthy if healthy else self.started)[name]
+                for name, healthy in self._needs(service)
+            )
+
+        with self.changed:
+            self.changed.wait_for(lambda: ready() or self.failed.is_set())
+            if not ready():
+                raise _Cancelled(f"{service.name}: not touched, a dependency failed")
 
     def _wait_ready(self, service: Service) -> None:
         selector = {
@@ -150,7 +186,19 @@ class Apply:
                 ids,
                 timeout=self.timeout or health.wait_timeout(service),
                 report=self.report,
+                cancel=self.cancelled,
             )
+
+
+def combined(errors: list[BaseException]) -> BaseException:
+    """One error for all the services that failed, each with its own message."""
+    if len(errors) == 1 or not all(isinstance(e, DeployerError) for e in errors):
+        return errors[0]
+    failures = [e for e in errors if isinstance(e, DeployerError)]
+    kinds = {type(e) for e in failures}
+    kind = failures[0].__class__ if len(kinds) == 1 and StackError not in kinds else DeployFailed
+    message = f"{len(failures)} services failed:\n\n" + "\n\n".join(e.message for e in failures)
+    return kind(message, hint=failures[0].hint)
 
 
 def remove_containers(

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import timedelta
 
 from deployer.core.events import ContainerReady, ContainerUnhealthy, Report, quiet
 from deployer.core.state import ContainerInfo
 from deployer.engine import Engine
-from deployer.model.errors import DeployFailed
+from deployer.model.errors import DeployerError, DeployFailed, Interrupted
 from deployer.model.spec import Service
 
 POLL_SECONDS = 0.25
@@ -35,6 +36,7 @@ def wait_ready(
     *,
     timeout: float,
     report: Report = quiet,
+    cancel: threading.Event | None = None,
 ) -> None:
     """Block until every container runs (and is healthy when it has a healthcheck).
 
@@ -56,10 +58,15 @@ def wait_ready(
                 raise failure(engine, info, problem)
         if not pending:
             return
+        if cancel is not None and cancel.is_set():
+            raise Interrupted("interrupted while waiting for health")
         if time.monotonic() > deadline:
             info = engine.inspect_container(pending[0])
             raise failure(engine, info, f"not healthy after {timeout:.0f}s (health: {info.health})")
-        time.sleep(POLL_SECONDS)
+        if cancel is not None:
+            cancel.wait(POLL_SECONDS)
+        else:
+            time.sleep(POLL_SECONDS)
 
 
 def _problem(info: ContainerInfo) -> str | None:
@@ -77,9 +84,15 @@ def failure(engine: Engine, info: ContainerInfo, problem: str) -> DeployFailed:
     if info.health_output:
         lines.append("last healthcheck output:")
         lines += [f"  | {line}" for line in info.health_output.splitlines()[-10:]]
-    logs = engine.logs_tail(info.id, LOG_TAIL_LINES).rstrip()
-    lines.append(f"last {LOG_TAIL_LINES} log lines:" if logs else "the container logged nothing")
-    lines += [f"  | {line}" for line in logs.splitlines()]
+    try:
+        logs = engine.logs_tail(info.id, LOG_TAIL_LINES).rstrip()
+    except DeployerError as error:  # the failure above is what matters; say why logs are missing
+        lines.append(f"its logs could not be read: {error.message}")
+    else:
+        lines.append(
+            f"last {LOG_TAIL_LINES} log lines:" if logs else "the container logged nothing"
+        )
+        lines += [f"  | {line}" for line in logs.splitlines()]
     return DeployFailed(
         "\n".join(lines),
         hint="fix the service and run `up` again; `python -m deployer status` shows the stack",

@@ -14,7 +14,7 @@ import time
 
 from deployer.core import labels
 from deployer.core.desired import DesiredStack, upstream_addresses
-from deployer.core.events import Drained, ProxyReloaded, Report, SlotSwapped
+from deployer.core.events import Drained, ProxyReloaded, Report, SlotSwapped, Warning
 from deployer.core.state import ContainerInfo, ObservedState, replica_of
 from deployer.engine import Engine
 from deployer.model.errors import DeployFailed
@@ -126,7 +126,10 @@ class Upstream:
         started = time.monotonic()
         deadline = started + timeout
         while pids and time.monotonic() < deadline:
-            _, output = self.engine.exec(live.id, ["sh", "-c", _ALIVE, "alive", *pids])
+            code, output = self.engine.exec(live.id, ["sh", "-c", _ALIVE, "alive", *pids])
+            if code != 0:  # cannot tell which workers live: say so, and go on as if drained
+                self.report(Warning(f"{live.name}: cannot check its old workers: {output}"))
+                break
             pids = output.split()
             if pids:
                 time.sleep(POLL_SECONDS)
@@ -149,7 +152,7 @@ class Upstream:
             assert proxy.proxy is not None
             wanted = self.desired.proxy_config(proxy, members)
             read = ["sh", "-c", _READ, "read", labels.PROXY_CONFIG]
-            _, current = self.engine.exec(live.id, read)
-            if current != wanted:
+            code, current = self.engine.exec(live.id, read)
+            if code != 0 or current != wanted:  # unreadable counts as stale: write it again
                 self.loaded.pop(live.id, None)
         self.serve(members, drain_timeout)

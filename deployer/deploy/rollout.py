@@ -8,6 +8,7 @@ whole service is done, so a failure puts everything back as it was.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -28,7 +29,7 @@ from deployer.core.state import ContainerInfo, ObservedState, replica_of
 from deployer.deploy import health
 from deployer.deploy.proxy import Member, Upstream
 from deployer.engine import Engine
-from deployer.model.errors import DeployerError, DeployFailed
+from deployer.model.errors import DeployerError, DeployFailed, EngineError, Interrupted
 from deployer.model.spec import Service
 
 
@@ -61,8 +62,10 @@ class ServiceRun:
         observed: ObservedState,
         report: Report,
         timeout: float | None,
+        cancel: threading.Event | None = None,
     ) -> None:
         live = observed.service_containers(service.name)
+        self.cancel = cancel
         self.engine = engine
         self.desired = desired
         self.service = service
@@ -136,19 +139,22 @@ class ServiceRun:
             stop_first = batch[0].stop_first
             olds = [self.live[a.container_id] for a in batch]
             leaving = {old.name for old in olds}
-            if stop_first:
-                self._serve([m for m in self.serving if m[1] not in leaving])
-                parallel(self.engine.stop, [o.id for o in olds])
-            news = [
-                _Swap(old, *self._start_new(a.replica, a.why(), successor=True))
-                for a, old in zip(batch, olds, strict=True)
-            ]
+            news: list[_Swap] = []
             try:
+                if stop_first:
+                    self._serve([m for m in self.serving if m[1] not in leaving])
+                    parallel(self.engine.stop, [o.id for o in olds])
+                # Inside the undo: a successor the engine refuses must not strand the stopped.
+                for action, old in zip(batch, olds, strict=True):
+                    news.append(_Swap(old, *self._start_new(action.replica, action.why(), True)))
                 self._wait([s.new_id for s in news])
                 for swap in news:
                     self.upstream.link(swap.replica, swap.new_id, labels.socket_path(swap.new_name))
+            except Interrupted:
+                raise  # Ctrl-C: leave it; the next `up` repairs what is half done
             except DeployerError as failure:
-                raise self._undo(news, swaps, stop_first, failure) from failure
+                stopped = olds if stop_first else []
+                raise self._undo(news, swaps, stopped, failure) from failure
             self._serve([*self.serving, *((s.replica, s.new_name) for s in news)])
             if not stop_first:
                 self._serve([m for m in self.serving if m[1] not in leaving])
@@ -170,15 +176,24 @@ class ServiceRun:
         self._remove([a.container_id for a in actions], actions[0].why())
 
     def _undo(
-        self, failed: list[_Swap], done: list[_Swap], stop_first: bool, failure: DeployerError
-    ) -> DeployFailed:
-        """Remove the failed successors and bring every replaced predecessor back."""
+        self,
+        failed: list[_Swap],
+        done: list[_Swap],
+        stopped: list[ContainerInfo],
+        failure: DeployerError,
+    ) -> DeployerError:
+        """Remove the failed successors and bring every replaced predecessor back.
+
+        `stopped`: the predecessors of the failed batch that were stopped first (stop-first).
+        The error keeps the failure's kind: an engine refusal stays one (exit 6).
+        """
         self.report(Restoring(self.service.name))
+        stop_first = bool(stopped)
         self._serve([m for m in self.serving if m[1] not in {s.new_name for s in failed}])
         self._remove([s.new_id for s in failed], "failed health gate")
         try:
-            if stop_first:
-                self._restore([s.old for s in failed])
+            if stopped:
+                self._restore(stopped)
             for swap in reversed(done):
                 if stop_first:
                     self._serve([m for m in self.serving if m[1] != swap.new_name])
@@ -193,7 +208,8 @@ class ServiceRun:
                 f"{failure.message}\n\nrestoring the previous version failed too: {second.message}",
                 hint="run `up` again once the cause is fixed; it repairs the stack",
             )
-        return DeployFailed(
+        kind = EngineError if isinstance(failure, EngineError) else DeployFailed
+        return kind(
             f"update of {self.service.name} stopped; the previous version keeps serving.\n"
             + failure.message,
             hint="fix the service and run `up` again; `plan` shows what would change",
@@ -219,12 +235,18 @@ class ServiceRun:
         container_id = self.engine.create_container(plan)
         self.names[container_id] = name
         self.report(ContainerCreated(name))
-        self.engine.start(container_id)
+        try:
+            self.engine.start(container_id)
+        except DeployerError:
+            self.engine.remove_container(container_id)  # created, never started: not kept
+            raise
         self.report(ContainerStarted(name, reason))
         return container_id, name
 
     def _wait(self, ids: list[str]) -> None:
-        health.wait_ready(self.engine, ids, timeout=self.timeout, report=self.report)
+        health.wait_ready(
+            self.engine, ids, timeout=self.timeout, report=self.report, cancel=self.cancel
+        )
 
     def _serve(self, members: list[Member]) -> None:
         self.serving = sorted(set(members))

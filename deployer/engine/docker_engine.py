@@ -41,10 +41,19 @@ def translated(action: str) -> Iterator[None]:
     except docker.errors.APIError as error:
         text = str(error.explanation or error)
         raise EngineError(f"{action}: {text}", hint=_hint_for(text)) from None
-    except (requests.exceptions.ConnectionError, docker.errors.DockerException) as error:
+    except requests.exceptions.ConnectionError as error:
         raise EngineUnavailable(
             f"cannot reach the Docker engine ({action}): {error}", hint=START_ENGINE_HINT
         ) from None
+    except requests.exceptions.RequestException as error:  # a timeout, a broken stream
+        raise EngineError(f"{action}: the engine's answer failed: {error}") from None
+    except docker.errors.DockerException as error:  # configuration, TLS, a bad argument
+        text = str(error)
+        if "Error while fetching server API version" in text or "Connection" in text:
+            raise EngineUnavailable(
+                f"cannot reach the Docker engine ({action}): {text}", hint=START_ENGINE_HINT
+            ) from None
+        raise EngineError(f"{action}: {text}", hint=_hint_for(text)) from None
 
 
 _KNOWN_REFUSALS = {
@@ -215,11 +224,10 @@ class DockerEngine:
             else (reference, "", "latest")
         )
         try:
-            self.api.pull(repository, tag=tag)
-        except docker.errors.APIError as error:
-            raise ImageError(f"cannot pull {reference}: {error.explanation or error}") from None
-        except requests.exceptions.ConnectionError as error:
-            raise EngineUnavailable(f"cannot reach the Docker engine: {error}") from None
+            with translated(f"pulling {reference}"):
+                self.api.pull(repository, tag=tag)
+        except (EngineError, NotFound) as error:  # a registry's refusal is an image problem
+            raise ImageError(f"cannot pull {reference}: {error.message}") from None
 
     def build(
         self,

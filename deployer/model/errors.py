@@ -66,3 +66,9 @@ class LockBusy(DeployerError):
     """Another deploy of the same stack holds the lock."""
 
     exit_code = 8
+
+
+class Interrupted(DeployerError):
+    """Ctrl-C (SIGINT) stopped a deploy: what ran is left for the next `up` to repair."""
+
+    exit_code = 130

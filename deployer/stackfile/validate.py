@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import ipaddress
 from collections import Counter
+from pathlib import Path
 
+from deployer.core import nginx
 from deployer.core.graph import find_cycle
 from deployer.model.spec import DEFAULT_NETWORK, Stack
 
@@ -143,9 +145,22 @@ def _paths(stack: Stack) -> list[str]:
                     f"services.{service.name}.build.wheelhouse: no requirements file "
                     f"{build.wheelhouse!r} in {str(context)!r}"
                 )
-        if service.proxy is not None and not stack.resolve(service.proxy.template).is_file():
-            found.append(
-                f"services.{service.name}.proxy.template: no file "
-                f"{str(stack.resolve(service.proxy.template))!r}"
-            )
+        if service.proxy is not None:
+            found += _template(stack, service.name, stack.resolve(service.proxy.template))
     return found
+
+
+def _template(stack: Stack, service: str, path: Path) -> list[str]:
+    """The proxy's template is checked now: a bad one must fail before anything is created."""
+    where = f"services.{service}.proxy.template"
+    if not path.is_file():
+        return [f"{where}: no file {str(path)!r}"]
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        return [f"{where}: cannot read {str(path)!r}: {error}"]
+    known = ", ".join(nginx.PLACEHOLDERS)
+    return [
+        f"{where}: {path}: unknown placeholder {{{{ {name} }}}}; known: {known}"
+        for name in nginx.unknown_placeholders(text)
+    ]

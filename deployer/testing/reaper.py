@@ -40,7 +40,11 @@ class Reaper:
             body={
                 "Image": image,
                 "Labels": {labels.REAPER: self.session_id},
-                "Env": [f"REAPER_ENGINE_SOCKET={_CONTAINER_SOCKET}"],
+                "Env": [
+                    f"REAPER_ENGINE_SOCKET={_CONTAINER_SOCKET}",
+                    f"REAPER_SESSION_LABEL={labels.SESSION}",
+                    f"REAPER_SESSION={self.session_id}",
+                ],
                 "ExposedPorts": {"8080/tcp": {}},
                 "HostConfig": {
                     "AutoRemove": True,

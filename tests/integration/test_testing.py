@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
@@ -20,6 +21,7 @@ from deployer.core import labels
 from deployer.engine.docker_engine import DockerEngine
 from deployer.model.errors import DeployerError, DeployFailed
 from deployer.testing import throwaway
+from deployer.testing.reaper import Reaper
 from tests.integration.conftest import ROOT, cli
 
 # A tiny stack: deployer's own Python base serving a folder, with an HTTP healthcheck.
@@ -213,3 +215,17 @@ def test_pytest_plugin_under_xdist(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest_subprocess("-n", "2", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=2)
     assert "2 workers" in result.stdout.str()
+
+
+def test_the_reaper_refuses_any_filter_but_its_own_session(engine: DockerEngine) -> None:
+    session = Reaper.session(engine)
+    reaper = next(
+        c for c in engine.containers({"label": [f"{labels.REAPER}={session}"]})
+        if c.state == "running"
+    )  # fmt: skip
+    port = reaper.ports[0].host_port
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
+        connection.sendall(f"label={labels.STACK}=someone-elses-stack\n".encode())
+        assert connection.recv(64).startswith(b"ERR")
+        connection.sendall(f"label={labels.SESSION}={session}\n".encode())
+        assert connection.recv(16) == b"ACK\n"

@@ -3,11 +3,14 @@
 It runs in a container of its own with the engine's socket mounted. Protocol, one TCP connection
 per test process, held open for the process's whole life:
 
-    client -> "label=<key>=<value>\\n"   (one line per filter; any number)
-    reaper -> "ACK\\n"                    (after each filter)
+    client -> "label=<session label>=<session id>\\n"
+    reaper -> "ACK\\n"
 
-When every connection has closed and none comes back within GRACE seconds, the reaper removes
-every container, then every network and volume, that matches a filter, and exits. A process that
+The reaper is started for one session (REAPER_SESSION_LABEL, REAPER_SESSION): it accepts that
+filter and no other ("ERR ..."), so whatever reaches its port can never make it remove anything
+but that session's objects. When every connection has closed and none comes back within GRACE
+seconds, it removes every container, then every network and volume, carrying the session's
+label, and exits. A process that
 is SIGKILLed closes its connection all the same (the kernel does it), which is the point.
 """
 
@@ -28,6 +31,10 @@ PORT = int(os.environ.get("REAPER_PORT", "8080"))
 GRACE = float(os.environ.get("REAPER_GRACE", "2"))
 FIRST_CONNECTION_TIMEOUT = float(os.environ.get("REAPER_FIRST_CONNECTION_TIMEOUT", "60"))
 API = "/v1.41"
+SESSION_FILTER = "label={}={}".format(
+    os.environ.get("REAPER_SESSION_LABEL", "io.deployer.session"),
+    os.environ.get("REAPER_SESSION", ""),
+)
 
 filters: set[str] = set()
 connections = 0
@@ -89,13 +96,13 @@ def serve_client(client: socket.socket) -> None:
             buffer += data
             while b"\n" in buffer:
                 line, buffer = buffer.split(b"\n", 1)
-                text = line.decode().strip()
-                if text.startswith("label="):
+                text = line.decode(errors="replace").strip()
+                if text == SESSION_FILTER and not SESSION_FILTER.endswith("="):
                     with lock:
                         filters.add(text)
                     client.sendall(b"ACK\n")
                 elif text:
-                    client.sendall(b"ERR unknown filter\n")
+                    client.sendall(b"ERR this reaper removes only its own session's objects\n")
     except OSError:
         pass
     finally:
