@@ -37,6 +37,7 @@ class DesiredStack:
             addresses=upstream_addresses(proxy, members),
             rate_limit=proxy.proxy.rate_limit,
             max_body_size=proxy.proxy.max_body_size,
+            public_metrics=proxy.proxy.public_metrics,
         )
 
     def files(self, service: Service) -> list[File]:

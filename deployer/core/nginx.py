@@ -21,6 +21,7 @@ def upstream_servers(addresses: list[str]) -> str:
 
 PLACEHOLDERS = (
     "upstream", "upstream_servers", "limit_req_zone", "limit_req", "max_body_size",
+    "metrics_access",
 )  # fmt: skip
 
 
@@ -37,12 +38,14 @@ def render(
     addresses: list[str],
     rate_limit: RateLimit | None = None,
     max_body_size: str = "10m",
+    public_metrics: bool = False,
 ) -> str:
     """Fill the `{{ placeholders }}` of an nginx config template.
 
     upstream, upstream_servers: the upstream's name and one `server` line per replica.
     limit_req_zone (http level), limit_req (server or location level): the rate limit, or
-    nothing when it is off. max_body_size: for client_max_body_size.
+    nothing when it is off. max_body_size: for client_max_body_size. metrics_access: inside a
+    `location = /metrics` block, `return 404;` unless the stack makes its metrics public.
     """
     if not addresses:
         raise StackError(source, [f"the proxy's upstream {upstream!r} has no replicas to serve"])
@@ -59,6 +62,9 @@ def render(
             if rate_limit else "# no rate limit"
         ),
         "max_body_size": max_body_size,
+        # In a `location = /metrics` block: pass it on, or answer 404 as if there were none.
+        "metrics_access": "# public: Proxy(public_metrics=True)" if public_metrics
+        else "return 404;",
     }  # fmt: skip
     unknown = unknown_placeholders(template)
     if unknown:

@@ -372,6 +372,7 @@ class _Renderer:
             addresses=[f"{proxy.proxy.upstream}:{proxy.proxy.port}"],
             rate_limit=proxy.proxy.rate_limit,
             max_body_size=proxy.proxy.max_body_size,
+            public_metrics=proxy.proxy.public_metrics,
         )
         name = f"{proxy.name}-config"
         self.add(

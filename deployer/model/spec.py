@@ -305,6 +305,9 @@ class Proxy(Model):
     # Generous by default: it stops a runaway client, not a busy one. None turns it off.
     rate_limit: RateLimit | None = RateLimit()
     max_body_size: str = "10m"
+    # The upstream's /metrics through the public port: off by default (the stack's own scrapers
+    # reach the replicas directly on the stack's network).
+    public_metrics: bool = False
 
 
 class UpdatePolicy(Model):

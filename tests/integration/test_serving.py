@@ -45,6 +45,14 @@ def test_metrics_add_up_across_gunicorn_workers(shop: Throwaway) -> None:
     assert "http_request_duration_seconds_bucket" in after
 
 
+def test_metrics_are_not_on_the_public_port(shop: Throwaway) -> None:
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(shop.url("nginx") + "/metrics")
+    assert refused.value.code == 404
+    code, inside = shop.exec("web", ["python3", "-c", HIT, "0"])  # the stack's own network
+    assert code == 0 and "http_requests_total" in inside
+
+
 def test_request_id_round_trips_and_is_made_when_missing(shop: Throwaway) -> None:
     request = urllib.request.Request(shop.url("nginx") + "/", headers={"X-Request-ID": "trace-42"})
     with urllib.request.urlopen(request) as response:
