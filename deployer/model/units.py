@@ -26,8 +26,19 @@ _ISO_DURATION = re.compile(
 )
 
 
+# A year is longer than any grace period, interval or timeout means; past it, a typo.
+MAX_DURATION = timedelta(days=365)
+
+
 def parse_duration(value: object) -> timedelta:
     """Accept "5s", "1m30s", "500ms", ISO 8601 ("PT5S"), a number of seconds, or a timedelta."""
+    duration = _parse_duration(value)
+    if duration > MAX_DURATION:
+        raise ValueError(f"duration {value!r} is longer than a year; write a shorter one")
+    return duration
+
+
+def _parse_duration(value: object) -> timedelta:
     if isinstance(value, timedelta):
         return value
     if isinstance(value, bool):
@@ -35,6 +46,8 @@ def parse_duration(value: object) -> timedelta:
     if isinstance(value, int | float):
         if value < 0:
             raise ValueError("a duration cannot be negative")
+        if value != value or value > MAX_DURATION.total_seconds():  # NaN, or absurdly long
+            raise ValueError(f"duration {value!r} is longer than a year; write a shorter one")
         return timedelta(seconds=value)
     if not isinstance(value, str):
         raise ValueError(f"a duration is a string like '5s' or '1m', not {type(value).__name__}")
@@ -42,7 +55,8 @@ def parse_duration(value: object) -> timedelta:
     iso = _ISO_DURATION.fullmatch(text)
     if iso and text not in {"P", "PT"}:  # the form pydantic writes a timedelta in
         parts = {key: float(number or 0) for key, number in iso.groupdict().items()}
-        return timedelta(days=parts["d"], hours=parts["h"], minutes=parts["m"], seconds=parts["s"])
+        seconds = parts["d"] * 86400 + parts["h"] * 3600 + parts["m"] * 60 + parts["s"]
+        return _parse_duration(seconds)
     pos, seconds = 0, 0.0
     for match in _DURATION_PART.finditer(text):
         if match.start() != pos:
@@ -53,7 +67,7 @@ def parse_duration(value: object) -> timedelta:
         raise ValueError(
             f"invalid duration {value!r}: write a number with a unit, like '500ms', '5s', '1m30s'"
         )
-    return timedelta(seconds=seconds)
+    return _parse_duration(seconds)
 
 
 def parse_size(value: object) -> int:

@@ -167,7 +167,16 @@ def load_compose_files(paths: list[Path], warn: Warn) -> Stack:
         if not isinstance(body, dict):
             problems.append(f"{doc.at(prefix)}: {prefix}: must be a mapping")
             continue
-        fields = _service_fields(name, body, doc, prefix, path.parent, warn, problems)
+        shape = _shape_problems(body, prefix, doc)
+        if shape:
+            problems += shape
+            continue
+        try:
+            fields = _service_fields(name, body, doc, prefix, path.parent, warn, problems)
+        except (ValueError, TypeError, KeyError, AttributeError, IndexError) as error:
+            # A value of the right shape that still cannot be read (a port without target...).
+            problems.append(f"{doc.at(prefix)}: {prefix}: cannot read this service: {error!r}")
+            continue
         try:
             services.append(Service.model_validate(fields))
         except ValidationError as error:
@@ -180,6 +189,8 @@ def load_compose_files(paths: list[Path], warn: Warn) -> Stack:
     if problems:
         raise StackError(str(path), problems)
     name = data.get("name") or re.sub(r"[^a-z0-9_-]", "", path.parent.resolve().name.lower())
+    if not isinstance(name, str):
+        raise StackError(str(path), [f"{doc.at('name')}: name: must be a string, not {name!r}"])
     try:
         return Stack(
             name=name or "stack", services=tuple(services), networks=tuple(networks),
@@ -195,10 +206,16 @@ def _top_level(
     section: Any, label: str, model: type[Network] | type[Volume], doc: _Merged, warn: Warn,
     problems: list[str],
 ) -> list[Any]:  # fmt: skip
-    found = []
+    found: list[Any] = []
+    if section is not None and not isinstance(section, dict):
+        problems.append(f"{doc.at(label)}: {label}: must be a mapping of names to settings")
+        return found
     for name, body in (section or {}).items():
-        body = dict(body or {})
         prefix = f"{label}.{name}"
+        if body is not None and not isinstance(body, dict):
+            problems.append(f"{doc.at(prefix)}: {prefix}: must be a mapping (or empty)")
+            continue
+        body = dict(body or {})
         if body.pop("external", False):
             warn(f"{doc.where(prefix)}: {prefix}.external: deployer creates its own {label}; "
                  "it will create this one")  # fmt: skip
@@ -209,11 +226,89 @@ def _top_level(
             warn(f"{doc.where(f'{prefix}.{key}')}: {prefix}.{key}: not supported; ignored")
             body.pop(key)
         if "labels" in body:
+            if not isinstance(body["labels"], dict | list):
+                problems.append(f"{doc.at(prefix + '.labels')}: {prefix}.labels: must be a "
+                                "mapping or a list of KEY=VALUE")  # fmt: skip
+                continue
             body["labels"] = _mapping(body["labels"])
         try:
             found.append(model.model_validate({**body, "name": name}))
         except ValidationError as error:
             problems += [f"{doc.at(prefix)}: {prefix}: {e['msg']}" for e in error.errors()]
+    return found
+
+
+# The shapes Compose allows for each key deployer reads (checked before converting, so a
+# malformed value is a message with its file, line and key path, never a traceback).
+_SCALAR = "scalar"
+_SHAPES: dict[str, tuple[str, ...]] = {
+    "image": ("str",), "build": ("str", "map"), "command": ("str", "list"),
+    "entrypoint": ("str", "list"), "environment": ("map", "list", "str"),
+    "env_file": ("str", "list"), "ports": ("list",), "expose": ("list",), "volumes": ("list",),
+    "tmpfs": ("str", "list"), "read_only": ("bool",), "user": ("str", "int"),
+    "working_dir": ("str",), "ulimits": ("map",), "security_opt": ("list",), "cap_add": ("list",),
+    "cap_drop": ("list",), "healthcheck": ("map",), "depends_on": ("list", "map"),
+    "restart": ("str", "bool"), "deploy": ("map",), "logging": ("map",),
+    "networks": ("list", "map"), "container_name": ("str",), "labels": ("map", "list"),
+    "init": ("bool",), "stop_grace_period": ("str", "int"), "stop_signal": ("str",),
+    "mem_limit": ("str", "int"), "mem_reservation": ("str", "int"),
+    "cpus": ("str", "int", "float"), "pids_limit": ("int",),
+    "build.context": ("str",), "build.dockerfile": ("str",), "build.target": ("str",),
+    "build.args": ("map", "list"), "build.x-wheelhouse": ("str",),
+    "healthcheck.test": ("str", "list"), "healthcheck.interval": ("str", "int"),
+    "healthcheck.timeout": ("str", "int"), "healthcheck.retries": ("int",),
+    "healthcheck.start_period": ("str", "int"), "healthcheck.disable": ("bool",),
+    "deploy.replicas": ("int",), "deploy.resources": ("map",), "deploy.restart_policy": ("map",),
+    "deploy.update_config": ("map",), "deploy.resources.limits": ("map",),
+    "deploy.resources.reservations": ("map",), "logging.driver": ("str",),
+    "logging.options": ("map",),
+}  # fmt: skip
+_ITEMS: dict[str, tuple[str, ...]] = {
+    # What the items of a list (or the values of a mapping) may be.
+    "command": (_SCALAR,), "entrypoint": (_SCALAR,), "environment": (_SCALAR,),
+    "env_file": ("str", "map"), "ports": (_SCALAR, "map"), "expose": (_SCALAR,),
+    "volumes": ("str", "map"), "tmpfs": (_SCALAR,), "security_opt": (_SCALAR,),
+    "cap_add": (_SCALAR,), "cap_drop": (_SCALAR,), "labels": (_SCALAR,),
+    "depends_on": (_SCALAR, "map"), "networks": (_SCALAR, "map"), "ulimits": ("int", "map"),
+    "build.args": (_SCALAR,), "healthcheck.test": (_SCALAR,), "logging.options": (_SCALAR,),
+    "deploy.resources.limits": (_SCALAR,), "deploy.resources.reservations": (_SCALAR, "list"),
+}  # fmt: skip
+
+
+def _is(value: Any, shape: str) -> bool:
+    return {
+        "str": isinstance(value, str),
+        "int": isinstance(value, int) and not isinstance(value, bool),
+        "float": isinstance(value, float),
+        "bool": isinstance(value, bool),
+        "map": isinstance(value, dict),
+        "list": isinstance(value, list),
+        _SCALAR: value is None or isinstance(value, str | int | float | bool),
+    }[shape]
+
+
+def _shape_problems(body: dict[str, Any], prefix: str, doc: _Merged, key: str = "") -> list[str]:
+    """Where `body` (a service, or a part of one) has a value of a shape Compose does not allow."""
+    found = []
+    for name, value in body.items():
+        path = f"{key}.{name}" if key else str(name)
+        shapes = _SHAPES.get(path)
+        where = f"{prefix}.{path}"
+        if shapes is None:
+            continue
+        if not any(_is(value, shape) for shape in shapes):
+            kinds = " or ".join("a mapping" if s == "map" else f"a {s}" for s in shapes)
+            found.append(f"{doc.at(where)}: {where}: must be {kinds}, not {value!r}")
+            continue
+        items = _ITEMS.get(path)
+        if items and isinstance(value, list | dict):
+            children = value.items() if isinstance(value, dict) else enumerate(value)
+            for child, item in children:
+                if not any(_is(item, shape) for shape in items):
+                    found.append(f"{doc.at(f'{where}.{child}')}: {where}.{child}: unexpected "
+                                 f"{type(item).__name__} {item!r}")  # fmt: skip
+        if isinstance(value, dict):
+            found += _shape_problems(value, prefix, doc, path)
     return found
 
 
