@@ -99,6 +99,14 @@ class FakeEngine:
         self.calls.append(f"create {plan.name}")
         return container_id
 
+    def started(self, name: str, image: str = "web:1") -> str:
+        """A running container with a healthcheck, made outside any plan (for health waits)."""
+        body = {"Image": image, "Labels": {}, "HostConfig": {"PortBindings": {}},
+                "Healthcheck": {"Test": ["CMD", "true"]}}  # fmt: skip
+        container_id = self.create_container(ContainerPlan(name, body))
+        self.start(container_id)
+        return container_id
+
     def _replace(self, container_id: str, **changes: object) -> None:
         info = self.container_state[container_id]
         self.container_state[container_id] = dataclasses.replace(info, **changes)  # type: ignore[arg-type]

@@ -351,11 +351,16 @@ def build(
     stack = target(ctx, files, project).stack()
     with progress(json_output) as report:
         built = operate.build(stack, tuple(services or ()), no_cache=no_cache, report=report)
+    return _per_service(built, json_output)
+
+
+def _per_service(results: dict[str, str], json_output: bool) -> int:
+    """service -> image reference or id, as JSON or one line each."""
     if json_output:
-        print_json(built)
-    for service, reference in built.items():
-        if not json_output:
-            print(f"{service}: {reference}")
+        print_json(results)
+    else:
+        for service, value in results.items():
+            print(f"{service}: {value}")
     return 0
 
 
@@ -371,9 +376,6 @@ def pull(
     stack = target(ctx, files, project).stack()
     with progress(json_output) as report:
         pulled = operate.pull(stack, tuple(services or ()), report=report)
-    if json_output:
-        print_json(pulled)
-    else:
-        for service, image_id in pulled.items():
-            print(f"{service}: {image_id[7:19]}")
-    return 0
+    if not json_output:
+        pulled = {name: image.removeprefix("sha256:")[:12] for name, image in pulled.items()}
+    return _per_service(pulled, json_output)

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from deployer import api
-from deployer.core.render import ContainerPlan
 from deployer.deploy import health
 from deployer.model.errors import DeployFailed, EngineError, Interrupted, StackError
 from deployer.model.spec import Healthcheck, Port, Proxy, Service, Stack, UpdatePolicy
@@ -81,27 +80,19 @@ def test_every_failing_service_is_reported() -> None:
     assert "shop-b-1 turned unhealthy" in failed.value.message
 
 
-def _started(fake: FakeEngine, name: str) -> str:
-    body = {"Image": "web:1", "Labels": {}, "HostConfig": {"PortBindings": {}},
-            "Healthcheck": {"Test": ["CMD", "true"]}}  # fmt: skip
-    container_id = fake.create_container(ContainerPlan(name, body))
-    fake.start(container_id)
-    return container_id
-
-
 def test_a_failure_whose_logs_cannot_be_read_still_says_what_failed() -> None:
     fake = FakeEngine()
     fake.unhealthy.add("shop-web-1")
     fake.logs_broken = True
     with pytest.raises(DeployFailed) as failed:
-        health.wait_ready(fake, [_started(fake, "shop-web-1")], timeout=5)
+        health.wait_ready(fake, [fake.started("shop-web-1")], timeout=5)
     assert "container shop-web-1 turned unhealthy" in failed.value.message
     assert "its logs could not be read: reading logs of" in failed.value.message
 
 
 def test_a_cancelled_wait_gives_up_within_a_poll() -> None:
     fake = FakeEngine()
-    container_id = _started(fake, "shop-web-1")
+    container_id = fake.started("shop-web-1")
     fake._replace(container_id, health="starting")
     cancel = threading.Event()
     threading.Timer(0.3, cancel.set).start()

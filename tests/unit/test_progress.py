@@ -12,7 +12,6 @@ from deployer.cli.output import Progress, status_table
 from deployer.core import events
 from deployer.core.events import ContainerReady, ContainerUnhealthy, Event, PlanMade
 from deployer.core.plan import CauseKind, Kind, Plan
-from deployer.core.render import ContainerPlan
 from deployer.core.state import PublishedPort
 from deployer.deploy import health
 from deployer.model.errors import DeployFailed
@@ -23,18 +22,10 @@ from tests.unit.test_rollout import engine, socket_shop
 SERVICE = Service(name="web", image="web:1")
 
 
-def _started(fake: FakeEngine, name: str) -> str:
-    body = {"Image": "web:1", "Labels": {}, "HostConfig": {"PortBindings": {}},
-            "Healthcheck": {"Test": ["CMD", "true"]}}  # fmt: skip
-    container_id = fake.create_container(ContainerPlan(name, body))
-    fake.start(container_id)
-    return container_id
-
-
 def test_waiting_emits_ready_events() -> None:
     fake = FakeEngine()
     seen: list[Event] = []
-    ids = [_started(fake, "shop-web-1"), _started(fake, "shop-web-2")]
+    ids = [fake.started("shop-web-1"), fake.started("shop-web-2")]
     health.wait_ready(fake, ids, timeout=5, report=seen.append)
     assert [(type(e), e.name) for e in seen if isinstance(e, ContainerReady)] == [
         (ContainerReady, "shop-web-1"),
@@ -48,7 +39,7 @@ def test_an_unhealthy_container_is_an_event_then_a_failure_with_its_evidence() -
     fake.unhealthy.add("shop-web-1")
     seen: list[Event] = []
     with pytest.raises(DeployFailed) as failed:
-        health.wait_ready(fake, [_started(fake, "shop-web-1")], timeout=5,
+        health.wait_ready(fake, [fake.started("shop-web-1")], timeout=5,
                           report=seen.append)  # fmt: skip
     assert seen == [ContainerUnhealthy("shop-web-1", "turned unhealthy")]
     assert "| probe said no" in failed.value.message
