@@ -192,3 +192,20 @@ def test_stop_then_start(deployed: tuple[str, api.Deployment], tmp_path: Path) -
     started = cli("start", "--name", name)
     assert started.returncode == 0, started.stderr
     assert all(r.state == "running" for r in api.status(name))
+
+
+def test_status_stats_reads_cpu_and_memory_from_the_engine(
+    deployed: tuple[str, api.Deployment],
+) -> None:
+    name, _ = deployed
+    result = cli("status", "--name", name, "--stats", "--json")
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(result.stdout)
+    assert len(rows) == 3
+    for row in rows:
+        stats = row["stats"]
+        assert stats["memory_bytes"] > 1_000_000  # a running gunicorn or nginx uses megabytes
+        assert stats["memory_limit_bytes"] in {256 * 2**20, 128 * 2**20}  # the stack's limits
+        assert stats["cpu_percent"] >= 0
+    table = cli("status", "--name", name, "--stats").stdout
+    assert "CPU" in table and "MiB" in table
