@@ -86,10 +86,12 @@ def test_ctrl_c_during_the_health_wait_exits_130_at_once_and_up_repairs(
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     deadline = time.monotonic() + 60
-    while not docker_api.containers(filters={"label": [f"io.deployer.stack={name}"]}):
+    # Running (not just created): `up` has started it and is waiting for its health.
+    while not docker_api.containers(
+        filters={"label": [f"io.deployer.stack={name}"], "status": ["running"]}
+    ):
         assert time.monotonic() < deadline and up.poll() is None, "the container never started"
         time.sleep(0.1)
-    time.sleep(0.5)  # inside the health wait
     interrupted = time.monotonic()
     up.send_signal(signal.SIGINT)
     _, stderr = up.communicate(timeout=30)
