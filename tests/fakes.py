@@ -13,7 +13,7 @@ from pathlib import Path
 from deployer.core import labels
 from deployer.core.render import ContainerPlan
 from deployer.core.state import ContainerInfo, NetworkInfo, PublishedPort, VolumeInfo
-from deployer.engine.protocol import ContainerStats, Session
+from deployer.engine.protocol import ContainerStats, PathStat, Session
 from deployer.model.errors import EngineError, ImageError, NotFound
 
 
@@ -150,13 +150,6 @@ class FakeEngine:
             return 0, self.proxy_configs.get(name, "")
         if action == "write":
             self.proxy_configs[name] = command[-1]
-        if action == "routes":
-            sockets = {c.labels.get(labels.SOCKET) for c in self.container_state.values()}
-            return 0, "".join(
-                f"{slot.rsplit('/', 1)[-1]} {target.rsplit('/', 1)[-1]} "
-                + ("live\n" if target in sockets else "dangling\n")
-                for slot, target in sorted(self.links.items())
-            )
         if action == "link":
             self.links[command[-1]] = command[-2]
             self.calls.append(f"link {command[-1].rsplit('/', 1)[-1]} {name}")
@@ -210,6 +203,12 @@ class FakeEngine:
 
     def exec_exit_code(self, session: Session) -> int:
         return 3 if session.exec_id == "false" else 0
+
+    def path_stat(self, container_id: str, path: str) -> PathStat | None:
+        if path in self.links:
+            return PathStat(name=path.rsplit("/", 1)[-1], link_target=self.links[path])
+        sockets = {c.labels.get(labels.SOCKET) for c in self.container_state.values()}
+        return PathStat(name=path.rsplit("/", 1)[-1], link_target="") if path in sockets else None
 
     def image_id(self, reference: str) -> str | None:
         return self.images_by_tag.get(reference)

@@ -23,15 +23,6 @@ from deployer.stackfile import load
 
 COMPOSE_DEFAULTS = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
 
-app = typer.Typer(
-    name="deployer",
-    help="Deploy typed Python stacks (or Compose files) onto a Docker engine.",
-    epilog="Exit codes: 2 invalid stack, 3 no engine, 4 image problem, 5 deploy failed, "
-    "6 engine refused, 7 not found, 8 another deploy holds the lock, 64 usage, 130 interrupted.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-)
-
 
 def _warn(message: str) -> None:
     print(Warning(message).text(), file=sys.stderr)
@@ -140,7 +131,6 @@ ServicesArgument = Annotated[
 ]  # fmt: skip
 
 
-@app.callback()
 def _global(
     ctx: typer.Context,
     files: FilesOption = None,
@@ -148,6 +138,21 @@ def _global(
 ) -> None:
     """Deploy typed Python stacks (or Compose files) onto a Docker engine."""
     ctx.obj = Target(files=files, project=project)
+
+
+def root() -> typer.Typer:
+    """An empty root app: the global options and settings; commands are added to it."""
+    made = typer.Typer(
+        name="deployer",
+        help="Deploy typed Python stacks (or Compose files) onto a Docker engine.",
+        epilog="Exit codes: 2 invalid stack, 3 no engine, 4 image problem, 5 deploy failed, "
+        "6 engine refused, 7 not found, 8 another deploy holds the lock, 64 usage, "
+        "130 interrupted.",
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+    )
+    made.callback()(_global)
+    return made
 
 
 def print_json(data: Any) -> None:

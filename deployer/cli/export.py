@@ -9,11 +9,13 @@ from typing import Annotated, Any
 import typer
 import yaml
 
-from deployer.cli.app import FilesOption, ProjectOption, app, target
+from deployer.cli.app import FilesOption, ProjectOption, target
 from deployer.export import kubernetes
 
+commands = typer.Typer()  # put on the root app by deployer.cli.main
+
 export_app = typer.Typer(help="The same stack, for other platforms.", no_args_is_help=True)
-app.add_typer(export_app, name="export")
+commands.add_typer(export_app, name="export")
 
 
 class _Dumper(yaml.SafeDumper):

@@ -9,9 +9,8 @@ from collections.abc import Callable
 from typing import Annotated, Literal
 
 import typer
-import yaml
 
-from deployer import api, operate
+from deployer import api
 from deployer.cli.app import (
     FilesOption,
     JsonOption,
@@ -19,7 +18,6 @@ from deployer.cli.app import (
     NameOption,
     ProjectOption,
     ServicesArgument,
-    app,
     print_json,
     target,
 )
@@ -27,6 +25,8 @@ from deployer.cli.output import stack_list_table, stats_table, status_table
 from deployer.cli.progress import progress
 from deployer.core.events import Report
 from deployer.model.spec import Stack
+
+commands = typer.Typer()  # put on the root app by deployer.cli.main
 
 TimeoutOption = Annotated[
     float | None, typer.Option("--timeout", help="seconds to wait for health (default: derived)")
@@ -62,7 +62,7 @@ def _scaled(stack: Stack, scale: list[str]) -> Stack:
     return stack.model_copy(update={"services": services})
 
 
-@app.command()
+@commands.command()
 def up(
     ctx: typer.Context,
     services: ServicesArgument = None,
@@ -108,7 +108,7 @@ def up(
     return 0
 
 
-@app.command()
+@commands.command()
 def rollback(
     ctx: typer.Context,
     files: FilesOption = None,
@@ -125,7 +125,7 @@ def rollback(
     return 0
 
 
-@app.command()
+@commands.command()
 def down(
     ctx: typer.Context,
     files: FilesOption = None,
@@ -160,7 +160,7 @@ def down(
     return 0
 
 
-@app.command()
+@commands.command()
 def plan(
     ctx: typer.Context,
     files: FilesOption = None,
@@ -176,7 +176,7 @@ def plan(
     return 0
 
 
-@app.command()
+@commands.command()
 def status(
     ctx: typer.Context,
     files: FilesOption = None,
@@ -188,6 +188,8 @@ def status(
     interval: Annotated[float, typer.Option("--interval", help="--watch: seconds")] = 2.0,
 ) -> int:
     """Every replica of the stack: state, health, ports, image, restarts, uptime."""
+    from deployer import operate  # off the start-up path of `up`
+
     stack_name = name or target(ctx, files, project).name()
 
     def render() -> str:
@@ -233,7 +235,7 @@ def _watch(render: Callable[[], str], interval: float) -> int:
         return 0
 
 
-app.command("ps", hidden=True, help="The same as status (docker compose ps).")(status)
+commands.command("ps", hidden=True, help="The same as status (docker compose ps).")(status)
 
 
 def _one_by_one(
@@ -248,7 +250,7 @@ def _one_by_one(
     return 0
 
 
-@app.command()
+@commands.command()
 def restart(
     ctx: typer.Context,
     services: ServicesArgument = None,
@@ -257,6 +259,8 @@ def restart(
     json_output: JsonOption = False,
 ) -> int:
     """Restart replicas one at a time; behind nginx, out of rotation while they restart."""
+    from deployer import operate  # off the start-up path of `up`
+
     stack = target(ctx, files, project).stack()
     return _one_by_one(
         "restarted",
@@ -266,7 +270,7 @@ def restart(
     )
 
 
-@app.command()
+@commands.command()
 def stop(
     ctx: typer.Context,
     services: ServicesArgument = None,
@@ -276,6 +280,8 @@ def stop(
     json_output: JsonOption = False,
 ) -> int:
     """Stop replicas (each with its grace period); `start` or `up` starts them again."""
+    from deployer import operate  # off the start-up path of `up`
+
     stack_name = name or target(ctx, files, project).name()
     return _one_by_one(
         "stopped",
@@ -285,7 +291,7 @@ def stop(
     )
 
 
-@app.command()
+@commands.command()
 def start(
     ctx: typer.Context,
     services: ServicesArgument = None,
@@ -295,6 +301,8 @@ def start(
     json_output: JsonOption = False,
 ) -> int:
     """Start stopped replicas and wait until they are healthy."""
+    from deployer import operate  # off the start-up path of `up`
+
     stack_name = name or target(ctx, files, project).name()
     return _one_by_one(
         "started",
@@ -304,9 +312,11 @@ def start(
     )
 
 
-@app.command("ls")
+@commands.command("ls")
 def list_stacks(json_output: JsonOption = False) -> int:
     """Every stack on the engine (from labels): services, replicas running/healthy, ports."""
+    from deployer import operate  # off the start-up path of `up`
+
     found = operate.stacks()
     if json_output:
         print_json([s.as_data() for s in found])
@@ -317,7 +327,7 @@ def list_stacks(json_output: JsonOption = False) -> int:
     return 0
 
 
-@app.command()
+@commands.command()
 def config(
     ctx: typer.Context,
     files: FilesOption = None,
@@ -334,11 +344,13 @@ def config(
     if output_format == "json":
         print_json(data)
     else:
+        import yaml  # only this command prints YAML
+
         print(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), end="")
     return 0
 
 
-@app.command()
+@commands.command()
 def build(
     ctx: typer.Context,
     services: ServicesArgument = None,
@@ -348,6 +360,8 @@ def build(
     json_output: JsonOption = False,
 ) -> int:
     """Build the images of the services that have `build`."""
+    from deployer import operate  # off the start-up path of `up`
+
     stack = target(ctx, files, project).stack()
     with progress(json_output) as report:
         built = operate.build(stack, tuple(services or ()), no_cache=no_cache, report=report)
@@ -364,7 +378,7 @@ def _per_service(results: dict[str, str], json_output: bool) -> int:
     return 0
 
 
-@app.command()
+@commands.command()
 def pull(
     ctx: typer.Context,
     services: ServicesArgument = None,
@@ -373,6 +387,8 @@ def pull(
     json_output: JsonOption = False,
 ) -> int:
     """Pull the images of the services that have `image` (deployer's own bases: bootstrap)."""
+    from deployer import operate  # off the start-up path of `up`
+
     stack = target(ctx, files, project).stack()
     with progress(json_output) as report:
         pulled = operate.pull(stack, tuple(services or ()), report=report)

@@ -2,24 +2,82 @@
 
 Errors become one message and a distinct exit code: a DeployerError its own, a usage error 64
 (Click's 2 is our "invalid stack"), Ctrl-C 130.
+
+Start-up is paid on every command: a run builds (and imports) only the command it was asked for.
+Building all of them costs Typer ~80 ms of signature inspection plus their imports; the whole app
+is built only for help, shell completion and names it does not know.
 """
 
 from __future__ import annotations
 
+import importlib
+import os
 import sys
 
 import typer
 
-from deployer.cli import export, lifecycle, operations, setup  # noqa: F401 - they register
-from deployer.cli.app import app
+from deployer.cli.app import root
 from deployer.model.errors import DeployerError
 
 EXIT_USAGE = 64
 EXIT_INTERRUPTED = 130
 
+# Which module of deployer.cli defines each command (a group like `images` counts as one).
+COMMANDS = {
+    **dict.fromkeys(
+        ["up", "down", "plan", "status", "ps", "rollback", "restart", "stop", "start", "ls",
+         "config", "build", "pull"],
+        "lifecycle",
+    ),
+    **dict.fromkeys(["logs", "exec", "run"], "operations"),
+    **dict.fromkeys(["import", "images", "gc"], "setup"),
+    "export": "export",
+}  # fmt: skip
+_GLOBAL_WITH_VALUE = {"-f", "--file", "-p", "--project-name"}
+
+
+def _command_name(argv: list[str]) -> str | None:
+    """The first word that is not a global option or its value."""
+    words = iter(argv)
+    for word in words:
+        if word in _GLOBAL_WITH_VALUE:
+            next(words, None)
+        elif not word.startswith("-"):
+            return word
+    return None
+
+
+def _name_of(info: typer.models.CommandInfo) -> str:
+    callback = info.callback
+    return info.name or (callback.__name__.replace("_", "-") if callback else "")
+
+
+def build_app(only: str | None = None) -> typer.Typer:
+    """The root app with every command, or with just `only` (and what it needs to parse)."""
+    modules = sorted(set(COMMANDS.values())) if only is None else [COMMANDS[only]]
+    made = root()
+    for name in modules:
+        commands: typer.Typer = importlib.import_module(f"deployer.cli.{name}").commands
+        made.registered_commands += [
+            c for c in commands.registered_commands if only is None or _name_of(c) == only
+        ]
+        made.registered_groups += [
+            g for g in commands.registered_groups if only is None or g.name == only
+        ]
+    return made
+
+
+def _app_for(argv: list[str]) -> typer.Typer:
+    name = _command_name(argv)
+    completing = any(key.endswith("_COMPLETE") for key in os.environ)
+    if name in COMMANDS and not completing:
+        return build_app(only=name)
+    return build_app()
+
 
 def main(argv: list[str] | None = None) -> int:
-    command = typer.main.get_command(app)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command = typer.main.get_command(_app_for(argv))
     try:
         result = command.main(args=argv, prog_name="deployer", standalone_mode=False)
     except DeployerError as error:
@@ -43,4 +101,4 @@ def main(argv: list[str] | None = None) -> int:
     return result if isinstance(result, int) else 0
 
 
-__all__ = ["app", "main"]
+__all__ = ["COMMANDS", "build_app", "main"]

@@ -16,11 +16,12 @@ from deployer.cli.app import (
     NameOption,
     ProjectOption,
     ServicesArgument,
-    app,
     complete_services,
     target,
 )
 from deployer.cli.progress import progress
+
+commands = typer.Typer()  # put on the root app by deployer.cli.main
 
 # One colour per container on a terminal, by the order containers first appear.
 _COLOURS = ("36", "33", "32", "35", "34", "96", "93", "92", "95", "94")
@@ -79,7 +80,7 @@ class _LogPrinter:
         print("".join(parts), flush=True)
 
 
-@app.command()
+@commands.command()
 def logs(
     ctx: typer.Context,
     services: ServicesArgument = None,
@@ -115,7 +116,7 @@ def logs(
     return 0
 
 
-@app.command("exec", context_settings=_PASS_THROUGH)
+@commands.command("exec", context_settings=_PASS_THROUGH)
 def exec_command(
     ctx: typer.Context,
     service: ServiceArgument,
@@ -140,7 +141,7 @@ def exec_command(
     )  # fmt: skip
 
 
-@app.command(context_settings=_PASS_THROUGH)
+@commands.command(context_settings=_PASS_THROUGH)
 def run(
     ctx: typer.Context,
     service: ServiceArgument,

@@ -7,11 +7,14 @@ import sys
 import time
 from collections.abc import Sequence
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from deployer.api import ReplicaStatus
+
+if TYPE_CHECKING:
+    from deployer.operate import ReplicaStats, StackSummary
 from deployer.core.events import Event
 from deployer.model.units import format_duration
-from deployer.operate import ReplicaStats, StackSummary
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:

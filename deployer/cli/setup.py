@@ -10,20 +10,22 @@ from typing import Annotated
 import typer
 
 from deployer import api
-from deployer.cli.app import JsonOption, app, print_json
+from deployer.cli.app import JsonOption, print_json
 from deployer.cli.progress import progress
 from deployer.images import bases
 from deployer.model.errors import StackError
 from deployer.model.spec import Stack
 
+commands = typer.Typer()  # put on the root app by deployer.cli.main
+
 EXIT_USAGE = 64
 
 images_app = typer.Typer(help="deployer's own base images, built from Debian packages.",
                          no_args_is_help=True)  # fmt: skip
-app.add_typer(images_app, name="images")
+commands.add_typer(images_app, name="images")
 
 
-@app.command("import")
+@commands.command("import")
 def import_compose(
     compose_file: Annotated[Path, typer.Argument(help="the Compose file to read")],
     output: Annotated[
@@ -114,7 +116,7 @@ def images_list() -> int:
     return 0
 
 
-@app.command()
+@commands.command()
 def gc(
     everything: Annotated[
         bool, typer.Option("--all", help="also those of test runs that are still going")

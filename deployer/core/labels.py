@@ -5,8 +5,6 @@ State is read back from these labels only: there is no state file.
 
 from __future__ import annotations
 
-import re
-
 PREFIX = "io.deployer"
 STACK = f"{PREFIX}.stack"
 SERVICE = f"{PREFIX}.service"
@@ -67,7 +65,6 @@ BASE_IMAGE = f"{PREFIX}.base-image"
 VERSION = f"{PREFIX}.version"
 
 FORMAT_VERSION = "1"
-_SLOT_FILE = re.compile(r"slot-([0-9]+)\.sock")
 
 
 def container_name(stack: str, service: str, replica: int) -> str:
@@ -99,12 +96,6 @@ def socket_path(container: str) -> str:
 def slot_path(replica: int) -> str:
     """The stable path nginx connects to for one replica slot (a symlink to a socket_path)."""
     return f"{SOCKET_DIR}/slot-{replica}.sock"
-
-
-def slot_replica(filename: str) -> int | None:
-    """The replica a slot file name stands for (`slot-2.sock` -> 2), or None."""
-    match = _SLOT_FILE.fullmatch(filename)
-    return int(match.group(1)) if match else None
 
 
 def data_volume(stack: str, volume: str) -> str:

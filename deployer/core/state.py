@@ -136,14 +136,3 @@ class ObservedState:
 
 def _socket_name(container: ContainerInfo) -> str:
     return container.labels.get(labels.SOCKET, "").rsplit("/", 1)[-1]
-
-
-def parse_routes(output: str) -> dict[int, Route]:
-    """The proxy's listing of its slot links: "slot-N.sock TARGET live|dangling" per line."""
-    routes = {}
-    for line in output.splitlines():
-        parts = line.split()
-        replica = labels.slot_replica(parts[0]) if len(parts) == 3 else None
-        if replica is not None:
-            routes[replica] = Route(target=parts[1], live=parts[2] == "live")
-    return routes

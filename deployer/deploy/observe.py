@@ -2,48 +2,58 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+from itertools import repeat
+
 from deployer.core import labels
-from deployer.core.state import ContainerInfo, ObservedState, Route, parse_routes
+from deployer.core.state import ContainerInfo, ObservedState, Route, replica_of
 from deployer.engine import Engine
 from deployer.model.errors import DeployerError
 
-# Run inside a socket proxy: one line per slot link, "slot-N.sock TARGET live|dangling".
-_LIST_ROUTES = r"""
-cd "$1" 2>/dev/null || exit 0
-for slot in slot-*.sock; do
-  [ -L "$slot" ] || continue
-  if [ -S "$slot" ]; then state=live; else state=dangling; fi
-  printf '%s %s %s\n' "$slot" "$(readlink "$slot")" "$state"
-done
-"""
-
 
 def observe(engine: Engine, stack: str) -> ObservedState:
+    """Every object of the stack. The route check (an exec in the proxy, ~50 ms) runs while
+    networks and volumes are listed: a no-op `up` pays for the slowest, not the sum."""
     selector = labels.stack_filter(stack)
     found = sorted(engine.containers(selector), key=lambda c: c.name)
     containers = [c for c in found if labels.ONE_OFF not in c.labels]
-    return ObservedState(
-        stack=stack,
-        containers=containers,
-        one_offs=[c for c in found if labels.ONE_OFF in c.labels],
-        networks=sorted(engine.networks(selector), key=lambda n: n.name),
-        volumes=sorted(engine.volumes(selector), key=lambda v: v.name),
-        routes=_routes(engine, containers),
-    )
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        routes = pool.submit(_routes, engine, containers)
+        networks = pool.submit(engine.networks, selector)
+        volumes = pool.submit(engine.volumes, selector)
+        return ObservedState(
+            stack=stack,
+            containers=containers,
+            one_offs=[c for c in found if labels.ONE_OFF in c.labels],
+            networks=sorted(networks.result(), key=lambda n: n.name),
+            volumes=sorted(volumes.result(), key=lambda v: v.name),
+            routes=routes.result(),
+        )
 
 
 def _routes(engine: Engine, containers: list[ContainerInfo]) -> dict[str, dict[int, Route]]:
-    """The slot links as a running socket proxy sees them (one exec per upstream)."""
+    """The slot links as a running socket proxy sees them: the engine stats each slot and its
+    target (no process runs in the proxy for it), all at once."""
     found: dict[str, dict[int, Route]] = {}
     for proxy in containers:
         upstream = proxy.labels.get(labels.ROUTES)
         if not upstream or upstream in found or proxy.state != "running":
             continue
-        command = ["sh", "-c", _LIST_ROUTES, "routes", labels.SOCKET_DIR]
+        replicas = sorted(
+            {replica_of(c) for c in containers if c.labels.get(labels.SERVICE) == upstream}
+        )
         try:
-            code, output = engine.exec(proxy.id, command)
+            with ThreadPoolExecutor(max_workers=max(1, len(replicas))) as pool:
+                routes = list(pool.map(_route, repeat(engine), repeat(proxy.id), replicas))
         except DeployerError:
-            continue  # the proxy stopped meanwhile: its routes are unknown, not broken
-        if code == 0:
-            found[upstream] = parse_routes(output)
+            continue  # the proxy went away meanwhile: its routes are unknown, not broken
+        found[upstream] = {r: route for r, route in zip(replicas, routes, strict=True) if route}
     return found
+
+
+def _route(engine: Engine, proxy_id: str, replica: int) -> Route | None:
+    slot = engine.path_stat(proxy_id, labels.slot_path(replica))
+    if slot is None or not slot.link_target:
+        return None
+    live = engine.path_stat(proxy_id, slot.link_target) is not None
+    return Route(target=slot.link_target.rsplit("/", 1)[-1], live=live)

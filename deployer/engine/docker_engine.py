@@ -6,8 +6,11 @@ own exceptions here and nowhere else.
 
 from __future__ import annotations
 
+import base64
+import json
 import socket
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -20,7 +23,7 @@ from deployer.core.render import ContainerPlan
 from deployer.core.state import ContainerInfo, NetworkInfo, VolumeInfo
 from deployer.engine import archive
 from deployer.engine.inspect import container_info, stats_of
-from deployer.engine.protocol import ContainerStats, Session
+from deployer.engine.protocol import ContainerStats, PathStat, Session
 from deployer.model.errors import EngineError, EngineUnavailable, ImageError, NotFound
 
 API_VERSION = "1.41"  # Engine 20.10; newer engines still speak it, so bodies mean the same.
@@ -90,13 +93,20 @@ class DockerEngine:
     def containers(self, label_filter: dict[str, list[str]]) -> list[ContainerInfo]:
         with translated("listing containers"):
             listed = self.api.containers(all=True, filters=label_filter)
-        found = []
-        for item in listed:
+
+        def inspect(container_id: str) -> ContainerInfo | None:
             try:
-                found.append(self.inspect_container(item["Id"]))
+                return self.inspect_container(container_id)
             except NotFound:
-                continue  # removed between the list and the inspect
-        return found
+                return None  # removed between the list and the inspect
+
+        ids = [item["Id"] for item in listed]
+        if len(ids) <= 1:
+            found = [inspect(i) for i in ids]
+        else:  # one round trip's time for all of them
+            with ThreadPoolExecutor(max_workers=min(8, len(ids))) as pool:
+                found = list(pool.map(inspect, ids))
+        return [info for info in found if info is not None]
 
     def inspect_container(self, container_id: str) -> ContainerInfo:
         with translated(f"inspecting container {container_id[:12]}"):
@@ -354,6 +364,19 @@ class DockerEngine:
         with translated("reading the exit code"):
             code = self.api.exec_inspect(session.exec_id).get("ExitCode")
         return int(code if code is not None else 1)
+
+    def path_stat(self, container_id: str, path: str) -> PathStat | None:
+        # HEAD of the archive endpoint: the engine stats the path; nothing is copied or run.
+        with translated(f"checking {path} in {container_id[:12]}"):
+            url = self.api._url("/containers/{0}/archive", container_id)
+            response = self.api.head(url, params={"path": path})
+        if response.status_code == 404:
+            return None
+        if response.status_code >= 400:
+            raise EngineError(f"checking {path} in {container_id[:12]}: {response.reason}")
+        header = response.headers.get("X-Docker-Container-Path-Stat", "")
+        data = json.loads(base64.b64decode(header)) if header else {}
+        return PathStat(name=str(data.get("name", "")), link_target=str(data.get("linkTarget", "")))
 
 
 def _raw_socket(raw: Any) -> socket.socket:

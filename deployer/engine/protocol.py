@@ -35,6 +35,14 @@ class ContainerStats:
     memory_limit_bytes: int
 
 
+@dataclass(frozen=True)
+class PathStat:
+    """A path in a container, as the engine stats it (no process runs for it)."""
+
+    name: str
+    link_target: str  # the absolute path a symlink points to; "" for anything else
+
+
 class Engine(Protocol):
     """What deployer needs from a container engine."""
 
@@ -106,3 +114,6 @@ class Engine(Protocol):
     def attach_session(self, container_id: str, *, tty: bool) -> Session: ...
     def resize(self, session: Session, container_id: str, height: int, width: int) -> None: ...
     def exec_exit_code(self, session: Session) -> int: ...
+    def path_stat(self, container_id: str, path: str) -> PathStat | None:
+        """`path` in the container (not followed if a link), or None when nothing is there."""
+        ...

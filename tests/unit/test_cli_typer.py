@@ -9,11 +9,11 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from deployer.cli.app import app
-from deployer.cli.main import main
+from deployer.cli.main import build_app, main
 
 ROOT = Path(__file__).parents[2]
 runner = CliRunner()
+app = build_app()
 
 COMPOSE = """
 services:
@@ -132,3 +132,19 @@ def test_exec_passes_everything_after_the_service_through() -> None:
     text = runner.invoke(app, ["exec", "--help"], terminal_width=200).stdout
     for flag in ("--index", "--no-tty", "--user", "--workdir", "--env"):
         assert flag in text
+
+
+def test_the_command_registry_matches_the_commands_defined() -> None:
+    from deployer.cli.main import COMMANDS, _name_of
+
+    whole = build_app()
+    defined = {_name_of(c) for c in whole.registered_commands} | {
+        g.name for g in whole.registered_groups
+    }
+    assert defined == set(COMMANDS)
+    for name in COMMANDS:
+        alone = build_app(only=name)
+        found = [_name_of(c) for c in alone.registered_commands] + [
+            str(g.name) for g in alone.registered_groups
+        ]
+        assert found == [name]

@@ -15,7 +15,7 @@ from deployer.core.hashing import config_hash, fields_label
 from deployer.core.plan import Kind
 from deployer.core.reconcile import Desired, reconcile
 from deployer.core.render import container_plan
-from deployer.core.state import ContainerInfo, ObservedState, Route, parse_routes
+from deployer.core.state import ContainerInfo, ObservedState, Route
 from deployer.model.spec import Healthcheck, HttpProbe, Proxy, Service, Stack
 
 WEB = Service(name="web", image="x", healthcheck=Healthcheck(http=HttpProbe(path="/", port=80)))
@@ -120,14 +120,6 @@ def test_a_replica_not_listening_on_its_socket_is_unhealthy(slots: Slots) -> Non
     result = slots.probe(_health_test(service), 1, "shop-web-1")
     assert result.returncode == 1
     assert "nothing listens on" in result.stdout
-
-
-def test_routes_are_parsed_from_the_proxys_listing() -> None:
-    listing = "slot-1.sock shop-web-1.sock live\nslot-2.sock gone.sock dangling\nnoise\n"
-    assert parse_routes(listing) == {
-        1: Route("shop-web-1.sock", live=True),
-        2: Route("gone.sock", live=False),
-    }
 
 
 FIELDS = {"image": "1111"}
