@@ -182,10 +182,10 @@ def selected(stack: Stack, services: tuple[str, ...] | list[str], deps: bool = T
     chosen = set(services)
     pending = list(services) if deps else []
     while pending:
-        for dep in stack.service(pending.pop()).depends_on:
-            if dep.service not in chosen:
-                chosen.add(dep.service)
-                pending.append(dep.service)
+        for dep in stack.service(pending.pop()).needs():
+            if dep not in chosen:
+                chosen.add(dep)
+                pending.append(dep)
     return chosen
 
 

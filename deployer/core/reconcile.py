@@ -25,7 +25,7 @@ class Desired:
 
 
 def service_order(stack: Stack) -> list[str]:
-    edges = {s.name: [d.service for d in s.depends_on] for s in stack.services}
+    edges = {s.name: sorted(s.needs()) for s in stack.services}
     return [name for level in levels(edges) for name in level]
 
 

@@ -60,7 +60,7 @@ def container_plan(
                 replica,
                 config_hash,
                 config_fields,
-                [dep.service for dep in service.depends_on],
+                sorted(service.needs()),
                 spec,
                 previous_spec,
             ),

@@ -155,19 +155,11 @@ class Apply:
             self._mark(self.failed)
             raise
 
-    def _needs(self, service: Service) -> list[tuple[str, bool]]:
-        """(service, must be healthy) for each dependency; a proxy always needs its upstream
-        healthy, whatever depends_on says: it routes to the upstream's replicas."""
-        needs = {dep.service: dep.condition == "healthy" for dep in service.depends_on}
-        if service.proxy is not None:
-            needs[service.proxy.upstream] = True
-        return sorted(needs.items())
-
     def _wait_for_dependencies(self, service: Service) -> None:
         def ready() -> bool:
             return all(
                 (self.healthy if healthy else self.started)[name]
-                for name, healthy in self._needs(service)
+                for name, healthy in service.needs().items()
             )
 
         with self.changed:

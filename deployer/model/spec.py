@@ -355,6 +355,15 @@ class Service(Model):
     proxy: Proxy | None = None
     update: UpdatePolicy = UpdatePolicy()
 
+    def needs(self) -> dict[str, bool]:
+        """The services this one waits for, each with whether it must be healthy (else only
+        started): its depends_on, and for a proxy its upstream, healthy, whatever depends_on
+        says, since the proxy routes to the upstream's replicas."""
+        found = {dep.service: dep.condition == "healthy" for dep in self.depends_on}
+        if self.proxy is not None:
+            found[self.proxy.upstream] = True
+        return found
+
     @model_validator(mode="after")
     def _image_or_build(self) -> Service:
         if (self.image is None) == (self.build is None):

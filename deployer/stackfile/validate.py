@@ -70,7 +70,12 @@ def _references(stack: Stack) -> list[str]:
                     f"services.{service.name}.mounts.{index}: no volume named {mount.source!r}; "
                     "declare it in Stack(volumes=[...]) (or write ./path for a host folder)"
                 )
-        if service.proxy and service.proxy.upstream not in services:
+        if service.proxy and service.proxy.upstream == service.name:
+            found.append(
+                f"services.{service.name}.proxy.upstream: a proxy cannot be its own upstream; "
+                "name the service it routes to"
+            )
+        elif service.proxy and service.proxy.upstream not in services:
             found.append(
                 f"services.{service.name}.proxy.upstream: no service named "
                 f"{service.proxy.upstream!r} in the stack"
@@ -84,9 +89,9 @@ def _references(stack: Stack) -> list[str]:
 
 
 def _cycles(stack: Stack) -> list[str]:
-    edges = {
-        s.name: [d.service for d in s.depends_on if d.service != s.name] for s in stack.services
-    }
+    # A proxy's upstream counts as a dependency: a cycle through it would deadlock `up` too.
+    names = {s.name for s in stack.services}
+    edges = {s.name: [d for d in s.needs() if d != s.name and d in names] for s in stack.services}
     cycle = find_cycle(edges)
     if cycle is None:
         return []

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from deployer import api
+from deployer.core.plan import Kind
 from deployer.deploy import health
 from deployer.model.errors import DeployFailed, EngineError, Interrupted, StackError
 from deployer.model.spec import Healthcheck, Port, Proxy, Service, Stack, UpdatePolicy
@@ -112,3 +113,29 @@ def test_a_probe_never_runs_on_the_stopped_replica_after_a_refusal(tmp_path: Pat
         api.up(Stack(name="shop", services=(web.model_copy(update={"image": "web:2"}),)),
                engine=fake)  # fmt: skip
     assert sorted(ids(fake)) == ["shop-web-1"]
+
+
+def test_a_proxy_needs_its_upstream_everywhere_order_matters(tmp_path: Path) -> None:
+    """Selection (`up nginx`), plan order and the label `down` orders by all see the edge."""
+    (tmp_path / "nginx.conf.template").write_text(TEMPLATE)
+    web = Service(name="web", image="web:1", healthcheck=CHECK)
+    nginx = Service(
+        name="nginx", image="nginx:1", healthcheck=CHECK,
+        proxy=Proxy(upstream="web", port=8000, template=tmp_path / "nginx.conf.template"),
+    )  # fmt: skip
+    stack = Stack(name="shop", services=(nginx, web))
+    assert api.selected(stack, ["nginx"]) == {"nginx", "web"}
+    fake = engine()
+    deployment = api.up(stack, engine=fake)
+    created = [a.resource for a in deployment.plan.actions if a.kind is Kind.CREATE]
+    assert created == ["shop-web-1", "shop-nginx-1"]  # the plan lists nginx second
+    api.down("shop", engine=fake)
+    assert fake.calls.index("remove shop-nginx-1") < fake.calls.index("stop shop-web-1")
+
+
+def test_a_proxy_of_itself_is_an_invalid_stack(tmp_path: Path) -> None:
+    (tmp_path / "t").write_text(TEMPLATE)
+    proxy = Proxy(upstream="nginx", port=80, template=tmp_path / "t")
+    with pytest.raises(StackError, match="a proxy cannot be its own upstream"):
+        api.plan(Stack(name="s", services=(Service(name="nginx", image="n", proxy=proxy),)),
+                 engine=engine())  # fmt: skip
