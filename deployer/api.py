@@ -39,6 +39,7 @@ class ReplicaStatus:
     image: str
     restart_count: int
     uptime_seconds: float | None
+    oom_killed: bool = False  # its last exit was the memory limit's doing
     # What keeps a running replica from serving although the engine calls it healthy (a broken
     # route from its proxy); health then reads "unhealthy".
     problem: str = ""
@@ -58,6 +59,7 @@ class ReplicaStatus:
             image=info.image,
             restart_count=info.restart_count,
             uptime_seconds=uptime,
+            oom_killed=info.oom_killed,
             problem=f"route missing: {problem}" if problem else "",
         )
 
@@ -81,6 +83,7 @@ class ReplicaStatus:
             ],
             "image": self.image,
             "restart_count": self.restart_count,
+            "oom_killed": self.oom_killed,
             "uptime_seconds": None
             if self.uptime_seconds is None
             else round(self.uptime_seconds, 1),

@@ -38,7 +38,7 @@ def status_table(replicas: list[ReplicaStatus]) -> str:
             r.health,
             ", ".join(f"{p.host_ip}:{p.host_port}->{p.container_port}" for p in r.ports) or "-",
             r.image,
-            str(r.restart_count),
+            f"{r.restart_count} (OOM-killed)" if r.oom_killed else str(r.restart_count),
             format_duration(timedelta(seconds=r.uptime_seconds))
             if r.uptime_seconds is not None
             else "-",

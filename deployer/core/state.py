@@ -34,6 +34,8 @@ class ContainerInfo:
     started_at: datetime | None = None
     exit_code: int = 0
     health_output: str = ""  # the last probe's output
+    # The memory limit killed it (at its last exit; the engine keeps this across a restart).
+    oom_killed: bool = False
 
 
 @dataclass(frozen=True)

@@ -70,10 +70,11 @@ def wait_ready(
 
 
 def _problem(info: ContainerInfo) -> str | None:
+    oom = " (killed by its memory limit)" if info.oom_killed else ""
     if info.state in {"exited", "dead"}:
-        return f"exited with code {info.exit_code}"
+        return f"exited with code {info.exit_code}{oom}"
     if info.state == "restarting" or info.restart_count > 0:
-        return f"keeps crashing (restarted {info.restart_count} time(s))"
+        return f"keeps crashing (restarted {info.restart_count} time(s)){oom}"
     if info.health == "unhealthy":
         return "turned unhealthy"
     return None

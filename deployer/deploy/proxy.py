@@ -69,13 +69,14 @@ class Upstream:
             for live in observed.service_containers(proxy.name)
             if live.state == "running"
         ]
-        running = [
+        # What each proxy was last loaded with, as far as deployer knows. A slot stays in the
+        # config while its replica is stopped (by `docker stop`, say); a name would not.
+        loaded = [
             (replica_of(c), c.name)
             for c in observed.service_containers(service.name)
-            if c.state == "running"
+            if c.state == "running" or self.sockets
         ]
-        # What each proxy was last loaded with, as far as deployer knows.
-        self.loaded = {live.id: upstream_addresses(proxy, running) for proxy, live in self.proxies}
+        self.loaded = {live.id: upstream_addresses(proxy, loaded) for proxy, live in self.proxies}
 
     def link(self, replica: int, container_id: str, socket: str) -> None:
         """Point a replica slot at `socket` (socket transport only): new connections go there."""

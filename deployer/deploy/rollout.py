@@ -92,9 +92,7 @@ class ServiceRun:
                 action.replica, action.container_id, self._socket(action.container_id)
             )
         self._repair(of[Kind.REMOVE], of[Kind.RENAME])
-        for action in of[Kind.START]:
-            self.engine.start(action.container_id)
-            self.report(ContainerStarted(action.resource, action.why()))
+        self._start_stopped(of[Kind.START])
         self._create(of[Kind.CREATE])
         self._replace(of[Kind.RECREATE])
         self._scale_down([a for a in of[Kind.REMOVE] if a.cause.kind is not CauseKind.INTERRUPTED])
@@ -217,8 +215,23 @@ class ServiceRun:
 
     # -- helpers -------------------------------------------------------------------------------
 
+    def _start_stopped(self, actions: list[Action]) -> None:
+        """Stopped replicas run again, and only once healthy are they back behind the proxy."""
+        if not actions:
+            return
+
+        def start(action: Action) -> None:
+            self.engine.start(action.container_id)
+            self.report(ContainerStarted(action.resource, action.why()))
+
+        parallel(start, actions)
+        self._rejoin([self.live[a.container_id] for a in actions])
+
     def _restore(self, olds: list[ContainerInfo]) -> None:
         parallel(self.engine.start, [o.id for o in olds])
+        self._rejoin(olds)
+
+    def _rejoin(self, olds: list[ContainerInfo]) -> None:
         self._wait([o.id for o in olds])
         for old in olds:
             self.upstream.link(replica_of(old), old.id, self._socket(old.id))

@@ -28,6 +28,7 @@ def container_info(data: dict[str, Any]) -> ContainerInfo:
         started_at=timestamp(state.get("StartedAt")) if state.get("Running") else None,
         exit_code=int(state.get("ExitCode") or 0),
         health_output=str(log[-1].get("Output", "")).strip() if log else "",
+        oom_killed=bool(state.get("OOMKilled")),
     )
 
 

@@ -37,6 +37,7 @@ INSPECTED = {
 
 def test_an_inspected_container_becomes_plain_data() -> None:
     info = container_info(INSPECTED)
+    assert not info.oom_killed
     assert (info.id, info.name, info.state, info.health) == (
         "abc123",
         "shop-web-1",
@@ -56,6 +57,7 @@ def test_a_stopped_container_without_healthcheck() -> None:
     data = {"Id": "x", "Name": "/a", "State": {"Status": "exited", "ExitCode": 137}}
     info = container_info(data)
     assert (info.state, info.health, info.exit_code, info.started_at) == ("exited", "", 137, None)
+    assert not info.oom_killed
     assert published_ports(data) == []
 
 
@@ -88,3 +90,10 @@ def test_files_pack_into_a_tar_relative_to_their_folder() -> None:
     assert link.issym() and link.linkname == "/etc/nginx/mime.types"
     with tarfile.open(fileobj=io.BytesIO(tar_of(files))) as whole:
         assert "srv/app.env" in whole.getnames()
+
+
+def test_the_memory_limit_kill_is_kept_across_restarts() -> None:
+    data = {"Id": "x", "Name": "/a", "RestartCount": 1,
+            "State": {"Status": "running", "Running": True, "OOMKilled": True}}  # fmt: skip
+    info = container_info(data)
+    assert (info.oom_killed, info.restart_count) == (True, 1)

@@ -92,6 +92,16 @@ def test_status_table_lists_replicas_then_their_problems() -> None:
     assert text.splitlines()[-1] == "shop-web-1: route missing: no slot-1.sock"
 
 
+def test_status_table_says_when_the_memory_limit_killed_a_replica() -> None:
+    row = api.ReplicaStatus(
+        stack="shop", service="web", replica=1, container="shop-web-1", id="abc", state="running",
+        health="healthy", ports=[], image="web:1", restart_count=1, uptime_seconds=5.0,
+        oom_killed=True,
+    )  # fmt: skip
+    assert "1 (OOM-killed)" in status_table([row])
+    assert row.as_data()["oom_killed"] is True
+
+
 def test_a_broken_route_observed_through_the_proxy_is_planned_and_repaired(
     tmp_path: Path,
 ) -> None:

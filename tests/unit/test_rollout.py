@@ -212,6 +212,20 @@ def test_socket_transport_swaps_replicas_without_reloading(tmp_path: Path) -> No
     assert sorted(ids(fake)) == ["shop-nginx-1", "shop-web-1", "shop-web-2"]
 
 
+def test_a_stopped_replica_started_by_up_is_back_in_the_upstream(tmp_path: Path) -> None:
+    """`docker stop` of one replica, then `up`: it starts, and the proxy keeps both slots."""
+    fake = engine()
+    api.up(socket_shop(tmp_path), engine=fake)
+    fake.stop(ids(fake)["shop-web-1"])
+    fake.calls.clear()
+    deployment = api.up(socket_shop(tmp_path), engine=fake)
+    assert [a.kind.value for a in deployment.plan.actions] == ["start"]
+    assert "slot-1.sock" in fake.proxy_configs["shop-nginx-1"]
+    assert "slot-2.sock" in fake.proxy_configs["shop-nginx-1"]
+    assert not [c for c in fake.calls if c.startswith("reload")]
+    assert all(r.health == "healthy" for r in deployment.replicas)
+
+
 def test_socket_transport_scaling_reloads_with_the_slot_count(tmp_path: Path) -> None:
     fake = engine()
     api.up(socket_shop(tmp_path), engine=fake)
