@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TypeVar
 
 from deployer.core import labels
 from deployer.core.desired import DesiredStack
@@ -44,13 +45,16 @@ class _Swap:
         return replica_of(self.old)
 
 
-def parallel(work: Callable[[str], None], ids: list[str]) -> None:
-    if len(ids) <= 1:
-        for item in ids:
+T = TypeVar("T")
+
+
+def parallel(work: Callable[[T], None], items: list[T]) -> None:
+    if len(items) <= 1:
+        for item in items:
             work(item)
         return
-    with ThreadPoolExecutor(max_workers=len(ids)) as pool:
-        list(pool.map(work, ids))
+    with ThreadPoolExecutor(max_workers=len(items)) as pool:
+        list(pool.map(work, items))
 
 
 class ServiceRun:
