@@ -23,9 +23,9 @@ POLL_SECONDS = 0.2
 
 
 def lock_path(stack: str) -> Path:
-    folder = Path(
-        os.environ.get("DEPLOYER_LOCK_DIR") or Path(tempfile.gettempdir()) / "deployer-locks"
-    )
+    # Not under $TMPDIR: two shells with different TMPDIRs must still find the same lock.
+    shared = Path("/tmp") if Path("/tmp").is_dir() else Path(tempfile.gettempdir())
+    folder = Path(os.environ.get("DEPLOYER_LOCK_DIR") or shared / "deployer-locks")
     engine = re.sub(r"[^A-Za-z0-9_.-]+", "_", os.environ.get("DOCKER_HOST", "default"))
     return folder / f"{engine}--{stack}.lock"
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import socket
+import tempfile
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -57,6 +58,26 @@ def translated(action: str) -> Iterator[None]:
                 f"cannot reach the Docker engine ({action}): {text}", hint=START_ENGINE_HINT
             ) from None
         raise EngineError(f"{action}: {text}", hint=_hint_for(text)) from None
+
+
+@contextmanager
+def _packing(context: Path, tag: str) -> Iterator[None]:
+    """The SDK packs the build context into a temporary file first: a full disk shows here."""
+    try:
+        yield
+    except OSError as error:
+        if isinstance(error, requests.exceptions.RequestException):
+            raise
+        # The SDK rewords the system's error ("Can not read file in context"): find its own.
+        cause: BaseException | None = error
+        while cause is not None and not (isinstance(cause, OSError) and cause.strerror):
+            cause = cause.__context__
+        reason = cause.strerror if isinstance(cause, OSError) else None
+        raise ImageError(
+            f"building {tag}: cannot pack the build context {context}: {reason or error}",
+            hint=f"the context is packed in {tempfile.gettempdir()} (TMPDIR): free space there "
+            "or point TMPDIR elsewhere, and keep the context small (.dockerignore)",
+        ) from None
 
 
 _KNOWN_REFUSALS = {
@@ -252,7 +273,7 @@ class DockerEngine:
         no_cache: bool = False,
     ) -> str:
         tail: list[str] = []
-        with translated(f"building {tag}"):
+        with translated(f"building {tag}"), _packing(context, tag):
             stream = self.api.build(
                 path=str(context),
                 dockerfile=dockerfile,

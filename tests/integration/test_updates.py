@@ -5,10 +5,6 @@ The tests run in order on one stack; each leaves it healthy for the next.
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import threading
 import time
 import urllib.request
@@ -25,7 +21,7 @@ from deployer.core import labels
 from deployer.engine.docker_engine import DockerEngine
 from deployer.model.errors import DeployFailed
 from deployer.model.spec import Healthcheck, HttpProbe, Stack
-from tests.integration.conftest import ROOT, default_stack_copy, unique_name
+from tests.integration.conftest import default_stack_copy, unique_name
 
 
 @pytest.fixture(scope="module")
@@ -154,47 +150,3 @@ def test_rollback_returns_to_the_previous_version(
     body = urllib.request.urlopen(url_of(engine, stack)).read().decode()
     assert "Hello from deployer" in body  # the first version's message
     assert api.plan(stack, engine=engine).empty
-
-
-def test_killed_up_is_repaired_by_the_next(
-    stack: Stack, engine: DockerEngine, docker_api: docker.APIClient, tmp_path: Path
-) -> None:
-    # The same relative paths as the real stack.py, so only the message differs.
-    (tmp_path / "app").symlink_to(ROOT / "app")
-    (tmp_path / "nginx").symlink_to(ROOT / "nginx")
-    stack_file = tmp_path / "stack.py"
-    stack_file.write_text(
-        (ROOT / "stack.py").read_text()
-        .replace('name="demo"', f'name="{stack.name}"')
-        .replace("Port(host=8080, container=80", "Port(host=0, container=80")
-        .replace('"Hello from deployer"', '"third version"')
-    )  # fmt: skip
-    child = subprocess.Popen(
-        [sys.executable, "-m", "deployer", "up", "-f", str(stack_file)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=dict(os.environ),
-    )  # fmt: skip
-    deadline = time.monotonic() + 60
-    assert child.stderr is not None
-    for line in child.stderr:  # kill it as soon as the first successor is healthy
-        if "healthy after" in line and f"{stack.name}-web-1-" in line:
-            break
-        assert time.monotonic() < deadline
-    child.send_signal(signal.SIGKILL)
-    child.wait()
-    names = ids(docker_api, stack)
-    assert any(n.startswith(f"{stack.name}-web-1-") for n in names)  # caught halfway
-    result = subprocess.run(
-        [sys.executable, "-m", "deployer", "up", "-f", str(stack_file)],
-        capture_output=True, text=True, env=dict(os.environ), timeout=300,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr
-    assert sorted(ids(docker_api, stack)) == [
-        f"{stack.name}-nginx-1", f"{stack.name}-web-1", f"{stack.name}-web-2",
-    ]  # fmt: skip
-    body = urllib.request.urlopen(url_of(engine, stack)).read().decode()
-    assert "third version" in body
-    again = subprocess.run(
-        [sys.executable, "-m", "deployer", "plan", "-f", str(stack_file)],
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
-    assert again.stdout.strip() == f"stack {stack.name}: nothing to do"

@@ -1,0 +1,69 @@
+"""The fault suite's figures: failed requests and recovery seconds per scenario.
+
+Runs tests/faults on the real engine (the engine-restart scenarios last and alone, as
+scripts/test does), collects what each test measured, prints a table and writes
+bench/results/faults.json. Exits non-zero if any scenario failed its test.
+
+    .venv/bin/python bench/faults.py
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).parents[1]
+RESULTS = ROOT / "bench" / "results"
+GROUPS = ["not engine_restart", "engine_restart"]
+
+
+def run_suite(figures: Path) -> int:
+    worst = 0
+    for group in GROUPS:
+        environment = dict(os.environ, DEPLOYER_FAULT_FIGURES=str(figures))
+        done = subprocess.run(
+            [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-m", group,
+             "tests/faults"],
+            cwd=ROOT, env=environment,
+        )  # fmt: skip
+        worst = max(worst, done.returncode)
+    return worst
+
+
+def cell(value: object) -> str:
+    return "-" if value is None else str(value)
+
+
+def main() -> int:
+    with tempfile.TemporaryDirectory() as folder:
+        figures = Path(folder) / "figures.jsonl"
+        figures.touch()
+        code = run_suite(figures)
+        scenarios = [json.loads(line) for line in figures.read_text().splitlines() if line]
+    columns = ["requests", "failed", "recovery_seconds", "downtime_seconds"]
+    print(f"\n{'scenario':<62} " + " ".join(f"{c:>17}" for c in columns))
+    for scenario in scenarios:
+        print(
+            f"{scenario['scenario']:<62} "
+            + " ".join(f"{cell(scenario.get(c)):>17}" for c in columns)
+        )
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    result = {
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": f"{os.cpu_count()} CPUs",
+        "load": "8 keep-alive HTTP clients through nginx on 127.0.0.1 (tests/integration/load.py)",
+        "suite_passed": code == 0,
+        "scenarios": scenarios,
+    }
+    (RESULTS / "faults.json").write_text(json.dumps(result, indent=2) + "\n")
+    print(f"\nwrote {RESULTS / 'faults.json'} ({len(scenarios)} scenarios, suite exit {code})")
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
