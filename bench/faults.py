@@ -46,11 +46,14 @@ def main() -> int:
         code = run_suite(figures)
         scenarios = [json.loads(line) for line in figures.read_text().splitlines() if line]
     columns = ["requests", "failed", "recovery_seconds", "downtime_seconds"]
-    print(f"\n{'scenario':<62} " + " ".join(f"{c:>17}" for c in columns))
+    print(f"\n{'scenario':<62} " + " ".join(f"{c:>17}" for c in columns) + "  other figures")
     for scenario in scenarios:
+        others = {k: v for k, v in scenario.items() if k not in {*columns, "scenario", "test"}}
         print(
             f"{scenario['scenario']:<62} "
             + " ".join(f"{cell(scenario.get(c)):>17}" for c in columns)
+            + "  "
+            + ", ".join(f"{k}={v}" for k, v in others.items())
         )
     RESULTS.mkdir(parents=True, exist_ok=True)
     result = {
