@@ -34,6 +34,8 @@ class Target:
 
     files: list[Path] | None = None
     project: str | None = None
+    env_files: list[Path] | None = None  # Compose's --env-file
+    profiles: list[str] | None = None  # Compose's --profile
 
     def paths(self) -> tuple[list[Path], bool]:
         """The stack files, and whether they are Compose files by where they came from."""
@@ -47,7 +49,11 @@ class Target:
             return _split(os.environ["COMPOSE_FILE"]), True
         for name in COMPOSE_DEFAULTS:
             if Path(name).is_file():
-                return [Path(name)], True
+                # As Compose does: its override file beside it is merged on top.
+                base, _, _ = name.rpartition(".")
+                overrides = [Path(f"{base}.override.{ext}") for ext in ("yaml", "yml")]
+                present = [o for o in overrides if o.is_file()]
+                return [Path(name), *present[:1]], True
         raise StackError(
             str(Path.cwd()),
             ["no stack file here: pass one with -f FILE (stack.py, a .yaml stack or a Compose "
@@ -69,7 +75,12 @@ class Target:
     def stack(self) -> Stack:
         paths, compose = self.paths()
         compose = compose or len(paths) > 1 or any(load.is_compose(p) for p in paths)
-        stack = load.load_files(paths, _warn, as_compose=compose and paths[0].suffix != ".py")
+        options = load.ComposeOptions(
+            env_files=tuple(self.env_files or ()), profiles=tuple(self.profiles or ())
+        )
+        stack = load.load_files(
+            paths, _warn, as_compose=compose and paths[0].suffix != ".py", options=options
+        )
         name = self.project_name(compose)
         if name and name != stack.name:
             stack = stack.model_copy(update={"name": name})
@@ -87,7 +98,10 @@ def _split(value: str) -> list[Path]:
 def target(ctx: typer.Context, files: list[Path] | None, project: str | None) -> Target:
     """The command's -f/-p, else the ones given before the command."""
     outer = ctx.find_object(Target) or Target()
-    return Target(files=files or outer.files, project=project or outer.project)
+    return Target(
+        files=files or outer.files, project=project or outer.project,
+        env_files=outer.env_files, profiles=outer.profiles,
+    )  # fmt: skip
 
 
 def complete_services(ctx: typer.Context, incomplete: str) -> list[str]:
@@ -131,13 +145,32 @@ ServicesArgument = Annotated[
 ]  # fmt: skip
 
 
+EnvFileOption = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--env-file", metavar="FILE", show_default=False,
+        help="Compose files: variables for ${VAR} (repeatable, later wins; replaces ./.env)",
+    ),
+]  # fmt: skip
+ProfileOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--profile", metavar="NAME", show_default=False,
+        help="Compose files: also run the services of this profile (repeatable; "
+        "default $COMPOSE_PROFILES)",
+    ),
+]  # fmt: skip
+
+
 def _global(
     ctx: typer.Context,
     files: FilesOption = None,
     project: ProjectOption = None,
+    env_files: EnvFileOption = None,
+    profiles: ProfileOption = None,
 ) -> None:
     """Deploy typed Python stacks (or Compose files) onto a Docker engine."""
-    ctx.obj = Target(files=files, project=project)
+    ctx.obj = Target(files=files, project=project, env_files=env_files, profiles=profiles)
 
 
 def root() -> typer.Typer:

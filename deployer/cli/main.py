@@ -33,7 +33,7 @@ COMMANDS = {
     **dict.fromkeys(["import", "images", "gc"], "setup"),
     "export": "export",
 }  # fmt: skip
-_GLOBAL_WITH_VALUE = {"-f", "--file", "-p", "--project-name"}
+_GLOBAL_WITH_VALUE = {"-f", "--file", "-p", "--project-name", "--env-file", "--profile"}
 
 
 def _command_name(argv: list[str]) -> str | None:

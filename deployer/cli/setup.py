@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from deployer import api
-from deployer.cli.app import JsonOption, print_json
+from deployer.cli.app import JsonOption, Target, print_json
 from deployer.cli.progress import progress
 from deployer.images import bases
 from deployer.model.errors import StackError
@@ -27,6 +27,7 @@ commands.add_typer(images_app, name="images")
 
 @commands.command("import")
 def import_compose(
+    ctx: typer.Context,
     compose_file: Annotated[Path, typer.Argument(help="the Compose file to read")],
     output: Annotated[
         Path, typer.Option("-o", "--output", help="where to write ('-' for standard output)")
@@ -38,7 +39,13 @@ def import_compose(
 
     if not compose_file.is_file():
         raise StackError(str(compose_file), ["file not found"])
-    stack = compose.load_compose(compose_file, lambda m: print(f"warning: {m}", file=sys.stderr))
+    outer = ctx.find_object(Target) or Target()  # --env-file / --profile before the command
+    options = load.ComposeOptions(
+        env_files=tuple(outer.env_files or ()), profiles=tuple(outer.profiles or ())
+    )
+    stack = compose.load_compose(
+        compose_file, lambda m: print(f"warning: {m}", file=sys.stderr), options
+    )
     load.checked(stack.model_copy(update={"root": compose_file.parent.resolve()}),
                  str(compose_file))  # fmt: skip
     to_stdout = str(output) == "-"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,8 @@ from pydantic import ValidationError
 
 from deployer.model.errors import StackError
 from deployer.model.spec import Network, Service, Stack, Volume
+from deployer.stackfile.interpolate import InterpolationError, interpolate, read_env_file
+from deployer.stackfile.load import ComposeOptions
 
 Warn = Callable[[str], None]
 
@@ -23,7 +25,7 @@ SERVICE_KEYS = {
     "volumes", "tmpfs", "read_only", "user", "working_dir", "ulimits", "security_opt", "cap_add",
     "cap_drop", "healthcheck", "depends_on", "restart", "deploy", "logging", "networks",
     "container_name", "labels", "init", "stop_grace_period", "stop_signal", "mem_limit",
-    "mem_reservation", "cpus", "pids_limit",
+    "mem_reservation", "cpus", "pids_limit", "profiles",
 }  # fmt: skip
 TOP_KEYS = {"version", "name", "services", "networks", "volumes"}
 CONDITIONS = {"service_started": "started", "service_healthy": "healthy"}
@@ -32,13 +34,16 @@ CONDITIONS = {"service_started": "started", "service_healthy": "healthy"}
 class _Document:
     """The parsed YAML plus the line of every node, for messages."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, environment: Mapping[str, str], warn: Warn) -> None:
         self.path = path
         self.lines: dict[str, int] = {}
-        text = path.read_text(encoding="utf-8")
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            raise StackError(str(path), [f"cannot read the file: {error}"]) from None
         try:
             # The data as YAML means it (anchors, merge keys); the nodes only for line numbers.
-            self.data = yaml.safe_load(text)
+            data = yaml.safe_load(text)
             root = yaml.compose(text)
         except yaml.YAMLError as error:
             mark = getattr(error, "problem_mark", None)
@@ -46,6 +51,21 @@ class _Document:
             raise StackError(str(path), [f"{where}invalid YAML: {error}"]) from None
         if root is not None:
             self._record(root, "")
+        # Each file is interpolated on its own, before merging, as Compose does.
+        problems: list[str] = []
+
+        def unset(at: str, variable: str) -> None:
+            warn(f"{self.where(at)}: {at}: variable {variable} is not set; it reads as an "
+                 f"empty string (set it, or give a default: ${{{variable}:-default}})")  # fmt: skip
+
+        self.data = interpolate(
+            data,
+            environment,
+            lambda at, why: problems.append(f"line {self.line(at)}: {at}: {why}"),
+            unset,
+        )
+        if problems:
+            raise StackError(str(path), problems)
 
     def _record(self, node: yaml.Node, path: str) -> None:
         self.lines.setdefault(path, node.start_mark.line + 1)
@@ -74,8 +94,9 @@ class _Merged:
     """Several Compose files merged into one model, each key remembering the file it came
     from (the last one that spells it out), so messages point at the right file and line."""
 
-    def __init__(self, documents: list[_Document]) -> None:
+    def __init__(self, documents: list[_Document], environment: Mapping[str, str]) -> None:
         self.documents = documents
+        self.environment = environment  # what `${VAR}` and a bare `environment: [VAR]` read
         self.path = documents[0].path
         data: Any = {}
         for document in documents:
@@ -145,14 +166,44 @@ def _volume_target(item: Any) -> str:
     return parts[1] if len(parts) > 1 else parts[0]
 
 
-def load_compose(path: Path, warn: Warn) -> Stack:
+def load_compose(path: Path, warn: Warn, options: ComposeOptions | None = None) -> Stack:
     """Translate a Compose file; unsupported keys go to `warn`, invalid ones raise StackError."""
-    return load_compose_files([path], warn)
+    return load_compose_files([path], warn, options)
 
 
-def load_compose_files(paths: list[Path], warn: Warn) -> Stack:
+def environment_for(first: Path, options: ComposeOptions) -> dict[str, str]:
+    """What `${VAR}` reads: the env files (--env-file, in order, later wins; without any, the
+    `.env` beside the first Compose file), overridden by the process environment."""
+    process = dict(os.environ if options.environment is None else options.environment)
+    default = first.parent / ".env"
+    files = list(options.env_files) or ([default] if default.is_file() else [])
+    values: dict[str, str] = {}
+    for file in files:
+        if not file.is_file():
+            raise StackError(str(file), ["env file not found: check --env-file"])
+        try:
+            values.update(read_env_file(file, {**values, **process}))
+        except InterpolationError as error:
+            raise StackError(str(file), [str(error).removeprefix(f"{file}:")]) from None
+        except (OSError, UnicodeDecodeError) as error:
+            raise StackError(str(file), [f"cannot read the env file: {error}"]) from None
+    return {**values, **process}
+
+
+def active_profiles(options: ComposeOptions) -> set[str]:
+    if options.profiles:
+        return set(options.profiles)
+    process = os.environ if options.environment is None else options.environment
+    return {p.strip() for p in process.get("COMPOSE_PROFILES", "").split(",") if p.strip()}
+
+
+def load_compose_files(
+    paths: list[Path], warn: Warn, options: ComposeOptions | None = None
+) -> Stack:
     """Compose files merged in order (later ones override), translated into one Stack."""
-    doc = _Merged([_Document(path) for path in paths])
+    options = options or ComposeOptions()
+    environment = environment_for(paths[0], options)
+    doc = _Merged([_Document(path, environment, warn) for path in paths], environment)
     path = doc.path
     data = doc.data
     if not isinstance(data, dict) or not isinstance(data.get("services"), dict):
@@ -162,8 +213,14 @@ def load_compose_files(paths: list[Path], warn: Warn) -> Stack:
             warn(f"{doc.where(key)}: {key}: not supported by deployer; ignored")
     problems: list[str] = []
     services = []
+    left_out = _left_out(data["services"], active_profiles(options), doc, problems)
+    for name, profiles in sorted(left_out.items()):
+        warn(f"{doc.where(f'services.{name}')}: services.{name}: left out: its profiles "
+             f"({', '.join(profiles)}) are not active (--profile or COMPOSE_PROFILES)")  # fmt: skip
     for name, body in data["services"].items():
         prefix = f"services.{name}"
+        if name in left_out:
+            continue
         if not isinstance(body, dict):
             problems.append(f"{doc.at(prefix)}: {prefix}: must be a mapping")
             continue
@@ -200,6 +257,37 @@ def load_compose_files(paths: list[Path], warn: Warn) -> Stack:
         raise StackError(
             str(path), [f"{e['loc'][0]}: {e['msg']}" for e in error.errors()]
         ) from None
+
+
+def _left_out(
+    services: dict[Any, Any], active: set[str], doc: _Merged, problems: list[str]
+) -> dict[str, list[str]]:
+    """Services whose profiles are all inactive (a service without profiles always runs); a
+    service that runs may not depend on one of them."""
+    left_out: dict[str, list[str]] = {}
+    for name, body in services.items():
+        profiles = body.get("profiles") if isinstance(body, dict) else None
+        if profiles is None:
+            continue
+        if not isinstance(profiles, list) or not all(isinstance(p, str) for p in profiles):
+            problems.append(f"{doc.at(f'services.{name}.profiles')}: services.{name}.profiles: "
+                            "must be a list of profile names")  # fmt: skip
+            continue
+        if profiles and "*" not in active and not active.intersection(profiles):
+            left_out[str(name)] = profiles
+    for name, body in services.items():
+        if name in left_out or not isinstance(body, dict):
+            continue
+        needs = body.get("depends_on") or []
+        for needed in needs if isinstance(needs, list | dict) else []:
+            if isinstance(needed, str) and needed in left_out:
+                where = f"services.{name}.depends_on"
+                problems.append(
+                    f"{doc.at(where)}: {where}: {needed} is in profile(s) "
+                    f"{', '.join(left_out[needed])}, which are not active: pass "
+                    f"--profile {left_out[needed][0]}"
+                )
+    return left_out
 
 
 def _top_level(
@@ -341,8 +429,8 @@ def _service_fields(
             fields[key] = list(body[key])
     if "build" in body:
         fields["build"] = _build(body["build"], unsupported)
-    env = _env_files(body.get("env_file"), folder, problems, prefix)
-    env.update(_environment(body.get("environment")))
+    env = _env_files(body.get("env_file"), folder, problems, prefix, doc.environment)
+    env.update(_environment(body.get("environment"), doc.environment))
     if env:
         fields["env"] = env
     if "ports" in body:
@@ -387,15 +475,22 @@ def _mapping(value: Any) -> dict[str, str]:
     return {key: val for key, _, val in pairs}
 
 
-def _environment(value: Any) -> dict[str, str]:
+def _environment(value: Any, project: Mapping[str, str]) -> dict[str, str]:
     env = {}
+    if isinstance(value, str):  # one "KEY=VALUE", not a list of its characters
+        value = [value]
     items = value.items() if isinstance(value, dict) else (
         (str(i).partition("=")[0], str(i).partition("=")[2] if "=" in str(i) else None)
         for i in value or []
     )  # fmt: skip
     for key, val in items:
-        # A name without a value takes it from the shell that runs deployer, as Compose does.
-        env[str(key)] = os.environ.get(str(key), "") if val is None else _scalar(val)
+        # A name without a value takes it from the shell (or .env) that runs deployer, as
+        # Compose does; unset there, it is left out.
+        if val is None:
+            if str(key) in project:
+                env[str(key)] = project[str(key)]
+            continue
+        env[str(key)] = _scalar(val)
     return env
 
 
@@ -403,22 +498,25 @@ def _scalar(value: Any) -> str:
     return "true" if value is True else "false" if value is False else str(value)
 
 
-def _env_files(value: Any, folder: Path, problems: list[str], prefix: str) -> dict[str, str]:
+def _env_files(
+    value: Any, folder: Path, problems: list[str], prefix: str, project: Mapping[str, str]
+) -> dict[str, str]:
     env: dict[str, str] = {}
     entries = [value] if isinstance(value, str | dict) else list(value or [])
     for entry in entries:
         path = entry if isinstance(entry, str) else entry.get("path", "")
         required = entry.get("required", True) if isinstance(entry, dict) else True
-        file = folder / path
+        file = folder / str(path)
         if not file.is_file():
             if required:
                 problems.append(f"{prefix}.env_file: no file {str(file)!r}")
             continue
-        for line in file.read_text().splitlines():
-            line = line.strip()
-            if line and not line.startswith("#") and "=" in line:
-                key, _, val = line.removeprefix("export ").partition("=")
-                env[key.strip()] = val.strip().strip("'\"")
+        try:
+            env.update(read_env_file(file, {**project, **env}))
+        except InterpolationError as error:
+            problems.append(f"{prefix}.env_file: {error}")
+        except (OSError, UnicodeDecodeError) as error:
+            problems.append(f"{prefix}.env_file: cannot read {str(file)!r}: {error}")
     return env
 
 

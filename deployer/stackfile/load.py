@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,20 @@ _KNOWN_FIELDS = sorted(
 )
 
 
-def load(path: str | Path, warn: Callable[[str], None] | None = None) -> Stack:
+@dataclass(frozen=True)
+class ComposeOptions:
+    """How Compose files are read: Compose's --env-file and --profile."""
+
+    env_files: tuple[Path, ...] = ()  # none: the .env beside the first file, if there is one
+    profiles: tuple[str, ...] = ()  # none: $COMPOSE_PROFILES
+    environment: Mapping[str, str] | None = None  # what ${VAR} reads first; None: os.environ
+
+
+def load(
+    path: str | Path,
+    warn: Callable[[str], None] | None = None,
+    options: ComposeOptions | None = None,
+) -> Stack:
     """Load and validate the stack at `path`: .py, .yaml/.yml, or a Compose file.
 
     A file whose name contains "compose" is read as a Compose file; its unsupported keys go to
@@ -40,7 +54,7 @@ def load(path: str | Path, warn: Callable[[str], None] | None = None) -> Stack:
     elif is_compose(file):
         from deployer.stackfile import compose  # only for Compose files: most runs never need it
 
-        stack = compose.load_compose(file, warn or _python_warning)
+        stack = compose.load_compose(file, warn or _python_warning, options)
     elif file.suffix in {".yaml", ".yml"}:
         stack = _load_yaml(file)
     else:
@@ -53,14 +67,17 @@ def load(path: str | Path, warn: Callable[[str], None] | None = None) -> Stack:
 
 
 def load_files(
-    paths: list[Path], warn: Callable[[str], None] | None = None, as_compose: bool = False
+    paths: list[Path],
+    warn: Callable[[str], None] | None = None,
+    as_compose: bool = False,
+    options: ComposeOptions | None = None,
 ) -> Stack:
     """One stack file, or several Compose files merged in order (later ones override).
 
     `as_compose` reads a single file as Compose whatever its name (from COMPOSE_FILE, say).
     """
     if len(paths) == 1 and not as_compose:
-        return load(paths[0], warn)
+        return load(paths[0], warn, options)
     for file in paths:
         if not file.is_file():
             raise StackError(str(file), ["file not found: check the -f arguments"])
@@ -72,13 +89,67 @@ def load_files(
             )  # fmt: skip
     from deployer.stackfile import compose
 
-    stack = compose.load_compose_files(paths, warn or _python_warning)
+    stack = compose.load_compose_files(paths, warn or _python_warning, options)
     return checked(stack.model_copy(update={"root": paths[0].parent.resolve()}), str(paths[0]))
 
 
+# Keys only one of the two YAML dialects has: how a file's content tells them apart.
+_COMPOSE_ONLY_TOP = {"version", "include", "secrets", "configs"}
+_COMPOSE_ONLY_SERVICE = {
+    "environment", "env_file", "volumes", "deploy", "container_name", "mem_limit",
+    "mem_reservation", "cpus", "pids_limit", "profiles", "extends", "secrets", "configs",
+    "platform", "pull_policy", "network_mode", "extra_hosts", "hostname",
+}  # fmt: skip
+_DEPLOYER_ONLY_SERVICE = {"env", "files", "mounts", "proxy", "replicas", "resources", "update"}
+
+
 def is_compose(path: Path) -> bool:
-    """Read as a Compose file (rather than deployer's own YAML)?"""
-    return path.suffix in {".yaml", ".yml"} and "compose" in path.name
+    """Read as a Compose file (rather than deployer's own YAML)?
+
+    A name with "compose" in it says so; otherwise the content decides: keys that only Compose
+    has, or only deployer has. A file with both is refused with what to do about it.
+    """
+    if path.suffix not in {".yaml", ".yml"}:
+        return False
+    if "compose" in path.name:
+        return True
+    compose_keys, deployer_keys = _dialect_keys(path)
+    if compose_keys and deployer_keys:
+        raise StackError(
+            str(path),
+            [f"mixes Compose keys ({', '.join(compose_keys[:3])}) with deployer's own "
+             f"({', '.join(deployer_keys[:3])}): name the file compose.yaml (or pass it with "
+             "COMPOSE_FILE) to read it as Compose, or use only deployer's fields"],
+        )  # fmt: skip
+    return bool(compose_keys)
+
+
+def _dialect_keys(path: Path) -> tuple[list[str], list[str]]:
+    import yaml  # only for YAML files
+
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, OSError, UnicodeDecodeError):
+        return [], []  # the loader that reads it reports the problem
+    if not isinstance(document, dict):
+        return [], []
+    compose_keys = [
+        str(key) for key in document if key in _COMPOSE_ONLY_TOP or str(key).startswith("x-")
+    ]
+    deployer_keys: list[str] = []
+    services = document.get("services")
+    for name, body in (services or {}).items() if isinstance(services, dict) else []:
+        if not isinstance(body, dict):
+            continue
+        compose_keys += [f"services.{name}.{k}" for k in body if k in _COMPOSE_ONLY_SERVICE]
+        deployer_keys += [f"services.{name}.{k}" for k in body if k in _DEPLOYER_ONLY_SERVICE]
+        check = body.get("healthcheck")
+        if isinstance(check, dict):
+            compose_keys += [f"services.{name}.healthcheck.{k}" for k in check if k == "test"]
+            deployer_keys += [
+                f"services.{name}.healthcheck.{k}" for k in check if k in {"command", "http"}
+            ]
+    return compose_keys, deployer_keys
 
 
 def _python_warning(message: str) -> None:

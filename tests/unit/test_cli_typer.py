@@ -148,3 +148,53 @@ def test_the_command_registry_matches_the_commands_defined() -> None:
             str(g.name) for g in alone.registered_groups
         ]
         assert found == [name]
+
+
+def test_compose_override_beside_compose_yaml_is_merged_without_f(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "compose.yaml").write_text(COMPOSE)
+    (tmp_path / "compose.override.yaml").write_text(OVERRIDE)
+    monkeypatch.chdir(tmp_path)
+    data = _config(env={"DEPLOYER_FILE": "", "COMPOSE_FILE": ""})
+    assert _service(data, "web")["env"] == {"A": "1", "B": "3", "C": "4"}
+    assert {s["name"] for s in data["services"]} == {"web", "worker"}  # type: ignore[attr-defined]
+
+
+def test_a_compose_file_by_any_name_is_read_as_compose(tmp_path: Path) -> None:
+    (tmp_path / "prod.yml").write_text(COMPOSE)
+    data = _config("-f", str(tmp_path / "prod.yml"))
+    assert _service(data, "web")["env"] == {"A": "1", "B": "2"}
+
+
+def test_a_file_mixing_both_dialects_says_how_to_load_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "mixed.yml").write_text(COMPOSE + "    replicas: 2\n")
+    assert main(["config", "-f", str(tmp_path / "mixed.yml")]) == 2
+    error = capsys.readouterr().err
+    assert "services.web.environment" in error and "services.web.replicas" in error
+    assert "name the file compose.yaml" in error
+
+
+def test_env_file_and_profile_are_global_options(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "compose.yaml").write_text(
+        "services:\n"
+        "  web:\n    image: app:${TAG:?set TAG}\n"
+        "  tools:\n    image: tools\n    profiles: [debug]\n"
+    )
+    (tmp_path / "vars.env").write_text("TAG=7\n")
+    file = str(tmp_path / "compose.yaml")
+    data = _config("--env-file", str(tmp_path / "vars.env"), "--profile", "debug", "-f", file)
+    assert _service(data, "web")["image"] == "app:7"
+    assert {s["name"] for s in data["services"]} == {"web", "tools"}  # type: ignore[attr-defined]
+    vars_file = str(tmp_path / "vars.env")
+    assert main(["--env-file", vars_file, "--profile", "debug", "-f", file, "config"]) == 0
+    capsys.readouterr()
+    monkeypatch.setenv("TAG", "")
+    assert main(["-f", file, "config"]) == 2
+    assert "line 3: services.web.image: required variable TAG is missing a value: set TAG" in (
+        capsys.readouterr().err
+    )
