@@ -24,6 +24,8 @@ from deployer.model.errors import (
 )
 from deployer.model.spec import (
     Build,
+    Config,
+    ConfigUse,
     DependsOn,
     File,
     Healthcheck,
@@ -37,6 +39,8 @@ from deployer.model.spec import (
     RateLimit,
     Reservations,
     Resources,
+    Secret,
+    SecretUse,
     Service,
     Stack,
     Ulimit,
@@ -74,6 +78,8 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "Action",
     "Build",
+    "Config",
+    "ConfigUse",
     "DependsOn",
     "DeployFailed",
     "DeployerError",
@@ -97,6 +103,8 @@ __all__ = [
     "ReplicaStatus",
     "Reservations",
     "Resources",
+    "Secret",
+    "SecretUse",
     "Service",
     "Stack",
     "StackError",

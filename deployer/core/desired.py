@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from deployer.core import hashing, labels, nginx, render
+from deployer.core import hashing, labels, nginx, render, secrets
 from deployer.core.reconcile import Desired
 from deployer.core.render import ContainerPlan
 from deployer.core.state import ServiceImage
@@ -41,7 +41,7 @@ class DesiredStack:
         )
 
     def files(self, service: Service) -> list[File]:
-        files = list(service.files)
+        files = list(service.files) + secrets.files(self.stack, service)
         if service.proxy is not None:
             upstream = self.stack.service(service.proxy.upstream)
             members = [

@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from deployer.core import render
+from deployer.core import render, secrets
 from deployer.model.spec import Service, Stack
 
 EXCLUDED_FIELDS = {
@@ -55,6 +55,10 @@ def service_fields(
         for mount in service.mounts
         if mount.type == "bind" and stack.resolve(Path(mount.source).expanduser()).is_file()
     }
+    # Secrets and configs by the digest of their content: a changed one rolls the service,
+    # and its value stays out of every label.
+    data["secrets"] = [data.get("secrets"), data.get("configs"), secrets.digests(stack, service)]
+    data.pop("configs", None)
     # The proxy's template content goes in; the upstream list it is filled with does not,
     # because replicas of the upstream come and go without recreating the proxy.
     data["proxy"] = [data.get("proxy"), proxy_template]

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from deployer.core import labels
-from deployer.model.spec import File, Healthcheck, HttpProbe, Service, Stack
+from deployer.model.spec import SECRETS_DIR, File, Healthcheck, HttpProbe, Service, Stack
 from deployer.model.units import to_nanoseconds
 
 
@@ -73,6 +73,11 @@ def container_plan(
         "HostConfig": host_config(service, first_network, binds(stack, service)),
         "NetworkingConfig": {"EndpointsConfig": {first_network: {"Aliases": first_aliases}}},
     }
+    if service.secrets:
+        # The container's own anonymous volume: secrets are written there before it starts
+        # (a read-only root included), stay out of its image layer, and go with the container.
+        mounts = body["HostConfig"].setdefault("Mounts", [])
+        mounts.append({"Type": "volume", "Target": SECRETS_DIR})
     _attach_sockets(stack, service, name, replica, body)
     check: dict[str, Any] | None = None
     if service.name in stack.socket_upstreams():

@@ -28,6 +28,7 @@ def tar_of(files: list[File], relative_to: str = "/") -> bytes:
                 continue
             member.size = len(data)
             member.mode = file.mode
+            member.uid, member.gid = file.uid, file.gid
             member.mtime = int(time.time())
             archive.addfile(member, io.BytesIO(data))
     return buffer.getvalue()

@@ -140,6 +140,7 @@ class DockerEngine:
             container_id: str = created["Id"]
             for network, aliases in plan.extra_networks:
                 self.api.connect_container_to_network(container_id, network, aliases=aliases)
+            # The engine keeps each archived file's owner and mode (no copyUIDGID).
             if plan.files and not plan.body["HostConfig"].get("ReadonlyRootfs"):
                 self.api.put_archive(container_id, "/", archive.tar_of(plan.files))
             elif plan.files:

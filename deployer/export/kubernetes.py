@@ -444,6 +444,13 @@ class _Renderer:
             self.warn(name, "networks", "one flat pod network: use NetworkPolicies to separate")
         for file in service.files:
             self.warn(name, "files", f"{file.path}: put it in a ConfigMap and mount it")
+        for secret in service.secrets:
+            # Values are never written into manifests: the cluster's own Secret holds them.
+            self.warn(name, "secrets", f"{secret.path()}: create a Secret ({secret.source}) "
+                      "with kubectl and mount it there; values are not exported")  # fmt: skip
+        for config in service.configs:
+            self.warn(name, "configs", f"{config.path()}: put {config.source} in a ConfigMap "
+                      "and mount it there")  # fmt: skip
         if service.proxy is not None and service.proxy.transport == "socket":
             self.warn(
                 name,

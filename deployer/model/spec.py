@@ -14,6 +14,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    SecretStr,
     StringConstraints,
     field_validator,
     model_validator,
@@ -271,6 +272,8 @@ class File(Model):
     path: str
     content: str = ""
     mode: int = 0o644
+    uid: Annotated[int, Field(ge=0)] = 0
+    gid: Annotated[int, Field(ge=0)] = 0
     # When set, the file is a symbolic link to this path instead of `content`.
     link: str | None = None
 
@@ -280,6 +283,84 @@ class File(Model):
         if not value.startswith("/"):
             raise ValueError(f"path {value!r} must be absolute")
         return value
+
+
+SECRET_NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+
+
+class _Source(Model):
+    """Where a secret's or config's content comes from: exactly one of a file (relative to the
+    stack file), an environment variable of the process that deploys, or inline content."""
+
+    name: Annotated[str, Field(pattern=SECRET_NAME, max_length=64)]
+    file: Path | None = None
+    environment: str | None = None
+
+    def _sources(self) -> int:
+        content = getattr(self, "content", None)  # declared by each kind, with its own type
+        return sum(x is not None for x in (self.file, self.environment, content))
+
+    @model_validator(mode="after")
+    def _one_source(self) -> _Source:
+        if self._sources() != 1:
+            raise ValueError("give exactly one of 'file', 'environment' or 'content'")
+        return self
+
+
+class Secret(_Source):
+    """A secret: mounted read-only at /run/secrets/<name> in the services that list it. Its
+    value never enters labels, plans, `config` or logs; only its digest enters the services'
+    config hash, so that a changed secret rolls them."""
+
+    content: SecretStr | None = None
+
+
+class Config(_Source):
+    """A configuration file: written at /<name> (or its target) in the services that list it."""
+
+    content: str | None = None
+
+
+class _Use(Model):
+    source: Annotated[str, Field(pattern=SECRET_NAME)]
+    target: str | None = None
+    uid: Annotated[int, Field(ge=0)] = 0
+    gid: Annotated[int, Field(ge=0)] = 0
+    mode: Annotated[int, Field(ge=0, le=0o7777)] = 0o444
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_string(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return {"source": value}
+        return value
+
+
+class SecretUse(_Use):
+    """A service's use of a stack secret; `target` is a file name under /run/secrets (or an
+    absolute path there)."""
+
+    def path(self) -> str:
+        target = self.target or self.source
+        return target if target.startswith("/") else f"{SECRETS_DIR}/{target}"
+
+    @field_validator("target")
+    @classmethod
+    def _under_run_secrets(cls, value: str | None) -> str | None:
+        if value and value.startswith("/") and not value.startswith(f"{SECRETS_DIR}/"):
+            raise ValueError(f"a secret's target must be under {SECRETS_DIR}/ (got {value!r})")
+        return value
+
+
+class ConfigUse(_Use):
+    """A service's use of a stack config; `target` defaults to /<source>."""
+
+    def path(self) -> str:
+        target = self.target or self.source
+        return target if target.startswith("/") else f"/{target}"
+
+
+SECRETS_DIR = "/run/secrets"
 
 
 class RateLimit(Model):
@@ -352,6 +433,8 @@ class Service(Model):
     expose: tuple[PortNumber, ...] = ()
     mounts: tuple[Mount, ...] = ()
     files: tuple[File, ...] = ()
+    secrets: tuple[SecretUse, ...] = ()
+    configs: tuple[ConfigUse, ...] = ()
     proxy: Proxy | None = None
     update: UpdatePolicy = UpdatePolicy()
 
@@ -395,6 +478,8 @@ class Stack(Model):
     services: tuple[Service, ...]
     networks: tuple[Network, ...] = ()
     volumes: tuple[Volume, ...] = ()
+    secrets: tuple[Secret, ...] = ()
+    configs: tuple[Config, ...] = ()
     # Put on every container, network and volume the stack creates (e.g. a test session's id).
     labels: dict[str, str] = Field(default_factory=dict)
     # Folder that relative paths (build contexts, templates) resolve against; set by the loader.

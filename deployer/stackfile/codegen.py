@@ -11,7 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, SecretStr
 
 from deployer.model.spec import Stack
 
@@ -32,6 +32,9 @@ def stack_source(stack: Stack, origin: str) -> str:
         fields.append(f"networks={_value(list(stack.networks), 1, used, '')}")
     if stack.volumes:
         fields.append(f"volumes={_value(list(stack.volumes), 1, used, '')}")
+    for field in ("secrets", "configs"):
+        if getattr(stack, field):
+            fields.append(f"{field}={_value(list(getattr(stack, field)), 1, used, '')}")
     if stack.labels:
         fields.append(f"labels={_value(stack.labels, 1, used, '')}")
     body = ",\n".join(f"    {field}" for field in fields)
@@ -75,6 +78,10 @@ def _call(name: str, parts: list[str], indent: int) -> str:
 def _value(value: Any, indent: int, used: set[str], field: str) -> str:
     if isinstance(value, BaseModel):
         return _model(value, indent, used)
+    if isinstance(value, SecretStr):  # inline in the Compose file already
+        return _string(value.get_secret_value())
+    if field == "mode" and isinstance(value, int):
+        return oct(value)
     if isinstance(value, timedelta):
         return _string(_duration(value))
     if isinstance(value, Path):

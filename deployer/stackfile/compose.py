@@ -14,7 +14,7 @@ import yaml
 from pydantic import ValidationError
 
 from deployer.model.errors import StackError
-from deployer.model.spec import Network, Service, Stack, Volume
+from deployer.model.spec import Config, Network, Secret, Service, Stack, Volume
 from deployer.stackfile.interpolate import InterpolationError, interpolate, read_env_file
 from deployer.stackfile.load import ComposeOptions
 
@@ -25,9 +25,9 @@ SERVICE_KEYS = {
     "volumes", "tmpfs", "read_only", "user", "working_dir", "ulimits", "security_opt", "cap_add",
     "cap_drop", "healthcheck", "depends_on", "restart", "deploy", "logging", "networks",
     "container_name", "labels", "init", "stop_grace_period", "stop_signal", "mem_limit",
-    "mem_reservation", "cpus", "pids_limit", "profiles",
+    "mem_reservation", "cpus", "pids_limit", "profiles", "secrets", "configs",
 }  # fmt: skip
-TOP_KEYS = {"version", "name", "services", "networks", "volumes"}
+TOP_KEYS = {"version", "name", "services", "networks", "volumes", "secrets", "configs"}
 CONDITIONS = {"service_started": "started", "service_healthy": "healthy"}
 
 
@@ -243,6 +243,8 @@ def load_compose_files(
                 problems.append(f"{doc.at(field)}: {field}: {message}")
     networks = _top_level(data.get("networks"), "networks", Network, doc, warn, problems)
     volumes = _top_level(data.get("volumes"), "volumes", Volume, doc, warn, problems)
+    secrets = _sources(data.get("secrets"), "secrets", Secret, doc, warn, problems)
+    configs = _sources(data.get("configs"), "configs", Config, doc, warn, problems)
     if problems:
         raise StackError(str(path), problems)
     name = data.get("name") or re.sub(r"[^a-z0-9_-]", "", path.parent.resolve().name.lower())
@@ -251,7 +253,7 @@ def load_compose_files(
     try:
         return Stack(
             name=name or "stack", services=tuple(services), networks=tuple(networks),
-            volumes=tuple(volumes),
+            volumes=tuple(volumes), secrets=tuple(secrets), configs=tuple(configs),
         )  # fmt: skip
     except ValidationError as error:
         raise StackError(
@@ -288,6 +290,53 @@ def _left_out(
                     f"--profile {left_out[needed][0]}"
                 )
     return left_out
+
+
+def _sources(
+    section: Any, label: str, model: type[Secret] | type[Config], doc: _Merged, warn: Warn,
+    problems: list[str],
+) -> list[Any]:  # fmt: skip
+    """Top-level secrets/configs: each from a file (relative to the first Compose file), an
+    environment variable, or inline content."""
+    found: list[Any] = []
+    if section is None:
+        return found
+    if not isinstance(section, dict):
+        problems.append(f"{doc.at(label)}: {label}: must be a mapping of names to sources")
+        return found
+    for name, body in section.items():
+        prefix = f"{label}.{name}"
+        if not isinstance(body, dict):
+            problems.append(f"{doc.at(prefix)}: {prefix}: must be a mapping with file, "
+                            "environment or content")  # fmt: skip
+            continue
+        if body.get("external"):
+            warn(f"{doc.where(prefix)}: {prefix}.external: an external {label[:-1]} lives "
+                 "in a Swarm; on one engine give it a file, environment or content; "
+                 "left out")  # fmt: skip
+            continue
+        for key in sorted(set(body) - {"file", "environment", "content", "name"}):
+            warn(f"{doc.where(f'{prefix}.{key}')}: {prefix}.{key}: not supported; ignored")
+        fields = {k: body[k] for k in ("file", "environment", "content") if k in body}
+        try:
+            found.append(model.model_validate({**fields, "name": str(name)}))
+        except ValidationError as error:
+            problems += [f"{doc.at(prefix)}: {prefix}: {e['msg']}" for e in error.errors()]
+    return found
+
+
+def _uses(value: list[Any]) -> list[Any]:
+    """A service's secrets/configs: names, or {source, target, uid, gid, mode} (uid and gid
+    are strings in Compose)."""
+    uses: list[Any] = []
+    for item in value:
+        if isinstance(item, dict):
+            use = {k: item[k] for k in ("source", "target", "mode") if k in item}
+            use.update({k: int(item[k]) for k in ("uid", "gid") if k in item})
+            uses.append(use)
+        else:
+            uses.append(str(item))
+    return uses
 
 
 def _top_level(
@@ -339,6 +388,7 @@ _SHAPES: dict[str, tuple[str, ...]] = {
     "restart": ("str", "bool"), "deploy": ("map",), "logging": ("map",),
     "networks": ("list", "map"), "container_name": ("str",), "labels": ("map", "list"),
     "init": ("bool",), "stop_grace_period": ("str", "int"), "stop_signal": ("str",),
+    "secrets": ("list",), "configs": ("list",),
     "mem_limit": ("str", "int"), "mem_reservation": ("str", "int"),
     "cpus": ("str", "int", "float"), "pids_limit": ("int",),
     "build.context": ("str",), "build.dockerfile": ("str",), "build.target": ("str",),
@@ -358,6 +408,7 @@ _ITEMS: dict[str, tuple[str, ...]] = {
     "volumes": ("str", "map"), "tmpfs": (_SCALAR,), "security_opt": (_SCALAR,),
     "cap_add": (_SCALAR,), "cap_drop": (_SCALAR,), "labels": (_SCALAR,),
     "depends_on": (_SCALAR, "map"), "networks": (_SCALAR, "map"), "ulimits": ("int", "map"),
+    "secrets": ("str", "map"), "configs": ("str", "map"),
     "build.args": (_SCALAR,), "healthcheck.test": (_SCALAR,), "logging.options": (_SCALAR,),
     "deploy.resources.limits": (_SCALAR,), "deploy.resources.reservations": (_SCALAR, "list"),
 }  # fmt: skip
@@ -447,6 +498,9 @@ def _service_fields(
         fields["tmpfs"] = tmpfs
     if "labels" in body:
         fields["labels"] = _mapping(body["labels"])
+    for key in ("secrets", "configs"):
+        if key in body:
+            fields[key] = _uses(body[key])
     if "healthcheck" in body:
         check = _healthcheck(body["healthcheck"], unsupported)
         if check is not None:

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ValidationError
 
 from deployer.model import spec
 from deployer.model.errors import StackError
-from deployer.model.spec import Network, Service, Stack, Volume
+from deployer.model.spec import Config, Network, Secret, Service, Stack, Volume
 from deployer.stackfile import validate
 
 _KNOWN_FIELDS = sorted(
@@ -252,24 +252,30 @@ def _load_yaml(file: Path) -> Stack:
 def stack_from_mapping(document: dict[str, Any], source: str, default_name: str) -> Stack:
     """Build a Stack from Compose-shaped data: `services` and `networks` map names to bodies."""
     problems: list[str] = []
-    unknown = sorted(set(document) - {"name", "services", "networks", "volumes"})
-    problems += [f"{key}: unknown top-level field; remove it" for key in unknown]
+    known = {"name", "services", "networks", "volumes", "secrets", "configs"}
+    problems += [
+        f"{key}: unknown top-level field; remove it" for key in sorted(set(document) - known)
+    ]
     services = _named_items(document.get("services"), "services", Service, problems)
     networks = _named_items(document.get("networks") or {}, "networks", Network, problems)
     volumes = _named_items(document.get("volumes") or {}, "volumes", Volume, problems)
+    secrets = _named_items(document.get("secrets") or {}, "secrets", Secret, problems)
+    configs = _named_items(document.get("configs") or {}, "configs", Config, problems)
     if problems:
         raise StackError(source, problems)
     name = document.get("name") or re.sub(r"[^a-z0-9_-]", "", default_name.lower()) or "stack"
     try:
         return Stack(
-            name=name, services=tuple(services), networks=tuple(networks), volumes=tuple(volumes)
-        )
+            name=name, services=tuple(services), networks=tuple(networks), volumes=tuple(volumes),
+            secrets=tuple(secrets), configs=tuple(configs),
+        )  # fmt: skip
     except ValidationError as error:
         raise StackError(source, _messages(error, prefix="")) from None
 
 
 def _named_items(
-    section: Any, label: str, model: type[Service] | type[Network] | type[Volume],
+    section: Any, label: str,
+    model: type[Service] | type[Network] | type[Volume] | type[Secret] | type[Config],
     problems: list[str],
 ) -> list[Any]:  # fmt: skip
     if not isinstance(section, dict) or (label == "services" and not section):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 from collections import Counter
 from pathlib import Path
 
@@ -19,6 +20,37 @@ def problems(stack: Stack) -> list[str]:
     found += _cycles(stack)
     found += _port_clashes(stack)
     found += _paths(stack)
+    found += _secrets(stack)
+    return found
+
+
+def _secrets(stack: Stack) -> list[str]:
+    """Each secret and config readable now, each use naming one the stack defines."""
+    found = []
+    for label, defined in (("secrets", stack.secrets), ("configs", stack.configs)):
+        for name, count in Counter(item.name for item in defined).items():
+            if count > 1:
+                found.append(f"{label}.{name}: defined {count} times; keep one")
+        for item in defined:
+            if item.file is not None and not stack.resolve(item.file).is_file():
+                found.append(f"{label}.{item.name}.file: no file {str(stack.resolve(item.file))!r}"
+                             "; the path is relative to the stack file")  # fmt: skip
+            if item.environment is not None and item.environment not in os.environ:
+                found.append(f"{label}.{item.name}.environment: {item.environment} is not "
+                             "set where deployer runs; set it")  # fmt: skip
+    secrets = {s.name for s in stack.secrets}
+    configs = {c.name for c in stack.configs}
+    for service in stack.services:
+        uses = [("secrets", u.source, u.path(), secrets) for u in service.secrets]
+        uses += [("configs", u.source, u.path(), configs) for u in service.configs]
+        for label, source, _, known in uses:
+            if source not in known:
+                names = ", ".join(sorted(known)) or "none defined"
+                found.append(f"services.{service.name}.{label}: {source!r} is not one of the "
+                             f"stack's {label} ({names})")  # fmt: skip
+        targets = Counter(path for *_, path, _ in uses)
+        found += [f"services.{service.name}: two secrets or configs are written to {path}"
+                  for path, count in targets.items() if count > 1]  # fmt: skip
     return found
 
 

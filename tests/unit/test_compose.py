@@ -41,7 +41,6 @@ def test_unsupported_keys_warn_with_their_line() -> None:
     _, warnings = warnings_of(HERE / "unsupported-compose.yml")
     where = f"{HERE / 'unsupported-compose.yml'}"
     assert sorted(warnings) == sorted([
-        f"{where}:20: secrets: not supported by deployer; ignored",
         f"{where}:3: services.web.privileged: not supported by deployer; ignored",
         f"{where}:6: services.web.build.cache_from: not supported by deployer; ignored",
         f"{where}:8: services.web.volumes.0: anonymous volumes are not supported; ignored "

@@ -156,6 +156,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "expose": {"expose": (9000,)},
     "mounts": {"mounts": (Mount(source="data", target="/data"),)},
     "files": {"files": ({"path": "/etc/app.conf", "content": "x"},)},
+    "secrets": {"secrets": ("token",)},
+    "configs": {"configs": ("settings",)},
     "update": {"update": UpdatePolicy(drain_timeout="3s")},
 }
 UNREPRESENTED = {"name", "build", "proxy"}  # identity; covered by image and the proxy tests
