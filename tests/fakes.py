@@ -35,6 +35,7 @@ class FakeEngine:
         self.refused: set[str] = set()  # name prefixes whose creation the engine refuses
         self.logs_broken = False  # logs_tail raises, as a vanished container's would
         self.start_delay = 0.0  # seconds each start takes, so that concurrent work interleaves
+        self.exits_on_start: dict[str, int] = {}  # image -> its containers' exit code (a job)
 
     def ping(self) -> None:
         return None
@@ -117,8 +118,11 @@ class FakeEngine:
         has_check = "Healthcheck" in self.bodies.get(info.name, ContainerPlan("", {})).body
         sick = info.name in self.unhealthy or info.image in self.unhealthy_images
         health = "unhealthy" if sick else "healthy" if has_check else ""
-        self._replace(container_id, state="running", health=health, health_output="probe said no")
         self.calls.append(f"start {info.name}")
+        if info.image in self.exits_on_start:  # a one-shot job: runs to its end at once
+            self._replace(container_id, state="exited", exit_code=self.exits_on_start[info.image])
+            return
+        self._replace(container_id, state="running", health=health, health_output="probe said no")
 
     def stop(self, container_id: str, timeout: int | None = None) -> None:
         self._replace(container_id, state="exited", health="")

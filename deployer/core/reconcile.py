@@ -69,8 +69,9 @@ def reconcile(
         if only is not None and name not in only:
             continue
         service_actions = _service_actions(
-            stack.name, stack.service(name), observed, desired[name], forced=name in force
-        )
+            stack.name, stack.service(name), observed, desired[name], forced=name in force,
+            job=name in stack.jobs(),
+        )  # fmt: skip
         actions += service_actions
         if not service_actions:
             unchanged.append(name)
@@ -94,7 +95,12 @@ def reconcile(
 
 
 def _service_actions(
-    stack: str, service: Service, observed: ObservedState, desired: Desired, forced: bool = False
+    stack: str,
+    service: Service,
+    observed: ObservedState,
+    desired: Desired,
+    forced: bool = False,
+    job: bool = False,
 ) -> list[Action]:
     existing = observed.service_containers(service.name)
     actions: list[Action] = []
@@ -111,7 +117,7 @@ def _service_actions(
     actions += [_remove(extra, scale) for extra in kept[service.replicas :]]
     kept = kept[: service.replicas]
     for live in kept:
-        actions += _keep_actions(stack, service, live, desired, forced)
+        actions += _keep_actions(stack, service, live, desired, forced, job)
         route = observed.route_problem(live, exact=True)
         if route and not forced and live.labels.get(labels.CONFIG_HASH) == desired.config_hash:
             name = labels.container_name(stack, service.name, replica_of(live))
@@ -145,7 +151,12 @@ def _survivor(
 
 
 def _keep_actions(
-    stack: str, service: Service, live: ContainerInfo, desired: Desired, forced: bool
+    stack: str,
+    service: Service,
+    live: ContainerInfo,
+    desired: Desired,
+    forced: bool,
+    job: bool = False,
 ) -> list[Action]:
     replica = replica_of(live)
     canonical = labels.container_name(stack, service.name, replica)
@@ -165,7 +176,8 @@ def _keep_actions(
     actions = []
     if live.name != canonical:
         actions.append(Action(Kind.RENAME, live.name, INTERRUPTED, service.name, replica, live.id))
-    if live.state not in {"running", "restarting"}:
+    done = job and live.state == "exited" and live.exit_code == 0  # a job that completed
+    if live.state not in {"running", "restarting"} and not done:
         stopped = Cause(CauseKind.STOPPED, detail=live.state)
         actions.append(Action(Kind.START, canonical, stopped, service.name, replica, live.id))
     return actions

@@ -46,7 +46,8 @@ class Apply:
         # Set under `changed`, which wakes the services waiting on their dependencies.
         self.changed = threading.Condition()
         self.started = {s.name: False for s in self.stack.services}
-        self.healthy = {s.name: False for s in self.stack.services}
+        self.healthy = {s.name: False for s in self.stack.services}  # or, for a job, completed
+        self.jobs = self.stack.jobs()
 
     def run(self, plan: Plan, observed: ObservedState) -> None:
         for action in plan.actions:
@@ -148,7 +149,8 @@ class Apply:
             run.run(actions)
             self._mark(self.started, name)
             live = observed.service_containers(name)
-            if actions or not all(health.is_ready(info) for info in live):
+            ready = health.is_done if name in self.jobs else health.is_ready
+            if actions or not all(ready(info) for info in live):
                 self._wait_ready(service)
             self._mark(self.healthy, name)
         except BaseException:
@@ -172,7 +174,15 @@ class Apply:
             "label": [f"{labels.STACK}={self.stack.name}", f"{labels.SERVICE}={service.name}"]
         }
         ids = [c.id for c in self.engine.containers(selector)]
-        if ids:
+        if ids and service.name in self.jobs:
+            health.wait_completed(
+                self.engine,
+                ids,
+                timeout=self.timeout or health.JOB_TIMEOUT,
+                report=self.report,
+                cancel=self.cancelled,
+            )
+        elif ids:
             health.wait_ready(
                 self.engine,
                 ids,

@@ -25,9 +25,56 @@ def wait_timeout(service: Service) -> float:
     return max(60.0, (decide + timedelta(seconds=30)).total_seconds())
 
 
+JOB_TIMEOUT = 600.0  # seconds a one-shot job (a migration, say) may run by default
+
+
 def is_ready(info: ContainerInfo) -> bool:
     """Running, and healthy when it has a healthcheck."""
     return info.state == "running" and info.health in {"healthy", ""}
+
+
+def is_done(info: ContainerInfo) -> bool:
+    """A one-shot job's container that ran to completion."""
+    return info.state == "exited" and info.exit_code == 0
+
+
+def wait_completed(
+    engine: Engine,
+    container_ids: list[str],
+    *,
+    timeout: float,
+    report: Report = quiet,
+    cancel: threading.Event | None = None,
+) -> None:
+    """Block until every container of a one-shot job has exited with code 0.
+
+    Raises DeployFailed with the exit code and the log tail as soon as one exits otherwise.
+    """
+    started = time.monotonic()
+    pending = list(container_ids)
+    while pending:
+        for container_id in list(pending):
+            info = engine.inspect_container(container_id)
+            if is_done(info):
+                pending.remove(container_id)
+                report(ContainerReady(info.name, "completed", time.monotonic() - started))
+            elif info.state in {"exited", "dead"}:
+                problem = f"exited with code {info.exit_code}" + (
+                    " (killed by its memory limit)" if info.oom_killed else ""
+                )
+                report(ContainerUnhealthy(info.name, problem))
+                raise failure(engine, info, problem)
+        if not pending:
+            return
+        if cancel is not None and cancel.is_set():
+            raise Interrupted("interrupted while waiting for a job to complete")
+        if time.monotonic() - started > timeout:
+            info = engine.inspect_container(pending[0])
+            raise failure(engine, info, f"still running after {timeout:.0f}s")
+        if cancel is not None:
+            cancel.wait(POLL_SECONDS)
+        else:
+            time.sleep(POLL_SECONDS)
 
 
 def wait_ready(

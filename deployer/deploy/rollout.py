@@ -77,6 +77,9 @@ class ServiceRun:
         self.names = {info.id: info.name for info in live}  # and of the containers this run adds
         self.report = report
         self.timeout = timeout or health.wait_timeout(service)
+        # A one-shot job: its new containers must run to completion rather than be healthy.
+        self.job = service.name in desired.stack.jobs()
+        self.job_timeout = timeout or health.JOB_TIMEOUT
         self.drain = service.update.drain_timeout.total_seconds()
         self.upstream = Upstream(engine, desired, service, observed, report)
         wanted = desired.services[service.name].config_hash
@@ -261,6 +264,11 @@ class ServiceRun:
         return container_id, name
 
     def _wait(self, ids: list[str]) -> None:
+        if self.job:
+            health.wait_completed(
+                self.engine, ids, timeout=self.job_timeout, report=self.report, cancel=self.cancel
+            )
+            return
         health.wait_ready(
             self.engine, ids, timeout=self.timeout, report=self.report, cancel=self.cancel
         )

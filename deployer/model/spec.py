@@ -203,8 +203,11 @@ class Logging(Model):
 
 
 class DependsOn(Model):
+    """Start after `service` has started, is healthy, or (a one-shot job such as a migration)
+    has run to completion with exit code 0."""
+
     service: str
-    condition: Literal["started", "healthy"] = "started"
+    condition: Literal["started", "healthy", "completed"] = "started"
 
     @model_validator(mode="before")
     @classmethod
@@ -438,14 +441,18 @@ class Service(Model):
     proxy: Proxy | None = None
     update: UpdatePolicy = UpdatePolicy()
 
-    def needs(self) -> dict[str, bool]:
-        """The services this one waits for, each with whether it must be healthy (else only
-        started): its depends_on, and for a proxy its upstream, healthy, whatever depends_on
+    def waits_for(self) -> dict[str, str]:
+        """The services this one waits for, each with its condition (started, healthy or
+        completed): its depends_on, and for a proxy its upstream, healthy, whatever depends_on
         says, since the proxy routes to the upstream's replicas."""
-        found = {dep.service: dep.condition == "healthy" for dep in self.depends_on}
+        found: dict[str, str] = {dep.service: dep.condition for dep in self.depends_on}
         if self.proxy is not None:
-            found[self.proxy.upstream] = True
+            found[self.proxy.upstream] = "healthy"
         return found
+
+    def needs(self) -> dict[str, bool]:
+        """The services this one waits for, each with whether more than its start is awaited."""
+        return {name: condition != "started" for name, condition in self.waits_for().items()}
 
     @model_validator(mode="after")
     def _image_or_build(self) -> Service:
@@ -500,6 +507,16 @@ class Stack(Model):
             if proxy.proxy is not None and proxy.proxy.transport == "socket":
                 return proxy
         return None
+
+    def jobs(self) -> set[str]:
+        """One-shot services: those another waits on to complete. Their containers run to the
+        end; one that exited 0 is done and is not started again while its config matches."""
+        return {
+            dep.service
+            for service in self.services
+            for dep in service.depends_on
+            if dep.condition == "completed"
+        }
 
     def socket_upstreams(self) -> list[str]:
         """Services reached over unix sockets: each gets a shared socket volume."""

@@ -28,7 +28,11 @@ SERVICE_KEYS = {
     "mem_reservation", "cpus", "pids_limit", "profiles", "secrets", "configs",
 }  # fmt: skip
 TOP_KEYS = {"version", "name", "services", "networks", "volumes", "secrets", "configs"}
-CONDITIONS = {"service_started": "started", "service_healthy": "healthy"}
+CONDITIONS = {
+    "service_started": "started",
+    "service_healthy": "healthy",
+    "service_completed_successfully": "completed",
+}
 
 
 class _Document:
@@ -97,6 +101,7 @@ class _Merged:
     def __init__(self, documents: list[_Document], environment: Mapping[str, str]) -> None:
         self.documents = documents
         self.environment = environment  # what `${VAR}` and a bare `environment: [VAR]` read
+        self.present: set[str] = set()  # the services deployed (not left out by a profile)
         self.path = documents[0].path
         data: Any = {}
         for document in documents:
@@ -214,6 +219,7 @@ def load_compose_files(
     problems: list[str] = []
     services = []
     left_out = _left_out(data["services"], active_profiles(options), doc, problems)
+    doc.present = {str(name) for name in data["services"]} - set(left_out)
     for name, profiles in sorted(left_out.items()):
         warn(f"{doc.where(f'services.{name}')}: services.{name}: left out: its profiles "
              f"({', '.join(profiles)}) are not active (--profile or COMPOSE_PROFILES)")  # fmt: skip
@@ -282,6 +288,9 @@ def _left_out(
             continue
         needs = body.get("depends_on") or []
         for needed in needs if isinstance(needs, list | dict) else []:
+            options = needs[needed] if isinstance(needs, dict) else None
+            if isinstance(options, dict) and options.get("required") is False:
+                continue  # optional: dropped when absent
             if isinstance(needed, str) and needed in left_out:
                 where = f"services.{name}.depends_on"
                 problems.append(
@@ -506,7 +515,7 @@ def _service_fields(
         if check is not None:
             fields["healthcheck"] = check
     if "depends_on" in body:
-        fields["depends_on"] = _depends_on(body["depends_on"], unsupported)
+        fields["depends_on"] = _depends_on(body["depends_on"], unsupported, doc.present)
     if "restart" in body:
         fields["restart"] = "no" if body["restart"] is False else str(body["restart"])
     resources = _legacy_resources(body)
@@ -666,15 +675,21 @@ def _healthcheck(value: dict[str, Any], unsupported: Callable[..., None]) -> dic
     return check
 
 
-def _depends_on(value: Any, unsupported: Callable[..., None]) -> list[Any]:
+def _depends_on(value: Any, unsupported: Callable[..., None], present: set[str]) -> list[Any]:
     if isinstance(value, list):
         return [str(name) for name in value]
     found = []
     for name, options in value.items():
-        condition = (options or {}).get("condition", "service_started")
+        options = options or {}
+        condition = options.get("condition", "service_started")
         if condition not in CONDITIONS:
             unsupported(f"depends_on.{name}.condition", f"{condition!r} is not supported; "
                         "waiting for the service to start instead")  # fmt: skip
+        if options.get("required") is False and str(name) not in present:
+            continue  # Compose's optional dependency: absent (left out by a profile, say)
+        if options.get("restart"):
+            unsupported(f"depends_on.{name}.restart", "restarting this service when its "
+                        "dependency is updated is not supported; ignored")  # fmt: skip
         found.append({"service": name, "condition": CONDITIONS.get(condition, "started")})
     return found
 

@@ -21,7 +21,19 @@ def problems(stack: Stack) -> list[str]:
     found += _port_clashes(stack)
     found += _paths(stack)
     found += _secrets(stack)
+    found += _jobs(stack)
     return found
+
+
+def _jobs(stack: Stack) -> list[str]:
+    """A service waited on to complete must be allowed to stay exited once done."""
+    names = {s.name for s in stack.services}
+    return [
+        f"services.{job}.restart: {stack.service(job).restart!r} would run it again and again, "
+        "but services wait for it to complete: use 'no' or 'on-failure'"
+        for job in sorted(stack.jobs() & names)
+        if stack.service(job).restart in {"always", "unless-stopped"}
+    ]
 
 
 def _secrets(stack: Stack) -> list[str]:

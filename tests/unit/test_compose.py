@@ -46,8 +46,6 @@ def test_unsupported_keys_warn_with_their_line() -> None:
         f"{where}:8: services.web.volumes.0: anonymous volumes are not supported; ignored "
         "(name the volume, or use tmpfs)",
         f"{where}:11: services.web.healthcheck.start_interval: not supported by deployer; ignored",
-        f"{where}:14: services.web.depends_on.migrate.condition: 'service_completed_successfully' "
-        "is not supported; waiting for the service to start instead",
         f"{where}:16: services.web.deploy.placement: not supported by deployer; ignored",
     ])  # fmt: skip
 
