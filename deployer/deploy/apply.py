@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor, wait
 
 from deployer.core import labels
 from deployer.core.desired import DesiredStack
-from deployer.core.events import ContainerRemoved, ObjectCreated, ObjectRemoved, Report
+from deployer.core.events import ContainerRemoved, ObjectCreated, ObjectRemoved, Report, quiet
 from deployer.core.graph import levels
 from deployer.core.plan import Action, Kind, Plan
 from deployer.core.state import ObservedState
@@ -149,9 +149,12 @@ class Apply:
             run.run(actions)
             self._mark(self.started, name)
             live = observed.service_containers(name)
-            ready = health.is_done if name in self.jobs else health.is_ready
-            if actions or not all(ready(info) for info in live):
-                self._wait_ready(service)
+            if name in self.jobs:  # its run waited for what it started; not for what it found
+                if not actions and not all(health.is_done(info) for info in live):
+                    self._wait_ready(service)
+            elif actions or not all(health.is_ready(info) for info in live):
+                # After its run, which told of every container it started: only a failure.
+                self._wait_ready(service, self.report if not actions else quiet)
             self._mark(self.healthy, name)
         except BaseException:
             self._mark(self.failed)
@@ -169,7 +172,7 @@ class Apply:
             if not ready():
                 raise _Cancelled(f"{service.name}: not touched, a dependency failed")
 
-    def _wait_ready(self, service: Service) -> None:
+    def _wait_ready(self, service: Service, report: Report | None = None) -> None:
         selector = {
             "label": [f"{labels.STACK}={self.stack.name}", f"{labels.SERVICE}={service.name}"]
         }
@@ -187,7 +190,7 @@ class Apply:
                 self.engine,
                 ids,
                 timeout=self.timeout or health.wait_timeout(service),
-                report=self.report,
+                report=report or self.report,
                 cancel=self.cancelled,
             )
 

@@ -140,16 +140,23 @@ class DockerEngine:
             container_id: str = created["Id"]
             for network, aliases in plan.extra_networks:
                 self.api.connect_container_to_network(container_id, network, aliases=aliases)
-            # The engine keeps each archived file's owner and mode (no copyUIDGID).
-            if plan.files and not plan.body["HostConfig"].get("ReadonlyRootfs"):
-                self.api.put_archive(container_id, "/", archive.tar_of(plan.files))
-            elif plan.files:
-                # A read-only root takes files only inside its volumes: one archive per folder.
-                for folder, files in archive.by_folder(plan.files).items():
-                    self.api.put_archive(
-                        container_id, folder, archive.tar_of(files, relative_to=folder)
-                    )
+            try:
+                self._write_files(container_id, plan)
+            except BaseException:
+                self.remove_container(container_id)  # never left half-made
+                raise
         return container_id
+
+    def _write_files(self, container_id: str, plan: ContainerPlan) -> None:
+        # The engine keeps each archived file's owner and mode (no copyUIDGID).
+        if plan.files and not plan.body["HostConfig"].get("ReadonlyRootfs"):
+            self.api.put_archive(container_id, "/", archive.tar_of(plan.files))
+        elif plan.files:
+            # A read-only root takes files only inside its volumes: one archive per folder.
+            for folder, files in archive.by_folder(plan.files).items():
+                self.api.put_archive(
+                    container_id, folder, archive.tar_of(files, relative_to=folder)
+                )
 
     def start(self, container_id: str) -> None:
         with translated(f"starting container {container_id[:12]}"):
