@@ -90,6 +90,8 @@ def container_plan(
         "User": service.user,
         "WorkingDir": service.working_dir,
         "StopSignal": service.stop_signal,
+        "Hostname": service.hostname,
+        "Domainname": service.domainname,
         "Healthcheck": check,
     }
     body.update({key: value for key, value in optional.items() if value is not None})
@@ -123,15 +125,17 @@ def _attach_sockets(
         if service.command is None:
             body["Cmd"] = ["nginx", "-c", labels.PROXY_CONFIG, "-g", "daemon off;"]
     if volumes:
-        body["HostConfig"]["Mounts"] = [
+        body["HostConfig"].setdefault("Mounts", []).extend(
             {"Type": "volume", "Source": volume, "Target": target} for volume, target in volumes
-        ]
+        )
 
 
 def binds(stack: Stack, service: Service) -> list[str]:
     """Bind mounts (host paths resolved against the stack file) and named volumes."""
     found = []
     for mount in service.mounts:
+        if mount.anonymous():
+            continue  # a Mount of its own (host_config): binds cannot express one
         if mount.type == "bind":
             source = str(stack.resolve(Path(mount.source).expanduser()).resolve())
         else:
@@ -171,9 +175,33 @@ def host_config(
         ]
         or None,
         "LogConfig": log_config(service),
+        "ExtraHosts": [f"{host}:{ip}" for host, ip in sorted(service.extra_hosts.items())] or None,
+        "ShmSize": service.shm_size,
+        "Sysctls": dict(service.sysctls) or None,
+        "PidMode": service.pid,
+        "IpcMode": service.ipc,
+        "Privileged": service.privileged or None,
+        "Devices": [device_mapping(d) for d in service.devices] or None,
+        "GroupAdd": list(service.group_add) or None,
+        # A volume of the container's own, removed with it.
+        "Mounts": [
+            {"Type": "volume", "Target": m.target, "ReadOnly": m.read_only}
+            for m in service.mounts
+            if m.anonymous()
+        ]
+        or None,
     }
     config.update({key: value for key, value in optional.items() if value is not None})
     return config
+
+
+def device_mapping(text: str) -> dict[str, str]:
+    """Compose's "HOST[:CONTAINER[:PERMISSIONS]]" as the engine's device mapping."""
+    parts = text.split(":")
+    host = parts[0]
+    container = parts[1] if len(parts) > 1 else host
+    permissions = parts[2] if len(parts) > 2 else "rwm"
+    return {"PathOnHost": host, "PathInContainer": container, "CgroupPermissions": permissions}
 
 
 def restart_policy(policy: str) -> dict[str, Any]:

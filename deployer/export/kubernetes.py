@@ -444,6 +444,17 @@ class _Renderer:
             self.warn(name, "networks", "one flat pod network: use NetworkPolicies to separate")
         for file in service.files:
             self.warn(name, "files", f"{file.path}: put it in a ConfigMap and mount it")
+        container_settings = {
+            "hostname": "set the pod's spec.hostname", "domainname": "set spec.subdomain",
+            "extra_hosts": "use the pod's hostAliases", "shm_size": "mount an emptyDir "
+            "(medium: Memory) at /dev/shm", "sysctls": "use securityContext.sysctls",
+            "pid": "use hostPID / shareProcessNamespace", "ipc": "use hostIPC",
+            "privileged": "use securityContext.privileged", "devices": "use a device plugin",
+            "group_add": "use securityContext.supplementalGroups",
+        }  # fmt: skip
+        for key, how in container_settings.items():
+            if getattr(service, key):
+                self.warn(name, key, f"not exported; {how}")
         for secret in service.secrets:
             # Values are never written into manifests: the cluster's own Secret holds them.
             self.warn(name, "secrets", f"{secret.path()}: create a Secret ({secret.source}) "

@@ -240,9 +240,12 @@ class Mount(Model):
     @model_validator(mode="before")
     @classmethod
     def _from_string(cls, value: Any) -> Any:
-        """Compose's short form: "./conf:/etc/app:ro", "data:/var/lib/data"."""
+        """Compose's short form: "./conf:/etc/app:ro", "data:/var/lib/data", or just "/data"
+        for an anonymous volume (the container's own, removed with it)."""
         if not isinstance(value, str):
             return value
+        if value.startswith("/") and ":" not in value:
+            return {"type": "volume", "source": "", "target": value}
         parts = value.split(":")
         if len(parts) not in (2, 3) or (len(parts) == 3 and parts[2] not in {"ro", "rw"}):
             raise ValueError(
@@ -258,6 +261,10 @@ class Mount(Model):
         if not value.startswith("/"):
             raise ValueError(f"target {value!r} must be an absolute path in the container")
         return value
+
+    def anonymous(self) -> bool:
+        """A volume without a name: the container's own, removed with it."""
+        return self.type == "volume" and not self.source
 
 
 class Volume(Model):
@@ -438,6 +445,17 @@ class Service(Model):
     files: tuple[File, ...] = ()
     secrets: tuple[SecretUse, ...] = ()
     configs: tuple[ConfigUse, ...] = ()
+    # Container settings as Compose names them.
+    hostname: str | None = None
+    domainname: str | None = None
+    extra_hosts: dict[str, str] = Field(default_factory=dict)  # name -> address, in /etc/hosts
+    shm_size: Size | None = None
+    sysctls: dict[str, str] = Field(default_factory=dict)
+    pid: str | None = None  # "host" shares the host's process namespace
+    ipc: str | None = None  # "private", "shareable", "host", "container:NAME"
+    privileged: bool = False
+    devices: tuple[str, ...] = ()  # "HOST[:CONTAINER[:PERMISSIONS]]"
+    group_add: tuple[str, ...] = ()
     proxy: Proxy | None = None
     update: UpdatePolicy = UpdatePolicy()
 

@@ -16,7 +16,7 @@ from pydantic import BaseModel, SecretStr
 from deployer.model.spec import Stack
 
 WIDTH = 88
-_SIZE_FIELDS = {"memory"}
+_SIZE_FIELDS = {"memory", "shm_size"}
 
 
 def stack_source(stack: Stack, origin: str) -> str:

@@ -25,7 +25,9 @@ SERVICE_KEYS = {
     "volumes", "tmpfs", "read_only", "user", "working_dir", "ulimits", "security_opt", "cap_add",
     "cap_drop", "healthcheck", "depends_on", "restart", "deploy", "logging", "networks",
     "container_name", "labels", "init", "stop_grace_period", "stop_signal", "mem_limit",
-    "mem_reservation", "cpus", "pids_limit", "profiles", "secrets", "configs",
+    "mem_reservation", "cpus", "pids_limit", "profiles", "secrets", "configs", "hostname",
+    "domainname", "extra_hosts", "shm_size", "sysctls", "pid", "ipc", "privileged", "devices",
+    "group_add",
 }  # fmt: skip
 TOP_KEYS = {"version", "name", "services", "networks", "volumes", "secrets", "configs"}
 CONDITIONS = {
@@ -397,7 +399,10 @@ _SHAPES: dict[str, tuple[str, ...]] = {
     "restart": ("str", "bool"), "deploy": ("map",), "logging": ("map",),
     "networks": ("list", "map"), "container_name": ("str",), "labels": ("map", "list"),
     "init": ("bool",), "stop_grace_period": ("str", "int"), "stop_signal": ("str",),
-    "secrets": ("list",), "configs": ("list",),
+    "secrets": ("list",), "configs": ("list",), "hostname": ("str",), "domainname": ("str",),
+    "extra_hosts": ("list", "map"), "shm_size": ("str", "int"), "sysctls": ("map", "list"),
+    "pid": ("str",), "ipc": ("str",), "privileged": ("bool",), "devices": ("list",),
+    "group_add": ("list",),
     "mem_limit": ("str", "int"), "mem_reservation": ("str", "int"),
     "cpus": ("str", "int", "float"), "pids_limit": ("int",),
     "build.context": ("str",), "build.dockerfile": ("str",), "build.target": ("str",),
@@ -417,7 +422,8 @@ _ITEMS: dict[str, tuple[str, ...]] = {
     "volumes": ("str", "map"), "tmpfs": (_SCALAR,), "security_opt": (_SCALAR,),
     "cap_add": (_SCALAR,), "cap_drop": (_SCALAR,), "labels": (_SCALAR,),
     "depends_on": (_SCALAR, "map"), "networks": (_SCALAR, "map"), "ulimits": ("int", "map"),
-    "secrets": ("str", "map"), "configs": ("str", "map"),
+    "secrets": ("str", "map"), "configs": ("str", "map"), "extra_hosts": (_SCALAR,),
+    "sysctls": (_SCALAR,), "devices": ("str", "map"), "group_add": (_SCALAR,),
     "build.args": (_SCALAR,), "healthcheck.test": (_SCALAR,), "logging.options": (_SCALAR,),
     "deploy.resources.limits": (_SCALAR,), "deploy.resources.reservations": (_SCALAR, "list"),
 }  # fmt: skip
@@ -480,13 +486,25 @@ def _service_fields(
         "image": "image", "read_only": "read_only", "user": "user", "working_dir": "working_dir",
         "ulimits": "ulimits", "init": "init", "stop_grace_period": "stop_grace_period",
         "stop_signal": "stop_signal", "command": "command", "entrypoint": "entrypoint",
+        "hostname": "hostname", "domainname": "domainname", "shm_size": "shm_size", "pid": "pid",
+        "ipc": "ipc", "privileged": "privileged",
     }  # fmt: skip
     for key, field in simple.items():
         if key in body:
             fields[field] = body[key]
-    for key in ("security_opt", "cap_add", "cap_drop"):
+    for key in ("security_opt", "cap_add", "cap_drop", "group_add"):
         if key in body:
-            fields[key] = list(body[key])
+            fields[key] = [str(item) for item in body[key]]
+    if "sysctls" in body:
+        fields["sysctls"] = _mapping(body["sysctls"])
+    if "extra_hosts" in body:
+        fields["extra_hosts"] = _extra_hosts(body["extra_hosts"])
+    if "devices" in body:
+        fields["devices"] = [
+            ":".join(str(d[k]) for k in ("source", "target", "permissions") if k in d)
+            if isinstance(d, dict) else str(d)
+            for d in body["devices"]
+        ]  # fmt: skip
     if "build" in body:
         fields["build"] = _build(body["build"], unsupported)
     env = _env_files(body.get("env_file"), folder, problems, prefix, doc.environment)
@@ -528,6 +546,20 @@ def _service_fields(
     if not fields["networks"]:
         del fields["networks"]
     return fields
+
+
+def _extra_hosts(value: Any) -> dict[str, str]:
+    """ "host:ip", "host=ip" (an IPv6 address has colons of its own) or a mapping."""
+    if isinstance(value, dict):
+        return {str(k): str(v) for k, v in value.items()}
+    hosts = {}
+    for item in value:
+        text = str(item)
+        host, sep, address = text.partition("=")
+        if not sep:
+            host, _, address = text.partition(":")
+        hosts[host] = address.strip("[]")
+    return hosts
 
 
 def _mapping(value: Any) -> dict[str, str]:
@@ -634,13 +666,15 @@ def _volumes(
             elif kind in {"bind", "volume"} and item.get("source"):
                 mounts.append({"type": kind, "source": item["source"], "target": item["target"],
                                "read_only": bool(item.get("read_only", False))})  # fmt: skip
+            elif kind == "volume":  # no source: an anonymous volume, the container's own
+                mounts.append({"type": "volume", "source": "", "target": item["target"],
+                               "read_only": bool(item.get("read_only", False))})  # fmt: skip
             else:
                 unsupported(
                     f"volumes.{index}", f"a {kind} mount without a source is not supported; ignored"
                 )
         elif ":" not in str(item):
-            unsupported(f"volumes.{index}", "anonymous volumes are not supported; ignored "
-                        "(name the volume, or use tmpfs)")  # fmt: skip
+            mounts.append(str(item))  # an anonymous volume, the container's own
         else:
             source, target, *mode = str(item).split(":")
             mounts.append(
@@ -667,10 +701,16 @@ def _healthcheck(value: dict[str, Any], unsupported: Callable[..., None]) -> dic
         check["command"] = list(test[1:])
     elif test:
         check["command"] = list(test)
+    # Compose's (and Docker's) defaults where the file says nothing, not deployer's own.
+    check.update({"interval": "30s", "timeout": "30s", "retries": 3, "start_period": "0s"})
     for key in ("interval", "timeout", "retries", "start_period"):
         if key in value:
             check[key] = value[key]
-    for key in sorted(set(value) - {"test", "interval", "timeout", "retries", "start_period"}):
+    if "start_interval" in value:
+        unsupported("healthcheck.start_interval", "needs Engine API 1.44 (this engine speaks "
+                    "1.41); the interval applies from the start")  # fmt: skip
+    known = {"test", "interval", "timeout", "retries", "start_period", "start_interval", "disable"}
+    for key in sorted(set(value) - known):
         unsupported(f"healthcheck.{key}")
     return check
 

@@ -118,7 +118,7 @@ def _references(stack: Stack) -> list[str]:
                 )
         declared = {volume.name for volume in stack.volumes}
         for index, mount in enumerate(service.mounts):
-            if mount.type == "volume" and mount.source not in declared:
+            if mount.type == "volume" and mount.source and mount.source not in declared:
                 found.append(
                     f"services.{service.name}.mounts.{index}: no volume named {mount.source!r}; "
                     "declare it in Stack(volumes=[...]) (or write ./path for a host folder)"

@@ -36,8 +36,13 @@ def test_compose_app_with_job_secret_and_env_file_comes_up_and_reads_its_secret(
         answer = json.loads(response.read())
     assert answer == {"secret": SECRET, "schema": "v2", "greeting": "hello from .env"}
 
-    # The secret is a file only: not in labels, env, status, plan or config output.
     web = docker_api.inspect_container(status["web"].container)
+    assert (web["Config"]["Hostname"], web["HostConfig"]["ExtraHosts"]) == (
+        "web-host", ["db.internal:10.1.2.3"],
+    )  # fmt: skip
+    anonymous = [m for m in web["Mounts"] if m["Destination"] == "/var/cache/app"]
+    assert anonymous and anonymous[0]["Type"] == "volume"
+    # The secret is a file only: not in labels, env, status, plan or config output.
     assert SECRET not in json.dumps(web["Config"]) and SECRET not in json.dumps(web["HostConfig"])
     for command in (["status", "--json"], ["plan"], ["config"]):
         shown = cli("-f", compose, "-p", name, *command)
@@ -57,3 +62,5 @@ def test_compose_app_with_job_secret_and_env_file_comes_up_and_reads_its_secret(
     url = f"http://127.0.0.1:{status['web'].ports[0].host_port}/"
     with urllib.request.urlopen(url, timeout=5) as response:
         assert json.loads(response.read())["secret"] == "rotated"
+    # The replaced container's own volumes went with it.
+    assert not docker_api.volumes(filters={"name": anonymous[0]["Name"]})["Volumes"]

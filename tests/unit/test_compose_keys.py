@@ -1,0 +1,61 @@
+"""The service keys real Compose files use reach the engine's create body as Compose means them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from deployer.core.desired import DesiredStack
+from deployer.core.state import ServiceImage
+from deployer.stackfile import load
+
+COMPOSE = """
+services:
+  app:
+    image: app:1
+    hostname: api
+    domainname: example.internal
+    extra_hosts: ["db.local:10.0.0.5", "v6=::1", "gw=host-gateway"]
+    shm_size: 256m
+    sysctls: {net.core.somaxconn: 1024}
+    pid: host
+    ipc: shareable
+    group_add: [audio, 1001]
+    devices: ["/dev/fuse", {source: /dev/null, target: /dev/nil, permissions: r}]
+    volumes: [/cache, {type: volume, target: /scratch}]
+    healthcheck:
+      test: ["CMD", "true"]
+"""
+
+
+def body(tmp_path: Path) -> dict[str, object]:
+    (tmp_path / "compose.yaml").write_text(COMPOSE)
+    stack = load.load(tmp_path / "compose.yaml", warn=lambda _: None)
+    plan = DesiredStack(stack, {"app": ServiceImage("app:1", "sha256:a")}).container(
+        stack.service("app"), 1
+    )
+    return plan.body
+
+
+def test_container_settings_reach_the_create_body(tmp_path: Path) -> None:
+    created = body(tmp_path)
+    host = created["HostConfig"]
+    assert isinstance(host, dict)
+    assert (created["Hostname"], created["Domainname"]) == ("api", "example.internal")
+    assert host["ExtraHosts"] == ["db.local:10.0.0.5", "gw:host-gateway", "v6:::1"]
+    assert host["ShmSize"] == 256 * 1024 * 1024
+    assert host["Sysctls"] == {"net.core.somaxconn": "1024"}
+    assert (host["PidMode"], host["IpcMode"]) == ("host", "shareable")
+    assert host["GroupAdd"] == ["audio", "1001"]
+    assert host["Devices"] == [
+        {"PathOnHost": "/dev/fuse", "PathInContainer": "/dev/fuse", "CgroupPermissions": "rwm"},
+        {"PathOnHost": "/dev/null", "PathInContainer": "/dev/nil", "CgroupPermissions": "r"},
+    ]
+    assert {"Type": "volume", "Target": "/cache", "ReadOnly": False} in host["Mounts"]
+    assert {"Type": "volume", "Target": "/scratch", "ReadOnly": False} in host["Mounts"]
+    assert not [b for b in host.get("Binds") or [] if "/cache" in b]
+
+
+def test_a_healthcheck_without_durations_gets_composes_defaults(tmp_path: Path) -> None:
+    check = body(tmp_path)["Healthcheck"]
+    assert isinstance(check, dict)
+    assert (check["Interval"], check["Timeout"], check["Retries"]) == (30 * 10**9, 30 * 10**9, 3)
