@@ -48,6 +48,7 @@ from deployer.model.spec import (
     Volume,
 )
 from deployer.stackfile.load import load as load_stack
+from deployer.stackfile.variables import Variables
 
 if TYPE_CHECKING:
     from deployer.api import (
@@ -111,6 +112,7 @@ __all__ = [
     "Ulimit",
     "UpOptions",
     "UpdatePolicy",
+    "Variables",
     "Volume",
     "down",
     "gc",

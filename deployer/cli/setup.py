@@ -55,7 +55,9 @@ def import_compose(
         return EXIT_USAGE
     written_in = Path.cwd() if to_stdout else output.parent.resolve()
     relative = Path(os.path.relpath(compose_file.parent.resolve(), written_in))
-    text = codegen.stack_source(_rebased(stack, relative), compose_file.name)
+    # Values from the environment or .env stay templates, read when stack.py loads.
+    templates = compose.env_templates([compose_file])
+    text = codegen.stack_source(_rebased(stack, relative), compose_file.name, templates)
     if to_stdout:
         print(text, end="")
         return 0

@@ -7,6 +7,7 @@ edited from then on as Python.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -19,14 +20,21 @@ WIDTH = 88
 _SIZE_FIELDS = {"memory", "shm_size"}
 
 
-def stack_source(stack: Stack, origin: str) -> str:
+def stack_source(
+    stack: Stack, origin: str, templates: Mapping[tuple[str, str], str] | None = None
+) -> str:
+    """stack.py for `stack`. `templates`: (service, variable) -> the Compose value as written
+    with its `${...}`, kept as a template that reads the environment (and .env) when stack.py
+    loads, so that no value from the environment is written into the file."""
     used: set[str] = {"Service", "Stack"}
     blocks = []
     variables = []
+    templates = templates or {}
     for service in stack.services:
         variable = _identifier(service.name)
         variables.append(variable)
-        blocks.append(f"{variable} = {_model(service, 0, used)}\n")
+        own = {key: raw for (name, key), raw in templates.items() if name == service.name}
+        blocks.append(f"{variable} = {_model(service, 0, used, own)}\n")
     fields = [f"name={_string(stack.name)}", f"services=[{', '.join(variables)}]"]
     if stack.networks:
         fields.append(f"networks={_value(list(stack.networks), 1, used, '')}")
@@ -40,12 +48,19 @@ def stack_source(stack: Stack, origin: str) -> str:
     body = ",\n".join(f"    {field}" for field in fields)
     imports = ", ".join(sorted(used))
     header = f'"""Imported from {origin} by `python -m deployer import`."""\n\n'
+    variables_line = ""
+    if "Variables" in used:
+        # Values from the environment are read when this file loads, never written into it.
+        variables_line = "var = Variables(__file__)  # the environment, then ./.env\n\n"
     import_line = f"from deployer import {imports}\n"
     if len(import_line) > WIDTH:
         import_line = (
             "from deployer import (\n" + "".join(f"    {n},\n" for n in sorted(used)) + ")\n"
         )
-    return header + import_line + "\n" + "\n".join(blocks) + f"\nstack = Stack(\n{body},\n)\n"
+    return (
+        header + import_line + "\n" + variables_line + "\n".join(blocks)
+        + f"\nstack = Stack(\n{body},\n)\n"
+    )  # fmt: skip
 
 
 def _identifier(name: str) -> str:
@@ -53,7 +68,9 @@ def _identifier(name: str) -> str:
     return f"service_{text}" if text[0].isdigit() or text in {"stack"} else text
 
 
-def _model(model: BaseModel, indent: int, used: set[str]) -> str:
+def _model(
+    model: BaseModel, indent: int, used: set[str], templates: Mapping[str, str] | None = None
+) -> str:
     used.add(type(model).__name__)
     parts = []
     for name, info in type(model).model_fields.items():
@@ -63,8 +80,22 @@ def _model(model: BaseModel, indent: int, used: set[str]) -> str:
         default = info.get_default(call_default_factory=True)
         if value == default:
             continue
+        if name == "env" and templates:
+            parts.append(f"env={_env(value, templates, indent + 1, used)}")
+            continue
         parts.append(f"{name}={_value(value, indent + 1, used, name)}")
     return _call(type(model).__name__, parts, indent)
+
+
+def _env(env: Mapping[str, str], templates: Mapping[str, str], indent: int, used: set[str]) -> str:
+    items = []
+    for key, value in env.items():
+        if key in templates:
+            used.add("Variables")
+            items.append(f"{_string(key)}: var.substitute({_string(templates[key])})")
+        else:
+            items.append(f"{_string(key)}: {_string(value)}")
+    return _bracket("{", "}", items, indent)
 
 
 def _call(name: str, parts: list[str], indent: int) -> str:

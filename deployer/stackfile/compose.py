@@ -173,6 +173,31 @@ def _volume_target(item: Any) -> str:
     return parts[1] if len(parts) > 1 else parts[0]
 
 
+def env_templates(paths: list[Path]) -> dict[tuple[str, str], str]:
+    """(service, variable) -> its `environment` value as written, where it has a `${...}` or
+    `$VAR` (later files win): what `import` keeps as a template instead of a value."""
+    found: dict[tuple[str, str], str] = {}
+    for path in paths:
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (yaml.YAMLError, OSError, UnicodeDecodeError):
+            continue  # the loader has already said what is wrong with it
+        services = data.get("services") if isinstance(data, dict) else None
+        for name, body in (services or {}).items() if isinstance(services, dict) else []:
+            value = body.get("environment") if isinstance(body, dict) else None
+            if isinstance(value, str):
+                value = [value]
+            pairs = (
+                value.items() if isinstance(value, dict)
+                else (str(i).partition("=")[::2] for i in value or [] if "=" in str(i))
+            )  # fmt: skip
+            for key, raw in pairs:
+                text = str(raw) if raw is not None else ""
+                if "$" in text.replace("$$", ""):
+                    found[(str(name), str(key))] = text
+    return found
+
+
 def load_compose(path: Path, warn: Warn, options: ComposeOptions | None = None) -> Stack:
     """Translate a Compose file; unsupported keys go to `warn`, invalid ones raise StackError."""
     return load_compose_files([path], warn, options)

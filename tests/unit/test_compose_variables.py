@@ -147,3 +147,23 @@ def test_an_unset_variable_without_a_default_warns_with_its_line(tmp_path: Path)
         "it reads as an empty string (set it, or give a default: ${POSTGRES_PW:-default})"
     ]
     assert not [w for w in warnings if "PG_VERSION" in w or "PORT" in w]  # they have defaults
+
+
+def test_import_keeps_templates_so_no_value_from_the_environment_is_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from deployer.cli.main import main
+    from deployer.stackfile.load import load as load_file
+
+    path = write(tmp_path, env="POSTGRES_PW=from-dotenv-secret\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("POSTGRES_PW", raising=False)
+    assert main(["import", str(path), "-o", "stack.py"]) == 0, capsys.readouterr().err
+    source = (tmp_path / "stack.py").read_text()
+    assert "from-dotenv-secret" not in source
+    assert 'var.substitute("${POSTGRES_PW}")' in source
+    assert load_file(tmp_path / "stack.py").service("db").env["POSTGRES_PASSWORD"] == (
+        "from-dotenv-secret"
+    )
+    monkeypatch.setenv("POSTGRES_PW", "rotated")  # read again whenever stack.py loads
+    assert load_file(tmp_path / "stack.py").service("db").env["POSTGRES_PASSWORD"] == "rotated"
