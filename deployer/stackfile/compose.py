@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from deployer.model.errors import StackError
 from deployer.model.spec import Config, Network, Secret, Service, Stack, Volume
+from deployer.stackfile.compose_merge import Loader, Override, merge, rebased, without_tags
 from deployer.stackfile.interpolate import InterpolationError, interpolate, read_env_file
 from deployer.stackfile.load import ComposeOptions
 
@@ -29,7 +30,9 @@ SERVICE_KEYS = {
     "domainname", "extra_hosts", "shm_size", "sysctls", "pid", "ipc", "privileged", "devices",
     "group_add",
 }  # fmt: skip
-TOP_KEYS = {"version", "name", "services", "networks", "volumes", "secrets", "configs"}
+TOP_KEYS = {
+    "version", "name", "services", "networks", "volumes", "secrets", "configs", "include",
+}  # fmt: skip
 CONDITIONS = {
     "service_started": "started",
     "service_healthy": "healthy",
@@ -40,7 +43,11 @@ CONDITIONS = {
 class _Document:
     """The parsed YAML plus the line of every node, for messages."""
 
-    def __init__(self, path: Path, environment: Mapping[str, str], warn: Warn) -> None:
+    def __init__(
+        self, path: Path, environment: Mapping[str, str], warn: Warn, project: Path | None = None
+    ) -> None:
+        """`project`: the folder the stack's relative paths resolve in, when this file (one
+        it includes or extends) lives in another."""
         self.path = path
         self.lines: dict[str, int] = {}
         try:
@@ -49,8 +56,8 @@ class _Document:
             raise StackError(str(path), [f"cannot read the file: {error}"]) from None
         try:
             # The data as YAML means it (anchors, merge keys); the nodes only for line numbers.
-            data = yaml.safe_load(text)
-            root = yaml.compose(text)
+            data = yaml.load(text, Loader=Loader)
+            root = yaml.compose(text, Loader=Loader)
         except yaml.YAMLError as error:
             mark = getattr(error, "problem_mark", None)
             where = f"line {mark.line + 1}: " if mark is not None else ""
@@ -64,14 +71,24 @@ class _Document:
             warn(f"{self.where(at)}: {at}: variable {variable} is not set; it reads as an "
                  f"empty string (set it, or give a default: ${{{variable}:-default}})")  # fmt: skip
 
-        self.data = interpolate(
-            data,
-            environment,
-            lambda at, why: problems.append(f"line {self.line(at)}: {at}: {why}"),
-            unset,
-        )
+        def interpolated(value: Any, at: str) -> Any:
+            if isinstance(value, Override):  # its value is interpolated like any other
+                return Override(interpolated(value.value, at))
+            if isinstance(value, dict):
+                return {k: interpolated(v, f"{at}.{k}" if at else str(k)) for k, v in value.items()}
+            if isinstance(value, list):
+                return [interpolated(item, f"{at}.{i}") for i, item in enumerate(value)]
+            return interpolate(
+                value, environment,
+                lambda where, why: problems.append(f"line {self.line(where)}: {where}: {why}"),
+                unset, at,
+            )  # fmt: skip
+
+        self.data = interpolated(data, "")
         if problems:
             raise StackError(str(path), problems)
+        if project is not None:
+            self.data = rebased(self.data, path.parent, project)
 
     def _record(self, node: yaml.Node, path: str) -> None:
         self.lines.setdefault(path, node.start_mark.line + 1)
@@ -109,8 +126,8 @@ class _Merged:
         for document in documents:
             if not isinstance(document.data, dict):
                 raise StackError(str(document.path), ["a Compose file must be a mapping"])
-            data = _merge(data, document.data, "")
-        self.data = data
+            data = merge(data, document.data)
+        self.data = without_tags(data)
 
     def _owner(self, path: str) -> _Document:
         """The last file that spells out `path`, or else its nearest ancestor."""
@@ -132,45 +149,6 @@ class _Merged:
         if len(self.documents) == 1:
             return f"line {self.line(path)}"
         return self.where(path)
-
-
-# Sequences Compose merges by a key (the rest are appended without duplicates, or replaced).
-_REPLACED = {"command", "entrypoint", "test"}
-_AS_MAPPING = {"environment", "labels", "extra_hosts", "sysctls", "annotations"}
-
-
-def _merge(base: Any, override: Any, key: str) -> Any:
-    """Compose's merge of an override file into a base: mappings merged key by key; the
-    command-like sequences replaced; environment-like lists merged by name; volumes by their
-    target; other sequences appended without duplicates; scalars replaced."""
-    if key in _AS_MAPPING and isinstance(base, list | dict) and isinstance(override, list | dict):
-        return {**_as_mapping(base), **_as_mapping(override)}
-    if isinstance(base, dict) and isinstance(override, dict):
-        merged = dict(base)
-        for name, value in override.items():
-            merged[name] = _merge(base[name], value, str(name)) if name in base else value
-        return merged
-    if isinstance(base, list) and isinstance(override, list) and key not in _REPLACED:
-        if key == "volumes":
-            targets = {_volume_target(item) for item in override}
-            kept = [item for item in base if _volume_target(item) not in targets]
-            return [*kept, *override]
-        return [*base, *(item for item in override if item not in base)]
-    return override
-
-
-def _as_mapping(value: list[Any] | dict[str, Any]) -> dict[str, Any]:
-    if isinstance(value, dict):
-        return dict(value)
-    pairs = (str(item).partition("=") for item in value)
-    return {name: (text if sep else None) for name, sep, text in pairs}
-
-
-def _volume_target(item: Any) -> str:
-    if isinstance(item, dict):
-        return str(item.get("target", ""))
-    parts = str(item).split(":")
-    return parts[1] if len(parts) > 1 else parts[0]
 
 
 def env_templates(paths: list[Path]) -> dict[tuple[str, str], str]:
@@ -235,11 +213,16 @@ def load_compose_files(
     """Compose files merged in order (later ones override), translated into one Stack."""
     options = options or ComposeOptions()
     environment = environment_for(paths[0], options)
-    doc = _Merged([_Document(path, environment, warn) for path in paths], environment)
-    path = doc.path
+    project = paths[0].parent
+    documents: list[_Document] = []
+    for path in paths:
+        documents += _with_includes(path, environment, warn, project, [])
+    doc = _Merged(documents, environment)
+    doc.path = path = paths[0]  # the project's file, though what it includes comes first
     data = doc.data
     if not isinstance(data, dict) or not isinstance(data.get("services"), dict):
         raise StackError(str(path), ["a Compose file needs a 'services' mapping"])
+    _resolve_extends(doc, environment, warn, project)
     for key in data:
         if key not in TOP_KEYS and not key.startswith("x-"):
             warn(f"{doc.where(key)}: {key}: not supported by deployer; ignored")
@@ -292,6 +275,83 @@ def load_compose_files(
         raise StackError(
             str(path), [f"{e['loc'][0]}: {e['msg']}" for e in error.errors()]
         ) from None
+
+
+def _with_includes(
+    path: Path, environment: Mapping[str, str], warn: Warn, project: Path, chain: list[Path]
+) -> list[_Document]:
+    """A file, preceded by the files it includes (each read from its own folder)."""
+    if path.resolve() in chain:
+        cycle = " -> ".join(str(p) for p in [*chain, path.resolve()])
+        raise StackError(str(path), [f"include: files include each other: {cycle}"])
+    document = _Document(path, environment, warn, project)
+    included = document.data.pop("include", None) if isinstance(document.data, dict) else None
+    if included is None:
+        return [document]
+    if not isinstance(included, list):
+        raise StackError(str(path), [f"line {document.line('include')}: include: must be a "
+                                     "list of files (or of {path: ...})"])  # fmt: skip
+    found: list[_Document] = []
+    for index, entry in enumerate(included):
+        files = entry.get("path") if isinstance(entry, dict) else entry
+        files = [files] if isinstance(files, str) else files
+        at = f"include.{index}"
+        if not isinstance(files, list) or not files or not all(isinstance(f, str) for f in files):
+            raise StackError(str(path), [f"line {document.line(at)}: {at}: must name a Compose "
+                                         "file"])  # fmt: skip
+        for name in files:
+            target = path.parent / name
+            if not target.is_file():
+                raise StackError(str(path), [f"line {document.line(at)}: {at}: no file "
+                                             f"{str(target)!r}"])  # fmt: skip
+            found += _with_includes(target, environment, warn, project, [*chain, path.resolve()])
+    return [*found, document]
+
+
+def _resolve_extends(
+    doc: _Merged, environment: Mapping[str, str], warn: Warn, project: Path
+) -> None:
+    """Each service with `extends` becomes its base merged with its own settings."""
+    services = doc.data["services"]
+    files: dict[Path, dict[str, Any]] = {}
+
+    def services_in(file: str | None) -> tuple[dict[str, Any], str]:
+        if file is None:
+            return services, "this file"
+        path = project / file
+        if path not in files:
+            if not path.is_file():
+                raise StackError(str(doc.path), [f"extends: no file {str(path)!r}"])
+            data = _Document(path, environment, warn, project).data
+            found = data.get("services") if isinstance(data, dict) else None
+            files[path] = found if isinstance(found, dict) else {}
+        return files[path], str(path)
+
+    def resolved(name: str, pool: dict[str, Any], where: str, chain: list[str]) -> Any:
+        body = pool.get(name)
+        if not isinstance(body, dict) or "extends" not in body:
+            return body
+        spec = body["extends"]
+        spec = {"service": spec} if isinstance(spec, str) else spec
+        at = f"services.{name}.extends"
+        if not isinstance(spec, dict) or not isinstance(spec.get("service"), str):
+            raise StackError(str(doc.path), [f"{doc.where(at)}: {at}: name the service to "
+                                             "extend (and optionally its file)"])  # fmt: skip
+        file = spec.get("file")
+        base_pool, base_where = services_in(str(file)) if file else (pool, where)
+        key = f"{base_where}:{spec['service']}"
+        if key in chain:
+            raise StackError(str(doc.path), [f"{doc.where(at)}: {at}: services extend each "
+                                             f"other: {' -> '.join([*chain, key])}"])  # fmt: skip
+        if spec["service"] not in base_pool:
+            raise StackError(str(doc.path), [f"{doc.where(at)}: {at}: no service "
+                                             f"{spec['service']!r} in {base_where}"])  # fmt: skip
+        base = resolved(spec["service"], base_pool, base_where, [*chain, key])
+        own = {k: v for k, v in body.items() if k != "extends"}
+        return without_tags(merge(base, own))
+
+    for name in list(services):
+        services[name] = resolved(name, services, "this file", [f"this file:{name}"])
 
 
 def _left_out(

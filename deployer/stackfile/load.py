@@ -127,8 +127,10 @@ def is_compose(path: Path) -> bool:
 def _dialect_keys(path: Path) -> tuple[list[str], list[str]]:
     import yaml  # only for YAML files
 
+    from deployer.stackfile.compose_merge import Loader  # Compose's tags read, not refused
+
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        document = yaml.load(path.read_text(encoding="utf-8"), Loader=Loader)
     except (yaml.YAMLError, OSError, UnicodeDecodeError):
         return [], []  # the loader that reads it reports the problem
     if not isinstance(document, dict):
