@@ -112,7 +112,7 @@ def network_name(stack: str, network: str) -> str:
 
 def image_repository(stack: str, service: str) -> str:
     """Repository of images deployer builds for a service; the tag is the build's content hash."""
-    return f"{stack}-{service}"
+    return f"{stack}-{service}".lower()  # repositories are lower-case; service names may not be
 
 
 def stack_filter(stack: str) -> dict[str, list[str]]:

@@ -77,7 +77,7 @@ class _Renderer:
         self.result.manifests.append(manifest)
 
     def metadata(self, name: str, service: str | None = None) -> dict[str, Any]:
-        found: dict[str, Any] = {"name": name}
+        found: dict[str, Any] = {"name": _dns_name(name)}  # Kubernetes names are DNS labels
         if self.options.namespace:
             found["namespace"] = self.options.namespace
         found["labels"] = self.labels(service)
@@ -186,7 +186,11 @@ class _Renderer:
         return f"{repository}:{self.options.image_tag}"
 
     def container(self, service: Service) -> dict[str, Any]:
-        found: dict[str, Any] = {"name": service.name, "image": self.image(service)}
+        found: dict[str, Any] = {"name": _dns_name(service.name), "image": self.image(service)}
+        if _dns_name(service.name) != service.name:
+            self.warn(service.name, "name", f"named {_dns_name(service.name)!r} in Kubernetes "
+                      "(names there are lower-case DNS labels); other services reach it "
+                      "so")  # fmt: skip
         found["imagePullPolicy"] = "IfNotPresent"
         if service.entrypoint is not None:
             found["command"] = list(service.entrypoint)

@@ -26,6 +26,12 @@ from deployer.model.units import parse_duration, parse_size
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
 NAME_MAX_LENGTH = 48
 Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN, max_length=NAME_MAX_LENGTH)]
+# Service names as Compose allows them (capitals and dots too): they name containers and DNS
+# aliases, both of which take them; what must be lower-case (image repositories) is made so.
+SERVICE_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+ServiceName = Annotated[
+    str, StringConstraints(pattern=SERVICE_NAME_PATTERN, max_length=NAME_MAX_LENGTH)
+]
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 Size = Annotated[int, BeforeValidator(parse_size)]
 PortNumber = Annotated[int, Field(ge=1, le=65535)]
@@ -412,7 +418,7 @@ class UpdatePolicy(Model):
 
 
 class Service(Model):
-    name: Name
+    name: ServiceName
     image: str | None = None
     build: Build | None = None
     command: Command | None = None

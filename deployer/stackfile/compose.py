@@ -17,7 +17,7 @@ from deployer.model.errors import StackError
 from deployer.model.spec import Config, Network, Secret, Service, Stack, Volume
 from deployer.stackfile.compose_merge import Loader, Override, merge, rebased, without_tags
 from deployer.stackfile.interpolate import InterpolationError, interpolate, read_env_file
-from deployer.stackfile.load import ComposeOptions
+from deployer.stackfile.load import ComposeOptions, explain
 
 Warn = Callable[[str], None]
 
@@ -256,6 +256,8 @@ def load_compose_files(
             for item in error.errors():
                 field = ".".join([prefix, *(str(part) for part in item["loc"])])
                 message = re.sub(r"^Value error, ", "", str(item["msg"]))
+                if item["type"] == "string_pattern_mismatch":  # say what a name may be
+                    message = explain(item)
                 problems.append(f"{doc.at(field)}: {field}: {message}")
     networks = _top_level(data.get("networks"), "networks", Network, doc, warn, problems)
     volumes = _top_level(data.get("volumes"), "volumes", Volume, doc, warn, problems)

@@ -210,11 +210,11 @@ def _messages(error: ValidationError, prefix: str = "") -> list[str]:
     for item in error.errors():
         path = ".".join(str(part) for part in item["loc"])
         where = f"{prefix}{path}" if prefix else f"{error.title}.{path}" if path else error.title
-        messages.append(f"{where}: {_explain(item)}")
+        messages.append(f"{where}: {explain(item)}")
     return messages
 
 
-def _explain(item: Any) -> str:
+def explain(item: Any) -> str:
     if item["type"] == "extra_forbidden":
         import difflib  # only on this error path
 
@@ -226,6 +226,11 @@ def _explain(item: Any) -> str:
         return "required field is missing"
     message = re.sub(r"^(Value|Assertion) error, ", "", str(item["msg"]))
     if item["type"] == "string_pattern_mismatch" and item["loc"][-1] == "name":
+        if "A-Z" in str(item.get("ctx", {}).get("pattern", "")):  # a service's name
+            return (
+                f"invalid name {item['input']!r}: use letters, digits, '.', '-' and '_', "
+                "starting with a letter or digit"
+            )
         return (
             f"invalid name {item['input']!r}: use lower-case letters, digits, '-' and '_', "
             "starting with a letter or digit"

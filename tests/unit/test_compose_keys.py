@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from deployer.core.desired import DesiredStack
 from deployer.core.state import ServiceImage
+from deployer.model.errors import StackError
 from deployer.stackfile import load
 
 COMPOSE = """
@@ -59,3 +62,22 @@ def test_a_healthcheck_without_durations_gets_composes_defaults(tmp_path: Path) 
     check = body(tmp_path)["Healthcheck"]
     assert isinstance(check, dict)
     assert (check["Interval"], check["Timeout"], check["Retries"]) == (30 * 10**9, 30 * 10**9, 3)
+
+
+def test_service_names_as_compose_allows_them(tmp_path: Path) -> None:
+    from deployer.core import labels
+    from deployer.export.kubernetes import export
+
+    (tmp_path / "compose.yaml").write_text(
+        "services:\n  My.App:\n    image: app\n  worker_1:\n    image: w\n"
+    )
+    stack = load.load(tmp_path / "compose.yaml", warn=lambda _: None)
+    assert [s.name for s in stack.services] == ["My.App", "worker_1"]
+    assert labels.image_repository(stack.name, "My.App") == f"{stack.name}-my.app"
+    result = export(stack)
+    names = [m["metadata"]["name"] for m in result.manifests]
+    assert "my-app" in names and "My.App" not in names
+    assert any(w.startswith("services.My.App.name: named 'my-app'") for w in result.warnings)
+    (tmp_path / "bad.yaml").write_text("services:\n  -bad:\n    image: x\n")
+    with pytest.raises(StackError, match=r"invalid name '-bad': use letters, digits, '\.'"):
+        load.load_files([tmp_path / "bad.yaml"], warn=lambda _: None, as_compose=True)
