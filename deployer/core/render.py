@@ -175,7 +175,12 @@ def host_config(
         ]
         or None,
         "LogConfig": log_config(service),
-        "ExtraHosts": [f"{host}:{ip}" for host, ip in sorted(service.extra_hosts.items())] or None,
+        "ExtraHosts": [
+            f"{host}:{ip}"
+            for host, ips in sorted(service.extra_hosts.items())
+            for ip in ((ips,) if isinstance(ips, str) else ips)
+        ]
+        or None,
         "ShmSize": service.shm_size,
         "Sysctls": dict(service.sysctls) or None,
         "PidMode": service.pid,

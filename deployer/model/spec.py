@@ -454,7 +454,8 @@ class Service(Model):
     # Container settings as Compose names them.
     hostname: str | None = None
     domainname: str | None = None
-    extra_hosts: dict[str, str] = Field(default_factory=dict)  # name -> address, in /etc/hosts
+    # name -> address (or addresses), in /etc/hosts
+    extra_hosts: dict[str, str | tuple[str, ...]] = Field(default_factory=dict)
     shm_size: Size | None = None
     sysctls: dict[str, str] = Field(default_factory=dict)
     pid: str | None = None  # "host" shares the host's process namespace

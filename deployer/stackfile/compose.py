@@ -429,8 +429,13 @@ def _uses(value: list[Any]) -> list[Any]:
     uses: list[Any] = []
     for item in value:
         if isinstance(item, dict):
-            use = {k: item[k] for k in ("source", "target", "mode") if k in item}
+            use = {k: item[k] for k in ("source", "target") if k in item}
             use.update({k: int(item[k]) for k in ("uid", "gid") if k in item})
+            mode = item.get("mode")
+            if isinstance(mode, str):  # "0440" or "0o440": octal, as Compose reads it
+                mode = int(mode.lower().removeprefix("0o"), 8)
+            if mode is not None:
+                use["mode"] = mode
             uses.append(use)
         else:
             uses.append(str(item))
@@ -458,8 +463,11 @@ def _top_level(
             "driver", "driver_opts", "labels"
         }  # fmt: skip
         for key in sorted(set(body) - allowed):
-            warn(f"{doc.where(f'{prefix}.{key}')}: {prefix}.{key}: not supported; ignored")
+            if not key.startswith("x-"):
+                warn(f"{doc.where(f'{prefix}.{key}')}: {prefix}.{key}: not supported; ignored")
             body.pop(key)
+        if isinstance(body.get("driver_opts"), dict):  # values are strings to the engine
+            body["driver_opts"] = {str(k): _scalar(v) for k, v in body["driver_opts"].items()}
         if "labels" in body:
             if not isinstance(body["labels"], dict | list):
                 problems.append(f"{doc.at(prefix + '.labels')}: {prefix}.labels: must be a "
@@ -509,7 +517,7 @@ _ITEMS: dict[str, tuple[str, ...]] = {
     "volumes": ("str", "map"), "tmpfs": (_SCALAR,), "security_opt": (_SCALAR,),
     "cap_add": (_SCALAR,), "cap_drop": (_SCALAR,), "labels": (_SCALAR,),
     "depends_on": (_SCALAR, "map"), "networks": (_SCALAR, "map"), "ulimits": ("int", "map"),
-    "secrets": ("str", "map"), "configs": ("str", "map"), "extra_hosts": (_SCALAR,),
+    "secrets": ("str", "map"), "configs": ("str", "map"), "extra_hosts": (_SCALAR, "list"),
     "sysctls": (_SCALAR,), "devices": ("str", "map"), "group_add": (_SCALAR,),
     "build.args": (_SCALAR,), "healthcheck.test": (_SCALAR,), "logging.options": (_SCALAR,),
     "deploy.resources.limits": (_SCALAR,), "deploy.resources.reservations": (_SCALAR, "list"),
@@ -600,10 +608,15 @@ def _service_fields(
         fields["env"] = env
     if "ports" in body:
         fields["ports"] = [
-            _port(p, f"{prefix}.ports.{i}", doc, warn) for i, p in enumerate(body["ports"])
+            port
+            for i, p in enumerate(body["ports"])
+            for port in _ranged(_port(p, f"{prefix}.ports.{i}", doc, warn, problems))
+            if port is not None
         ]
     if "expose" in body:
-        fields["expose"] = [int(str(p).split("/")[0]) for p in body["expose"]]
+        fields["expose"] = [
+            int(port) for p in body["expose"] for port in _ranged(str(p).split("/")[0])
+        ]
     mounts, tmpfs = _volumes(body.get("volumes") or [], unsupported)
     tmpfs.update(_tmpfs(body.get("tmpfs")))
     if mounts:
@@ -635,11 +648,14 @@ def _service_fields(
     return fields
 
 
-def _extra_hosts(value: Any) -> dict[str, str]:
-    """ "host:ip", "host=ip" (an IPv6 address has colons of its own) or a mapping."""
+def _extra_hosts(value: Any) -> dict[str, Any]:
+    """ "host:ip", "host=ip" (an IPv6 address has colons of its own), or a mapping of a host to
+    one address or several."""
     if isinstance(value, dict):
-        return {str(k): str(v) for k, v in value.items()}
-    hosts = {}
+        return {
+            str(k): [str(a) for a in v] if isinstance(v, list) else str(v) for k, v in value.items()
+        }
+    hosts: dict[str, Any] = {}
     for item in value:
         text = str(item)
         host, sep, address = text.partition("=")
@@ -722,8 +738,38 @@ def _build(value: Any, unsupported: Callable[..., None]) -> dict[str, Any]:
     return build
 
 
-def _port(value: Any, path: str, doc: _Merged, warn: Warn) -> Any:
+_RANGE = re.compile(r"^(\d+)-(\d+)$")
+
+
+def _ranged(value: Any) -> list[Any]:
+    """Compose's port ranges, one port each: "8000-8002:9000-9002" is three mappings."""
+    if not isinstance(value, str) or "-" not in value:
+        return [value]
+    text, slash, protocol = value.partition("/")
+    head, _, container = text.rpartition(":")
+    address, _, host = head.rpartition(":") if head.count(":") else ("", "", head)
+    containers = _RANGE.match(container)
+    if not containers:
+        return [value]  # not a range: the port's own check says what is wrong with it
+    first, last = int(containers[1]), int(containers[2])
+    hosts = _RANGE.match(host) if host else None
+    if host and (not hosts or int(hosts[2]) - int(hosts[1]) != last - first):
+        return [value]
+    prefix = f"{address}:" if address else ""
+    suffix = f"{slash}{protocol}"
+    return [
+        (f"{prefix}{int(hosts[1]) + offset}:" if hosts else f"{prefix}:" if address else "")
+        + f"{first + offset}{suffix}"
+        for offset in range(last - first + 1)
+    ]
+
+
+def _port(value: Any, path: str, doc: _Merged, warn: Warn, problems: list[str]) -> Any:
     if isinstance(value, dict):
+        if "target" not in value:
+            problems.append(f"{doc.at(path)}: {path}: a long-form port needs 'target' (the "
+                            "container's port)")  # fmt: skip
+            return None
         port: dict[str, Any] = {"container": int(value["target"])}
         if value.get("published"):
             port["host"] = int(str(value["published"]).split("-")[0])

@@ -81,3 +81,23 @@ def test_service_names_as_compose_allows_them(tmp_path: Path) -> None:
     (tmp_path / "bad.yaml").write_text("services:\n  -bad:\n    image: x\n")
     with pytest.raises(StackError, match=r"invalid name '-bad': use letters, digits, '\.'"):
         load.load_files([tmp_path / "bad.yaml"], warn=lambda _: None, as_compose=True)
+
+
+def test_port_and_expose_ranges_and_long_form_ports(tmp_path: Path) -> None:
+    (tmp_path / "compose.yaml").write_text(
+        "services:\n  app:\n    image: app\n"
+        "    ports: ['127.0.0.1:8000-8001:9000-9001/udp',\n"
+        "            {target: 80, published: '8080', mode: host, app_protocol: http}]\n"
+        "    expose: ['3000-3002', '4000/tcp']\n"
+    )
+    app = load.load(tmp_path / "compose.yaml", warn=lambda _: None).service("app")
+    assert [(p.host_ip, p.host, p.container, p.protocol) for p in app.ports] == [
+        ("127.0.0.1", 8000, 9000, "udp"), ("127.0.0.1", 8001, 9001, "udp"),
+        ("127.0.0.1", 8080, 80, "tcp"),
+    ]  # fmt: skip
+    assert app.expose == (3000, 3001, 3002, 4000)
+    (tmp_path / "compose.yaml").write_text(
+        "services:\n  app:\n    image: app\n    ports: [{published: '8080'}]\n"
+    )
+    with pytest.raises(StackError, match=r"line 4: services.app.ports.0: a long-form port needs"):
+        load.load(tmp_path / "compose.yaml", warn=lambda _: None)
