@@ -5,6 +5,11 @@ State is read back from these labels only: there is no state file.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from deployer.model.spec import Stack
+
 PREFIX = "io.deployer"
 STACK = f"{PREFIX}.stack"
 SERVICE = f"{PREFIX}.service"
@@ -108,6 +113,22 @@ def volume_labels(stack: str, volume: str, kind: str) -> dict[str, str]:
 
 def network_name(stack: str, network: str) -> str:
     return f"{stack}_{network}"
+
+
+def engine_network(stack: Stack, network: str) -> str:
+    """The engine's name of a stack network: deployer's own, or an external one's."""
+    for declared in stack.networks:
+        if declared.name == network and declared.external:
+            return declared.engine_name or declared.name
+    return network_name(stack.name, network)
+
+
+def engine_volume(stack: Stack, volume: str) -> str:
+    """The engine's name of a stack volume: deployer's own, or an external one's."""
+    for declared in stack.volumes:
+        if declared.name == volume and declared.external:
+            return declared.engine_name or declared.name
+    return data_volume(stack.name, volume)
 
 
 def image_repository(stack: str, service: str) -> str:

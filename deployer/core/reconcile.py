@@ -54,13 +54,17 @@ def reconcile(
     """
     actions: list[Action] = []
     for network in stack.all_networks():
-        if observed.network(network.name) is None:
+        if observed.network(network.name) is None and not network.external:
             name = labels.network_name(stack.name, network.name)
             actions.append(Action(Kind.CREATE_NETWORK, name, NOT_FOUND))
     live_volumes = {volume.name for volume in observed.volumes}
     sockets = [labels.socket_volume(stack.name, name) for name in stack.socket_upstreams()]
     sockets += [labels.config_volume(stack.name, s.name) for s in stack.services if s.proxy]
-    data = [labels.data_volume(stack.name, volume.name) for volume in stack.volumes]
+    data = [
+        labels.data_volume(stack.name, volume.name)
+        for volume in stack.volumes
+        if not volume.external
+    ]
     for volume in [*sockets, *data]:
         if volume not in live_volumes:
             actions.append(Action(Kind.CREATE_VOLUME, volume, NOT_FOUND))
@@ -81,7 +85,7 @@ def reconcile(
     for container in observed.containers:
         if container.labels.get(labels.SERVICE, "") not in wanted:
             actions.append(_remove(container, GONE))
-    wanted_networks = {network.name for network in stack.all_networks()}
+    wanted_networks = {n.name for n in stack.all_networks() if not n.external}
     for live in observed.networks:
         if live.labels.get(labels.NETWORK) not in wanted_networks:
             actions.append(Action(Kind.REMOVE_NETWORK, live.name, GONE))

@@ -44,7 +44,7 @@ def container_plan(
     # The container's own name needs no alias: user networks resolve container names, and keep
     # doing so after a rename.
     endpoints = [
-        (labels.network_name(stack.name, att.name), [service.name, *att.aliases])
+        (labels.engine_network(stack, att.name), [service.name, *att.aliases])
         for att in stack.service_networks(service)
     ]
     first_network, first_aliases = endpoints[0]
@@ -139,7 +139,7 @@ def binds(stack: Stack, service: Service) -> list[str]:
         if mount.type == "bind":
             source = str(stack.resolve(Path(mount.source).expanduser()).resolve())
         else:
-            source = labels.data_volume(stack.name, mount.source)
+            source = labels.engine_volume(stack, mount.source)
         found.append(f"{source}:{mount.target}" + (":ro" if mount.read_only else ""))
     return found
 

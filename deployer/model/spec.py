@@ -274,12 +274,17 @@ class Mount(Model):
 
 
 class Volume(Model):
-    """A named volume: created with the stack, kept by `down` unless `down --volumes`."""
+    """A named volume: created with the stack, kept by `down` unless `down --volumes`.
+
+    `external`: it exists already, under the name `engine_name` (default: `name`); deployer
+    mounts it and never creates or removes it."""
 
     name: Name
     driver: str = "local"
     driver_opts: dict[str, str] = Field(default_factory=dict)
     labels: dict[str, str] = Field(default_factory=dict)
+    external: bool = False
+    engine_name: str | None = None
 
 
 class File(Model):
@@ -496,10 +501,15 @@ class Service(Model):
 
 
 class Network(Model):
+    """A network of the stack; `external`: one that exists already, under the name
+    `engine_name` (default: `name`), which deployer joins and never creates or removes."""
+
     name: Name
     driver: str = "bridge"
     internal: bool = False
     labels: dict[str, str] = Field(default_factory=dict)
+    external: bool = False
+    engine_name: str | None = None
 
 
 DEFAULT_NETWORK = "default"

@@ -456,12 +456,20 @@ def _top_level(
             problems.append(f"{doc.at(prefix)}: {prefix}: must be a mapping (or empty)")
             continue
         body = dict(body or {})
-        if body.pop("external", False):
-            warn(f"{doc.where(prefix)}: {prefix}.external: deployer creates its own {label}; "
-                 "it will create this one")  # fmt: skip
+        external = body.pop("external", False)
+        if external:
+            # One that exists already: joined or mounted under its own name, never made or
+            # removed by deployer (Compose's older `external: {name: ...}` included).
+            given = external.get("name") if isinstance(external, dict) else None
+            engine_name = given or body.pop("name", None) or str(name)
+            body = {"external": True, "engine_name": str(engine_name)}
+        elif "name" in body:
+            warn(f"{doc.where(f'{prefix}.name')}: {prefix}.name: deployer names the {label} it "
+                 f"creates after the stack; {body.pop('name')!r} is not used")  # fmt: skip
         allowed = {"driver", "internal", "labels"} if label == "networks" else {
             "driver", "driver_opts", "labels"
         }  # fmt: skip
+        allowed |= {"external", "engine_name"}
         for key in sorted(set(body) - allowed):
             if not key.startswith("x-"):
                 warn(f"{doc.where(f'{prefix}.{key}')}: {prefix}.{key}: not supported; ignored")

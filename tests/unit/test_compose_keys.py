@@ -101,3 +101,24 @@ def test_port_and_expose_ranges_and_long_form_ports(tmp_path: Path) -> None:
     )
     with pytest.raises(StackError, match=r"line 4: services.app.ports.0: a long-form port needs"):
         load.load(tmp_path / "compose.yaml", warn=lambda _: None)
+
+
+def test_external_networks_and_volumes_are_joined_never_made_or_removed(tmp_path: Path) -> None:
+    from deployer.core.reconcile import reconcile
+    from deployer.core.state import ObservedState
+
+    (tmp_path / "compose.yaml").write_text(
+        "services:\n  app:\n    image: app\n    networks: [proxy, default]\n"
+        "    volumes: ['shared:/data', 'own:/own']\n"
+        "networks:\n  proxy:\n    external: true\n    name: traefik_proxy\n"
+        "volumes:\n  shared:\n    external: {name: team-data}\n  own: {}\n"
+    )
+    stack = load.load(tmp_path / "compose.yaml", warn=lambda _: None)
+    desired = DesiredStack(stack, {"app": ServiceImage("app:1", "sha256:a")})
+    created = desired.container(stack.service("app"), 1)
+    assert created.body["HostConfig"]["NetworkMode"] == "traefik_proxy"
+    assert "team-data:/data" in created.body["HostConfig"]["Binds"]
+    assert f"{stack.name}_own:/own" in created.body["HostConfig"]["Binds"]
+    plan = reconcile(stack, ObservedState(stack.name, [], []), desired.services)
+    made = [a.resource for a in plan.actions if a.kind.value.startswith("create ")]
+    assert made == [f"{stack.name}_default", f"{stack.name}_own"]
