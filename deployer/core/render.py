@@ -47,7 +47,7 @@ def container_plan(
         (labels.engine_network(stack, att.name), [service.name, *att.aliases])
         for att in stack.service_networks(service)
     ]
-    first_network, first_aliases = endpoints[0]
+    first_network, first_aliases = endpoints[0] if endpoints else (network_mode(stack, service), [])
     body: dict[str, Any] = {
         "Image": image,
         "Env": [f"{key}={value}" for key, value in sorted(service.env.items())],
@@ -71,7 +71,9 @@ def container_plan(
         },
         "StopTimeout": max(1, round(service.stop_grace_period.total_seconds())),
         "HostConfig": host_config(service, first_network, binds(stack, service)),
-        "NetworkingConfig": {"EndpointsConfig": {first_network: {"Aliases": first_aliases}}},
+        "NetworkingConfig": {
+            "EndpointsConfig": {first_network: {"Aliases": first_aliases}} if endpoints else {}
+        },
     }
     if service.secrets:
         # The container's own anonymous volume: secrets are written there before it starts
@@ -198,6 +200,14 @@ def host_config(
     }
     config.update({key: value for key, value in optional.items() if value is not None})
     return config
+
+
+def network_mode(stack: Stack, service: Service) -> str:
+    """The engine's NetworkMode for a service that joins no stack network."""
+    mode = service.network_mode or "none"
+    if mode.startswith("service:"):  # that service's first replica, by its container name
+        return f"container:{labels.container_name(stack.name, mode.removeprefix('service:'), 1)}"
+    return mode
 
 
 def device_mapping(text: str) -> dict[str, str]:

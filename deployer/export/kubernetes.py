@@ -455,6 +455,7 @@ class _Renderer:
             "pid": "use hostPID / shareProcessNamespace", "ipc": "use hostIPC",
             "privileged": "use securityContext.privileged", "devices": "use a device plugin",
             "group_add": "use securityContext.supplementalGroups",
+            "network_mode": "pods share a network per pod: put such services in one pod",
         }  # fmt: skip
         for key, how in container_settings.items():
             if getattr(service, key):

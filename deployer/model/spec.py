@@ -468,6 +468,9 @@ class Service(Model):
     privileged: bool = False
     devices: tuple[str, ...] = ()  # "HOST[:CONTAINER[:PERMISSIONS]]"
     group_add: tuple[str, ...] = ()
+    # Instead of the stack's networks: "host", "none", "service:NAME" (share that service's
+    # first replica's network stack) or "container:NAME".
+    network_mode: str | None = None
     proxy: Proxy | None = None
     update: UpdatePolicy = UpdatePolicy()
 
@@ -476,6 +479,8 @@ class Service(Model):
         completed): its depends_on, and for a proxy its upstream, healthy, whatever depends_on
         says, since the proxy routes to the upstream's replicas."""
         found: dict[str, str] = {dep.service: dep.condition for dep in self.depends_on}
+        if self.network_mode and self.network_mode.startswith("service:"):
+            found.setdefault(self.network_mode.removeprefix("service:"), "started")
         if self.proxy is not None:
             found[self.proxy.upstream] = "healthy"
         return found
@@ -565,6 +570,8 @@ class Stack(Model):
 
     def service_networks(self, service: Service) -> tuple[NetworkAttachment, ...]:
         """The networks a service joins: its own list, or the stack's implicit default one."""
+        if service.network_mode:
+            return ()
         return service.networks or (NetworkAttachment(name=DEFAULT_NETWORK),)
 
     def all_networks(self) -> tuple[Network, ...]:

@@ -28,7 +28,7 @@ SERVICE_KEYS = {
     "container_name", "labels", "init", "stop_grace_period", "stop_signal", "mem_limit",
     "mem_reservation", "cpus", "pids_limit", "profiles", "secrets", "configs", "hostname",
     "domainname", "extra_hosts", "shm_size", "sysctls", "pid", "ipc", "privileged", "devices",
-    "group_add",
+    "group_add", "network_mode",
 }  # fmt: skip
 TOP_KEYS = {
     "version", "name", "services", "networks", "volumes", "secrets", "configs", "include",
@@ -505,7 +505,7 @@ _SHAPES: dict[str, tuple[str, ...]] = {
     "secrets": ("list",), "configs": ("list",), "hostname": ("str",), "domainname": ("str",),
     "extra_hosts": ("list", "map"), "shm_size": ("str", "int"), "sysctls": ("map", "list"),
     "pid": ("str",), "ipc": ("str",), "privileged": ("bool",), "devices": ("list",),
-    "group_add": ("list",),
+    "group_add": ("list",), "network_mode": ("str",),
     "mem_limit": ("str", "int"), "mem_reservation": ("str", "int"),
     "cpus": ("str", "int", "float"), "pids_limit": ("int",),
     "build.context": ("str",), "build.dockerfile": ("str",), "build.target": ("str",),
@@ -590,7 +590,7 @@ def _service_fields(
         "ulimits": "ulimits", "init": "init", "stop_grace_period": "stop_grace_period",
         "stop_signal": "stop_signal", "command": "command", "entrypoint": "entrypoint",
         "hostname": "hostname", "domainname": "domainname", "shm_size": "shm_size", "pid": "pid",
-        "ipc": "ipc", "privileged": "privileged",
+        "ipc": "ipc", "privileged": "privileged", "network_mode": "network_mode",
     }  # fmt: skip
     for key, field in simple.items():
         if key in body:
@@ -650,7 +650,10 @@ def _service_fields(
         fields["resources"] = resources
     if "logging" in body:
         fields["logging"] = _logging(body["logging"])
-    fields["networks"] = _networks(body.get("networks"), body.get("container_name"))
+    fields["networks"] = (
+        [] if "network_mode" in body
+        else _networks(body.get("networks"), body.get("container_name"))
+    )  # fmt: skip
     if not fields["networks"]:
         del fields["networks"]
     return fields

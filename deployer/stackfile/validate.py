@@ -123,6 +123,18 @@ def _references(stack: Stack) -> list[str]:
                     f"services.{service.name}.mounts.{index}: no volume named {mount.source!r}; "
                     "declare it in Stack(volumes=[...]) (or write ./path for a host folder)"
                 )
+        mode = service.network_mode
+        if mode and service.networks:
+            found.append(f"services.{service.name}.network_mode: a service with network_mode "
+                         "joins no networks; remove its networks")  # fmt: skip
+        if mode and mode.startswith("service:") and mode.removeprefix("service:") not in services:
+            found.append(f"services.{service.name}.network_mode: no service named "
+                         f"{mode.removeprefix('service:')!r} in the stack")  # fmt: skip
+        if mode and not mode.startswith(("service:", "container:")) and mode not in {
+            "host", "none", "bridge",
+        }:  # fmt: skip
+            found.append(f"services.{service.name}.network_mode: {mode!r} is not host, none, "
+                         "bridge, service:NAME or container:NAME")  # fmt: skip
         if service.proxy and service.proxy.upstream == service.name:
             found.append(
                 f"services.{service.name}.proxy.upstream: a proxy cannot be its own upstream; "

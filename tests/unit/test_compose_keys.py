@@ -122,3 +122,23 @@ def test_external_networks_and_volumes_are_joined_never_made_or_removed(tmp_path
     plan = reconcile(stack, ObservedState(stack.name, [], []), desired.services)
     made = [a.resource for a in plan.actions if a.kind.value.startswith("create ")]
     assert made == [f"{stack.name}_default", f"{stack.name}_own"]
+
+
+def test_network_mode_host_none_and_another_services(tmp_path: Path) -> None:
+    (tmp_path / "compose.yaml").write_text(
+        "services:\n  vpn:\n    image: vpn\n  app:\n    image: app\n    network_mode: service:vpn\n"
+        "  probe:\n    image: p\n    network_mode: host\n    container_name: probe\n"
+    )
+    stack = load.load(tmp_path / "compose.yaml", warn=lambda _: None)
+    images = {s.name: ServiceImage(f"{s.name}:1", "sha256:x") for s in stack.services}
+    desired = DesiredStack(stack, images)
+    app = desired.container(stack.service("app"), 1).body
+    assert app["HostConfig"]["NetworkMode"] == f"container:{stack.name}-vpn-1"
+    assert app["NetworkingConfig"] == {"EndpointsConfig": {}}
+    assert stack.service("app").needs() == {"vpn": False}  # started first
+    assert desired.container(stack.service("probe"), 1).body["HostConfig"]["NetworkMode"] == "host"
+    (tmp_path / "compose.yaml").write_text(
+        "services:\n  app:\n    image: app\n    network_mode: service:nope\n"
+    )
+    with pytest.raises(StackError, match="network_mode: no service named 'nope'"):
+        load.load(tmp_path / "compose.yaml", warn=lambda _: None)

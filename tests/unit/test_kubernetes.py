@@ -167,6 +167,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "privileged": {"privileged": True},
     "devices": {"devices": ("/dev/fuse",)},
     "group_add": {"group_add": ("audio",)},
+    "network_mode": {"network_mode": "host"},
     "configs": {"configs": ("settings",)},
     "update": {"update": UpdatePolicy(drain_timeout="3s")},
 }
