@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from datetime import timedelta
 
 from deployer.core.events import ContainerReady, ContainerUnhealthy, Report, quiet
@@ -50,31 +51,15 @@ def wait_completed(
 
     Raises DeployFailed with the exit code and the log tail as soon as one exits otherwise.
     """
-    started = time.monotonic()
-    pending = list(container_ids)
-    while pending:
-        for container_id in list(pending):
-            info = engine.inspect_container(container_id)
-            if is_done(info):
-                pending.remove(container_id)
-                report(ContainerReady(info.name, "completed", time.monotonic() - started))
-            elif info.state in {"exited", "dead"}:
-                problem = f"exited with code {info.exit_code}" + (
-                    " (killed by its memory limit)" if info.oom_killed else ""
-                )
-                report(ContainerUnhealthy(info.name, problem))
-                raise failure(engine, info, problem)
-        if not pending:
-            return
-        if cancel is not None and cancel.is_set():
-            raise Interrupted("interrupted while waiting for a job to complete")
-        if time.monotonic() - started > timeout:
-            info = engine.inspect_container(pending[0])
-            raise failure(engine, info, f"still running after {timeout:.0f}s")
-        if cancel is not None:
-            cancel.wait(POLL_SECONDS)
-        else:
-            time.sleep(POLL_SECONDS)
+
+    def verdict(info: ContainerInfo) -> str | None:
+        if info.state in {"exited", "dead"} and not is_done(info):
+            return _problem(info)
+        return None
+
+    _wait(engine, container_ids, is_done, verdict, timeout, report, cancel,
+          waiting="a job to complete", late=lambda info: f"still running after {timeout:.0f}s",
+          ready_as=lambda info: "completed")  # fmt: skip
 
 
 def wait_ready(
@@ -89,27 +74,46 @@ def wait_ready(
 
     Raises DeployFailed as soon as one turns unhealthy, exits or restarts, or at the deadline.
     """
+    _wait(engine, container_ids, is_ready, _problem, timeout, report, cancel,
+          waiting="health",
+          late=lambda info: f"not healthy after {timeout:.0f}s (health: {info.health})",
+          ready_as=lambda info: info.health)  # fmt: skip
+
+
+def _wait(
+    engine: Engine,
+    container_ids: list[str],
+    done: Callable[[ContainerInfo], bool],
+    problem_of: Callable[[ContainerInfo], str | None],
+    timeout: float,
+    report: Report,
+    cancel: threading.Event | None,
+    *,
+    waiting: str,
+    late: Callable[[ContainerInfo], str],
+    ready_as: Callable[[ContainerInfo], str],
+) -> None:
+    """Poll the containers until each is `done`; fail on the first problem or at the deadline."""
     started = time.monotonic()
-    deadline = started + timeout
     pending = list(container_ids)
     while pending:
         for container_id in list(pending):
             info = engine.inspect_container(container_id)
-            if is_ready(info):
+            if done(info):
                 pending.remove(container_id)
-                report(ContainerReady(info.name, info.health, time.monotonic() - started))
+                report(ContainerReady(info.name, ready_as(info), time.monotonic() - started))
                 continue
-            problem = _problem(info)
+            problem = problem_of(info)
             if problem:
                 report(ContainerUnhealthy(info.name, problem))
                 raise failure(engine, info, problem)
         if not pending:
             return
         if cancel is not None and cancel.is_set():
-            raise Interrupted("interrupted while waiting for health")
-        if time.monotonic() > deadline:
-            info = engine.inspect_container(pending[0])
-            raise failure(engine, info, f"not healthy after {timeout:.0f}s (health: {info.health})")
+            raise Interrupted(f"interrupted while waiting for {waiting}")
+        if time.monotonic() - started > timeout:
+            stale = engine.inspect_container(pending[0])
+            raise failure(engine, stale, late(stale))
         if cancel is not None:
             cancel.wait(POLL_SECONDS)
         else:
