@@ -70,7 +70,9 @@ def container_plan(
             **{f"{p.container}/{p.protocol}": {} for p in service.ports},
         },
         "StopTimeout": max(1, round(service.stop_grace_period.total_seconds())),
-        "HostConfig": host_config(service, first_network, binds(stack, service)),
+        "HostConfig": host_config(
+            service, first_network, binds(stack, service), long_mounts(stack, service)
+        ),
         "NetworkingConfig": {
             "EndpointsConfig": {first_network: {"Aliases": first_aliases}} if endpoints else {}
         },
@@ -136,8 +138,8 @@ def binds(stack: Stack, service: Service) -> list[str]:
     """Bind mounts (host paths resolved against the stack file) and named volumes."""
     found = []
     for mount in service.mounts:
-        if mount.anonymous():
-            continue  # a Mount of its own (host_config): binds cannot express one
+        if mount.long_form():
+            continue  # a Mount of its own (mounts()): a bind string cannot express it
         if mount.type == "bind":
             source = str(stack.resolve(Path(mount.source).expanduser()).resolve())
         else:
@@ -146,8 +148,32 @@ def binds(stack: Stack, service: Service) -> list[str]:
     return found
 
 
+def long_mounts(stack: Stack, service: Service) -> list[dict[str, Any]]:
+    """The mounts a bind string cannot express: anonymous volumes (the container's own, removed
+    with it), bind propagation, volumes that must not be seeded from the image."""
+    found = []
+    for mount in service.mounts:
+        if not mount.long_form():
+            continue
+        entry: dict[str, Any] = {"Type": mount.type, "Target": mount.target,
+                                 "ReadOnly": mount.read_only}  # fmt: skip
+        if mount.type == "bind":
+            entry["Source"] = str(stack.resolve(Path(mount.source).expanduser()).resolve())
+            if mount.propagation:
+                entry["BindOptions"] = {"Propagation": mount.propagation}
+        elif mount.source:
+            entry["Source"] = labels.engine_volume(stack, mount.source)
+        if mount.nocopy:
+            entry["VolumeOptions"] = {"NoCopy": True}
+        found.append(entry)
+    return found
+
+
 def host_config(
-    service: Service, network: str, bind_mounts: list[str] | None = None
+    service: Service,
+    network: str,
+    bind_mounts: list[str] | None = None,
+    mounts: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     limits = service.resources
     config: dict[str, Any] = {
@@ -190,13 +216,7 @@ def host_config(
         "Privileged": service.privileged or None,
         "Devices": [device_mapping(d) for d in service.devices] or None,
         "GroupAdd": list(service.group_add) or None,
-        # A volume of the container's own, removed with it.
-        "Mounts": [
-            {"Type": "volume", "Target": m.target, "ReadOnly": m.read_only}
-            for m in service.mounts
-            if m.anonymous()
-        ]
-        or None,
+        "Mounts": mounts or None,
     }
     config.update({key: value for key, value in optional.items() if value is not None})
     return config

@@ -191,7 +191,9 @@ class _Renderer:
             self.warn(service.name, "name", f"named {_dns_name(service.name)!r} in Kubernetes "
                       "(names there are lower-case DNS labels); other services reach it "
                       "so")  # fmt: skip
-        found["imagePullPolicy"] = "IfNotPresent"
+        found["imagePullPolicy"] = {"always": "Always", "never": "Never"}.get(
+            service.pull_policy or "", "IfNotPresent"
+        )
         if service.entrypoint is not None:
             found["command"] = list(service.entrypoint)
         if service.command is not None:

@@ -77,7 +77,8 @@ def prepare(
         if services is not None and service.name not in services:
             continue
         if service.image is not None:
-            image_id = ensure_present(engine, service.image, report, bootstrap, pull)
+            policy = service.pull_policy if service.pull_policy not in {None, "build"} else pull
+            image_id = ensure_present(engine, service.image, report, bootstrap, policy)  # type: ignore[arg-type]
             images[service.name] = ServiceImage(service.image, image_id)
         elif not build:
             images[service.name] = _built_already(engine, stack, service)

@@ -242,6 +242,14 @@ class Mount(Model):
     source: str
     target: str
     read_only: bool = False
+    propagation: Literal["private", "rprivate", "shared", "rshared", "slave", "rslave"] | None = (
+        None  # a bind mount's, as the kernel knows them
+    )
+    nocopy: bool = False  # a volume: do not copy the image's files into it when it is new
+
+    def long_form(self) -> bool:
+        """Options a "source:target" string cannot carry (an engine Mount instead)."""
+        return self.anonymous() or self.propagation is not None or self.nocopy
 
     @model_validator(mode="before")
     @classmethod
@@ -471,6 +479,8 @@ class Service(Model):
     # Instead of the stack's networks: "host", "none", "service:NAME" (share that service's
     # first replica's network stack) or "container:NAME".
     network_mode: str | None = None
+    # When to pull `image` (the command line's --pull when unset); "build" builds instead.
+    pull_policy: Literal["always", "missing", "never", "build"] | None = None
     proxy: Proxy | None = None
     update: UpdatePolicy = UpdatePolicy()
 

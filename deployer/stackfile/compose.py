@@ -28,7 +28,7 @@ SERVICE_KEYS = {
     "container_name", "labels", "init", "stop_grace_period", "stop_signal", "mem_limit",
     "mem_reservation", "cpus", "pids_limit", "profiles", "secrets", "configs", "hostname",
     "domainname", "extra_hosts", "shm_size", "sysctls", "pid", "ipc", "privileged", "devices",
-    "group_add", "network_mode",
+    "group_add", "network_mode", "pull_policy",
 }  # fmt: skip
 TOP_KEYS = {
     "version", "name", "services", "networks", "volumes", "secrets", "configs", "include",
@@ -592,6 +592,14 @@ def _service_fields(
         "hostname": "hostname", "domainname": "domainname", "shm_size": "shm_size", "pid": "pid",
         "ipc": "ipc", "privileged": "privileged", "network_mode": "network_mode",
     }  # fmt: skip
+    if "pull_policy" in body:
+        policy = str(body["pull_policy"])
+        policy = {"if_not_present": "missing"}.get(policy, policy)
+        if policy not in {"always", "missing", "never", "build"}:
+            unsupported("pull_policy", f"{policy!r} (a schedule) is not supported; pulling "
+                        "when missing")  # fmt: skip
+            policy = "missing"
+        fields["pull_policy"] = policy
     for key, field in simple.items():
         if key in body:
             fields[field] = body[key]
@@ -807,12 +815,12 @@ def _volumes(
             if kind == "tmpfs":
                 size = (item.get("tmpfs") or {}).get("size")
                 tmpfs[item["target"]] = f"size={size}" if size else ""
-            elif kind in {"bind", "volume"} and item.get("source"):
-                mounts.append({"type": kind, "source": item["source"], "target": item["target"],
-                               "read_only": bool(item.get("read_only", False))})  # fmt: skip
-            elif kind == "volume":  # no source: an anonymous volume, the container's own
-                mounts.append({"type": "volume", "source": "", "target": item["target"],
-                               "read_only": bool(item.get("read_only", False))})  # fmt: skip
+            elif kind in {"bind", "volume"}:  # no source: an anonymous volume, its own
+                mount = {"type": kind, "source": item.get("source") or "",
+                         "target": item["target"],
+                         "read_only": bool(item.get("read_only"))}  # fmt: skip
+                mount.update(_mount_options(item, index, unsupported))
+                mounts.append(mount)
             else:
                 unsupported(
                     f"volumes.{index}", f"a {kind} mount without a source is not supported; ignored"
@@ -825,6 +833,25 @@ def _volumes(
                 f"{source}:{target}" + (":ro" if "ro" in ",".join(mode).split(",") else "")
             )
     return mounts, tmpfs
+
+
+def _mount_options(
+    item: dict[str, Any], index: int, unsupported: Callable[..., None]
+) -> dict[str, Any]:
+    """A long-form mount's `bind:` and `volume:` options."""
+    found: dict[str, Any] = {}
+    bind: dict[str, Any] = item["bind"] if isinstance(item.get("bind"), dict) else {}
+    volume: dict[str, Any] = item["volume"] if isinstance(item.get("volume"), dict) else {}
+    if bind.get("propagation"):
+        found["propagation"] = str(bind["propagation"])
+    if volume.get("nocopy"):
+        found["nocopy"] = True
+    if volume.get("subpath"):
+        unsupported(f"volumes.{index}.volume.subpath", "needs Engine API 1.45 (this engine "
+                    "speaks 1.41); the whole volume is mounted")  # fmt: skip
+    for key in sorted(set(bind) - {"propagation", "create_host_path"}):
+        unsupported(f"volumes.{index}.bind.{key}")
+    return found
 
 
 def _tmpfs(value: Any) -> dict[str, str]:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import signal
 import time
+from collections.abc import Callable
+from typing import Any
 
 import docker
 
@@ -44,26 +46,40 @@ time.sleep(60)
 """
 
 
-def test_a_crashed_web_replica_fails_no_request_and_comes_back(
-    engine: DockerEngine, docker_api: docker.APIClient, cleanup: list[str], figures: Record
-) -> None:
-    stack, url = deploy(engine, cleanup, "crash")
-    before = inspect(docker_api, stack, "web")
+def killed_and_back(
+    docker_api: docker.APIClient, url: str, before: Any, fault: Callable[[], None]
+) -> tuple[Load, float, float, float]:
+    """Under load, `fault` kills the replica `before`; returns the load and when the fault
+    struck, when its restart policy had it healthy, and when it answered through nginx."""
     with Load(url) as load:
         load.wait_for(200)
-        killed = time.monotonic()
-        kill(main_pid(before))  # gunicorn's master: its workers go with the container
+        started = time.monotonic()
+        fault()
         restarted = wait_until(
             lambda: restarted_and_healthy(docker_api, before["Id"], before["RestartCount"]),
             60, "the restart policy bringing it back healthy",
         )  # fmt: skip
         back = load.first_answer_from(before["Config"]["Hostname"], after=restarted)
         load.wait_for(200)
+    return load, started, restarted, back
+
+
+def test_a_crashed_web_replica_fails_no_request_and_comes_back(
+    engine: DockerEngine, docker_api: docker.APIClient, cleanup: list[str], figures: Record
+) -> None:
+    stack, url = deploy(engine, cleanup, "crash")
+    before = inspect(docker_api, stack, "web")
+    load, started, restarted, back = killed_and_back(
+        docker_api,
+        url,
+        before,
+        lambda: kill(main_pid(before)),  # gunicorn's master
+    )
     figures(
         "kill -9 of a web replica's main process",
         requests=load.result.requests, failed=load.failed,
-        healthy_after_seconds=round(restarted - killed, 2),
-        recovery_seconds=round(back - killed, 2),
+        healthy_after_seconds=round(restarted - started, 2),
+        recovery_seconds=round(back - started, 2),
     )  # fmt: skip
     assert_only_cut_in_flight(load.result.failures)
     crashed = next(r for r in api.status(stack.name, engine) if r.id == before["Id"][:12])
@@ -131,17 +147,12 @@ def test_an_oom_killed_replica_comes_back_and_status_says_why(
 ) -> None:
     stack, url = deploy(engine, cleanup, "oom")
     before = inspect(docker_api, stack, "web")
-    with Load(url) as load:
-        load.wait_for(200)
-        started = time.monotonic()
+
+    def exceed_the_memory_limit() -> None:
         execution = docker_api.exec_create(before["Id"], ["python3", "-c", OOM])
         docker_api.exec_start(execution["Id"], detach=True)
-        restarted = wait_until(
-            lambda: restarted_and_healthy(docker_api, before["Id"], before["RestartCount"]),
-            60, "the OOM-killed replica back healthy",
-        )  # fmt: skip
-        back = load.first_answer_from(before["Config"]["Hostname"], after=restarted)
-        load.wait_for(200)
+
+    load, started, _, back = killed_and_back(docker_api, url, before, exceed_the_memory_limit)
     figures(
         "a web replica past its memory limit (OOM-killed)",
         requests=load.result.requests, failed=load.failed,

@@ -142,3 +142,27 @@ def test_network_mode_host_none_and_another_services(tmp_path: Path) -> None:
     )
     with pytest.raises(StackError, match="network_mode: no service named 'nope'"):
         load.load(tmp_path / "compose.yaml", warn=lambda _: None)
+
+
+def test_pull_policy_and_mount_options(tmp_path: Path) -> None:
+    (tmp_path / "conf").mkdir()
+    (tmp_path / "compose.yaml").write_text(
+        "services:\n  app:\n    image: app\n    pull_policy: if_not_present\n    volumes:\n"
+        "      - {type: bind, source: ./conf, target: /etc/app, bind: {propagation: rshared}}\n"
+        "      - {type: volume, source: data, target: /data, volume: {nocopy: true}}\n"
+        "volumes:\n  data: {}\n"
+    )
+    stack = load.load(tmp_path / "compose.yaml", warn=lambda _: None)
+    assert stack.service("app").pull_policy == "missing"
+    host = (
+        DesiredStack(stack, {"app": ServiceImage("app", "sha256:a")})
+        .container(stack.service("app"), 1)
+        .body["HostConfig"]
+    )
+    assert not host.get("Binds")
+    assert host["Mounts"] == [
+        {"Type": "bind", "Target": "/etc/app", "ReadOnly": False,
+         "Source": str((tmp_path / "conf").resolve()), "BindOptions": {"Propagation": "rshared"}},
+        {"Type": "volume", "Target": "/data", "ReadOnly": False,
+         "Source": f"{stack.name}_data", "VolumeOptions": {"NoCopy": True}},
+    ]  # fmt: skip

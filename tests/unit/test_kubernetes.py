@@ -168,6 +168,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "devices": {"devices": ("/dev/fuse",)},
     "group_add": {"group_add": ("audio",)},
     "network_mode": {"network_mode": "host"},
+    "pull_policy": {"pull_policy": "always"},
     "configs": {"configs": ("settings",)},
     "update": {"update": UpdatePolicy(drain_timeout="3s")},
 }
