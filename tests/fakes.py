@@ -9,6 +9,7 @@ import struct
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from deployer.core import labels
 from deployer.core.render import ContainerPlan
@@ -35,6 +36,7 @@ class FakeEngine:
         self.refused: set[str] = set()  # name prefixes whose creation the engine refuses
         self.logs_broken = False  # logs_tail raises, as a vanished container's would
         self.start_delay = 0.0  # seconds each start takes, so that concurrent work interleaves
+        self.network_options: dict[str, dict[str, Any]] = {}  # name -> ipam, enable_ipv6
         self.exits_on_start: dict[str, int] = {}  # image -> its containers' exit code (a job)
 
     def ping(self) -> None:
@@ -56,7 +58,16 @@ class FakeEngine:
     def networks(self, label_filter: dict[str, list[str]]) -> list[NetworkInfo]:
         return [n for n in self.network_state.values() if self._matches(n.labels, label_filter)]
 
-    def create_network(self, name: str, driver: str, internal: bool, labels: dict[str, str]) -> str:
+    def create_network(
+        self,
+        name: str,
+        driver: str,
+        internal: bool,
+        labels: dict[str, str],
+        ipam: dict[str, Any] | None = None,
+        enable_ipv6: bool = False,
+    ) -> str:
+        self.network_options[name] = {"ipam": ipam, "enable_ipv6": enable_ipv6}
         network_id = next(self._ids)
         self.network_state[network_id] = NetworkInfo(network_id, name, labels)
         self.calls.append(f"create network {name}")

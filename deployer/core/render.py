@@ -11,7 +11,16 @@ from pathlib import Path
 from typing import Any
 
 from deployer.core import labels
-from deployer.model.spec import SECRETS_DIR, File, Healthcheck, HttpProbe, Service, Stack
+from deployer.model.spec import (
+    SECRETS_DIR,
+    File,
+    Healthcheck,
+    HttpProbe,
+    Network,
+    NetworkAttachment,
+    Service,
+    Stack,
+)
 from deployer.model.units import to_nanoseconds
 
 
@@ -22,7 +31,8 @@ class ContainerPlan:
     name: str
     body: dict[str, Any]
     # Networks beyond the first: API 1.41 attaches only one network at creation.
-    extra_networks: list[tuple[str, list[str]]] = field(default_factory=list)
+    # (network, aliases, fixed addresses as IPAMConfig) for each.
+    extra_networks: list[tuple[str, list[str], dict[str, str]]] = field(default_factory=list)
     files: list[File] = field(default_factory=list)
 
 
@@ -44,10 +54,12 @@ def container_plan(
     # The container's own name needs no alias: user networks resolve container names, and keep
     # doing so after a rename.
     endpoints = [
-        (labels.engine_network(stack, att.name), [service.name, *att.aliases])
+        (labels.engine_network(stack, att.name), [service.name, *att.aliases], addresses(att))
         for att in stack.service_networks(service)
     ]
-    first_network, first_aliases = endpoints[0] if endpoints else (network_mode(stack, service), [])
+    first_network, first_aliases, first_addresses = (
+        endpoints[0] if endpoints else (network_mode(stack, service), [], {})
+    )
     body: dict[str, Any] = {
         "Image": image,
         "Env": [f"{key}={value}" for key, value in sorted(service.env.items())],
@@ -74,7 +86,12 @@ def container_plan(
             service, first_network, binds(stack, service), long_mounts(stack, service)
         ),
         "NetworkingConfig": {
-            "EndpointsConfig": {first_network: {"Aliases": first_aliases}} if endpoints else {}
+            "EndpointsConfig": {
+                first_network: {"Aliases": first_aliases}
+                | ({"IPAMConfig": first_addresses} if first_addresses else {})
+            }
+            if endpoints
+            else {}
         },
     }
     if service.secrets:
@@ -95,6 +112,7 @@ def container_plan(
         "WorkingDir": service.working_dir,
         "StopSignal": service.stop_signal,
         "Hostname": service.hostname,
+        "MacAddress": service.mac_address,
         "Domainname": service.domainname,
         "Healthcheck": check,
     }
@@ -220,6 +238,24 @@ def host_config(
     }
     config.update({key: value for key, value in optional.items() if value is not None})
     return config
+
+
+def addresses(attachment: NetworkAttachment) -> dict[str, str]:
+    """A fixed address on one network, as the engine's IPAMConfig."""
+    found = {"IPv4Address": attachment.ipv4_address, "IPv6Address": attachment.ipv6_address}
+    return {key: value for key, value in found.items() if value}
+
+
+def ipam(network: Network) -> dict[str, Any] | None:
+    """A network's own subnets, as the engine's IPAM settings."""
+    if not network.ipam:
+        return None
+    pools = [
+        {key: value for key, value in (("Subnet", pool.subnet), ("Gateway", pool.gateway),
+                                       ("IPRange", pool.ip_range)) if value}
+        for pool in network.ipam
+    ]  # fmt: skip
+    return {"Driver": "default", "Config": pools}
 
 
 def network_mode(stack: Stack, service: Service) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor, wait
 
-from deployer.core import labels
+from deployer.core import labels, render
 from deployer.core.desired import DesiredStack
 from deployer.core.events import ContainerRemoved, ObjectCreated, ObjectRemoved, Report, quiet
 from deployer.core.graph import levels
@@ -117,6 +117,8 @@ class Apply:
                     name,
                     driver=network.driver,
                     internal=network.internal,
+                    ipam=render.ipam(network),
+                    enable_ipv6=network.enable_ipv6,
                     labels={
                         **self.stack.labels,
                         **network.labels,

@@ -138,8 +138,11 @@ class DockerEngine:
         with translated(f"creating container {plan.name}"):
             created = self.api.create_container_from_config(plan.body, name=plan.name)
             container_id: str = created["Id"]
-            for network, aliases in plan.extra_networks:
-                self.api.connect_container_to_network(container_id, network, aliases=aliases)
+            for network, aliases, fixed in plan.extra_networks:
+                self.api.connect_container_to_network(
+                    container_id, network, aliases=aliases,
+                    ipv4_address=fixed.get("IPv4Address"), ipv6_address=fixed.get("IPv6Address"),
+                )  # fmt: skip
             try:
                 self._write_files(container_id, plan)
             except BaseException:
@@ -200,10 +203,24 @@ class DockerEngine:
             listed = self.api.networks(filters=label_filter)
         return [NetworkInfo(n["Id"], n["Name"], n.get("Labels") or {}) for n in listed]
 
-    def create_network(self, name: str, driver: str, internal: bool, labels: dict[str, str]) -> str:
+    def create_network(
+        self,
+        name: str,
+        driver: str,
+        internal: bool,
+        labels: dict[str, str],
+        ipam: dict[str, Any] | None = None,
+        enable_ipv6: bool = False,
+    ) -> str:
         with translated(f"creating network {name}"):
             created = self.api.create_network(
-                name, driver=driver, internal=internal, labels=labels, check_duplicate=True
+                name,
+                driver=driver,
+                internal=internal,
+                labels=labels,
+                check_duplicate=True,
+                ipam=ipam,
+                enable_ipv6=enable_ipv6,
             )
         return str(created["Id"])
 

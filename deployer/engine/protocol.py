@@ -10,7 +10,7 @@ import socket
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from deployer.core.render import ContainerPlan
 from deployer.core.state import ContainerInfo, NetworkInfo, VolumeInfo
@@ -51,7 +51,13 @@ class Engine(Protocol):
     def inspect_container(self, container_id: str) -> ContainerInfo: ...
     def networks(self, label_filter: dict[str, list[str]]) -> list[NetworkInfo]: ...
     def create_network(
-        self, name: str, driver: str, internal: bool, labels: dict[str, str]
+        self,
+        name: str,
+        driver: str,
+        internal: bool,
+        labels: dict[str, str],
+        ipam: dict[str, Any] | None = None,
+        enable_ipv6: bool = False,
     ) -> str: ...
     def remove_network(self, network_id: str) -> None: ...
     def volumes(self, label_filter: dict[str, list[str]]) -> list[VolumeInfo]: ...

@@ -458,6 +458,7 @@ class _Renderer:
             "privileged": "use securityContext.privileged", "devices": "use a device plugin",
             "group_add": "use securityContext.supplementalGroups",
             "network_mode": "pods share a network per pod: put such services in one pod",
+            "mac_address": "pods take their addresses from the cluster network",
         }  # fmt: skip
         for key, how in container_settings.items():
             if getattr(service, key):

@@ -226,6 +226,19 @@ class DependsOn(Model):
 class NetworkAttachment(Model):
     name: str
     aliases: tuple[str, ...] = ()
+    # A fixed address on this network (it needs a subnet of its own: Network(ipam=...)).
+    ipv4_address: str | None = None
+    ipv6_address: str | None = None
+
+    @field_validator("ipv4_address", "ipv6_address")
+    @classmethod
+    def _address(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                ipaddress.ip_address(value)
+            except ValueError:
+                raise ValueError(f"{value!r} is not an IP address") from None
+        return value
 
     @model_validator(mode="before")
     @classmethod
@@ -479,6 +492,7 @@ class Service(Model):
     # Instead of the stack's networks: "host", "none", "service:NAME" (share that service's
     # first replica's network stack) or "container:NAME".
     network_mode: str | None = None
+    mac_address: str | None = None
     # When to pull `image` (the command line's --pull when unset); "build" builds instead.
     pull_policy: Literal["always", "missing", "never", "build"] | None = None
     proxy: Proxy | None = None
@@ -515,9 +529,28 @@ class Service(Model):
         return value
 
 
+class Subnet(Model):
+    """One address pool of a network: its subnet, and optionally gateway and allocation range."""
+
+    subnet: str
+    gateway: str | None = None
+    ip_range: str | None = None
+
+    @field_validator("subnet", "ip_range")
+    @classmethod
+    def _network(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                ipaddress.ip_network(value, strict=False)
+            except ValueError:
+                raise ValueError(f"{value!r} is not a subnet (write 172.28.0.0/16)") from None
+        return value
+
+
 class Network(Model):
     """A network of the stack; `external`: one that exists already, under the name
-    `engine_name` (default: `name`), which deployer joins and never creates or removes."""
+    `engine_name` (default: `name`), which deployer joins and never creates or removes.
+    `ipam`: its own subnets, so that services may take fixed addresses on it."""
 
     name: Name
     driver: str = "bridge"
@@ -525,6 +558,8 @@ class Network(Model):
     labels: dict[str, str] = Field(default_factory=dict)
     external: bool = False
     engine_name: str | None = None
+    ipam: tuple[Subnet, ...] = ()
+    enable_ipv6: bool = False
 
 
 DEFAULT_NETWORK = "default"

@@ -28,7 +28,7 @@ SERVICE_KEYS = {
     "container_name", "labels", "init", "stop_grace_period", "stop_signal", "mem_limit",
     "mem_reservation", "cpus", "pids_limit", "profiles", "secrets", "configs", "hostname",
     "domainname", "extra_hosts", "shm_size", "sysctls", "pid", "ipc", "privileged", "devices",
-    "group_add", "network_mode", "pull_policy",
+    "group_add", "network_mode", "pull_policy", "mac_address",
 }  # fmt: skip
 TOP_KEYS = {
     "version", "name", "services", "networks", "volumes", "secrets", "configs", "include",
@@ -423,6 +423,21 @@ def _sources(
     return found
 
 
+def _ipam(value: dict[str, Any], path: str, doc: _Merged, warn: Warn) -> list[Any]:
+    """Compose's ipam: {driver, config: [{subnet, gateway, ip_range}]} -> the network's pools."""
+    if value.get("driver", "default") != "default":
+        warn(f"{doc.where(path)}: {path}.driver: only the default IPAM driver is supported")
+    pools = []
+    for index, pool in enumerate(value.get("config") or []):
+        if not isinstance(pool, dict):
+            continue
+        for key in sorted(set(pool) - {"subnet", "gateway", "ip_range"}):
+            warn(f"{doc.where(f'{path}.config.{index}.{key}')}: {path}.config.{index}.{key}: "
+                 "not supported; ignored")  # fmt: skip
+        pools.append({k: str(pool[k]) for k in ("subnet", "gateway", "ip_range") if k in pool})
+    return pools
+
+
 def _uses(value: list[Any]) -> list[Any]:
     """A service's secrets/configs: names, or {source, target, uid, gid, mode} (uid and gid
     are strings in Compose)."""
@@ -466,9 +481,14 @@ def _top_level(
         elif "name" in body:
             warn(f"{doc.where(f'{prefix}.name')}: {prefix}.name: deployer names the {label} it "
                  f"creates after the stack; {body.pop('name')!r} is not used")  # fmt: skip
-        allowed = {"driver", "internal", "labels"} if label == "networks" else {
-            "driver", "driver_opts", "labels"
-        }  # fmt: skip
+        allowed = (
+            {"driver", "internal", "labels", "ipam", "enable_ipv6"} if label == "networks"
+            else {"driver", "driver_opts", "labels"}
+        )  # fmt: skip
+        if label == "networks":
+            body.pop("attachable", None)  # every user network is attachable on one engine
+            if isinstance(body.get("ipam"), dict):
+                body["ipam"] = _ipam(body["ipam"], f"{prefix}.ipam", doc, warn)
         allowed |= {"external", "engine_name"}
         for key in sorted(set(body) - allowed):
             if not key.startswith("x-"):
@@ -591,6 +611,7 @@ def _service_fields(
         "stop_signal": "stop_signal", "command": "command", "entrypoint": "entrypoint",
         "hostname": "hostname", "domainname": "domainname", "shm_size": "shm_size", "pid": "pid",
         "ipc": "ipc", "privileged": "privileged", "network_mode": "network_mode",
+        "mac_address": "mac_address",
     }  # fmt: skip
     if "pull_policy" in body:
         policy = str(body["pull_policy"])
@@ -971,7 +992,11 @@ def _networks(value: Any, container_name: str | None) -> list[Any]:
         return [{"name": "default", "aliases": extra}] if extra else []
     if isinstance(value, list):
         return [{"name": str(n), "aliases": extra} for n in value]
-    return [
-        {"name": str(n), "aliases": [*((options or {}).get("aliases") or []), *extra]}
-        for n, options in value.items()
-    ]
+    found = []
+    for network, options in value.items():
+        options = options or {}
+        attachment = {"name": str(network), "aliases": [*(options.get("aliases") or []), *extra]}
+        attachment.update({k: str(options[k]) for k in ("ipv4_address", "ipv6_address")
+                           if options.get(k)})  # fmt: skip
+        found.append(attachment)
+    return found

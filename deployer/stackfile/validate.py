@@ -116,6 +116,19 @@ def _references(stack: Stack) -> list[str]:
                     f"services.{service.name}.networks.{index}: no network named "
                     f"{attachment.name!r}; declare it in Stack(networks=[...])"
                 )
+            fixed = attachment.ipv4_address or attachment.ipv6_address
+            declared_network = next((n for n in stack.networks if n.name == attachment.name), None)
+            if fixed and service.replicas > 1:
+                found.append(f"services.{service.name}.networks.{index}: a fixed address fits "
+                             "one replica only; set replicas=1")  # fmt: skip
+            if (
+                fixed
+                and declared_network is not None
+                and not (declared_network.ipam or declared_network.external)
+            ):
+                found.append(f"services.{service.name}.networks.{index}: a fixed address needs "
+                             f"a subnet of the network's own: give {attachment.name} ipam "
+                             "(Subnet(subnet='172.28.0.0/16'))")  # fmt: skip
         declared = {volume.name for volume in stack.volumes}
         for index, mount in enumerate(service.mounts):
             if mount.type == "volume" and mount.source and mount.source not in declared:

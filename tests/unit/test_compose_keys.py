@@ -166,3 +166,36 @@ def test_pull_policy_and_mount_options(tmp_path: Path) -> None:
         {"Type": "volume", "Target": "/data", "ReadOnly": False,
          "Source": f"{stack.name}_data", "VolumeOptions": {"NoCopy": True}},
     ]  # fmt: skip
+
+
+def test_fixed_addresses_on_a_network_with_its_own_subnet(tmp_path: Path) -> None:
+    from deployer import api
+    from tests.fakes import FakeEngine
+
+    (tmp_path / "compose.yaml").write_text(
+        "services:\n  dns:\n    image: dns\n    mac_address: 02:42:ac:1c:00:05\n"
+        "    networks:\n      lan:\n        ipv4_address: 172.28.0.5\n"
+        "networks:\n  lan:\n    attachable: true\n    ipam:\n      config:\n"
+        "        - {subnet: 172.28.0.0/16, gateway: 172.28.0.1}\n"
+    )
+    stack = load.load(tmp_path / "compose.yaml", warn=lambda _: None)
+    body = (
+        DesiredStack(stack, {"dns": ServiceImage("dns", "sha256:d")})
+        .container(stack.service("dns"), 1)
+        .body
+    )
+    assert body["NetworkingConfig"]["EndpointsConfig"][f"{stack.name}_lan"] == {
+        "Aliases": ["dns"], "IPAMConfig": {"IPv4Address": "172.28.0.5"},
+    }  # fmt: skip
+    assert body["MacAddress"] == "02:42:ac:1c:00:05"
+    fake = FakeEngine({"dns": "sha256:d"})
+    api.up(stack, engine=fake)
+    assert fake.network_options[f"{stack.name}_lan"]["ipam"] == {
+        "Driver": "default", "Config": [{"Subnet": "172.28.0.0/16", "Gateway": "172.28.0.1"}],
+    }  # fmt: skip
+    (tmp_path / "compose.yaml").write_text(
+        "services:\n  dns:\n    image: dns\n"
+        "    networks:\n      lan:\n        ipv4_address: 172.28.0.5\nnetworks:\n  lan: {}\n"
+    )
+    with pytest.raises(StackError, match="a fixed address needs a subnet of the network's own"):
+        load.load(tmp_path / "compose.yaml", warn=lambda _: None)

@@ -169,6 +169,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "group_add": {"group_add": ("audio",)},
     "network_mode": {"network_mode": "host"},
     "pull_policy": {"pull_policy": "always"},
+    "mac_address": {"mac_address": "02:42:ac:11:00:02"},
     "configs": {"configs": ("settings",)},
     "update": {"update": UpdatePolicy(drain_timeout="3s")},
 }

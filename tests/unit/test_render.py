@@ -132,7 +132,7 @@ def test_first_network_at_creation_others_after() -> None:
     assert plan.body["NetworkingConfig"] == {
         "EndpointsConfig": {"shop_front": {"Aliases": ["web", "www"]}}
     }
-    assert plan.extra_networks == [("shop_back", ["web"])]
+    assert plan.extra_networks == [("shop_back", ["web"], {})]
 
 
 def test_http_probe_uses_curl_or_python() -> None:
