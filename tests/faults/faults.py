@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -16,15 +17,33 @@ import docker
 from deployer import api
 from deployer.core import labels
 from deployer.engine.docker_engine import DockerEngine
-from deployer.model.spec import Stack
+from deployer.model.spec import Port, Stack
 from tests.integration.conftest import ROOT, default_stack_copy, unique_name
 
 
-def deploy(engine: DockerEngine, cleanup: list[str], prefix: str) -> tuple[Stack, str]:
+def on_a_fixed_port(stack: Stack) -> Stack:
+    """nginx on a fixed free host port: the engine may give an ephemeral one anew when the
+    container restarts, and load needs one address throughout."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    services = tuple(
+        s.model_copy(update={"ports": (Port(host=port, container=80, host_ip="127.0.0.1"),)})
+        if s.name == "nginx"
+        else s
+        for s in stack.services
+    )
+    return stack.model_copy(update={"services": services})
+
+
+def deploy(
+    engine: DockerEngine, cleanup: list[str], prefix: str, fixed_port: bool = False
+) -> tuple[Stack, str]:
     """The default stack under a new name, healthy; returns it and its front door's URL."""
     name = unique_name(prefix)
     cleanup.append(name)
     stack = default_stack_copy(name)
+    stack = on_a_fixed_port(stack) if fixed_port else stack
     deployment = api.up(stack, engine)
     return stack, deployment.url() + "/"
 

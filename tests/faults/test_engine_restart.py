@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -17,9 +16,9 @@ import pytest
 
 from deployer import api
 from deployer.engine.docker_engine import DockerEngine
-from deployer.model.spec import Port, Stack
+from deployer.model.spec import Stack
 from tests.faults.conftest import Record
-from tests.faults.faults import wait_until
+from tests.faults.faults import on_a_fixed_port, wait_until
 from tests.integration.conftest import ROOT, default_stack_copy, unique_name
 from tests.integration.load import Load
 
@@ -49,23 +48,6 @@ def restart_engine(engine: DockerEngine) -> tuple[float, float]:
     return started, time.monotonic() - started
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _on_port(stack: Stack, port: int) -> Stack:
-    """A fixed host port: an ephemeral one may change with the restart, and load needs one."""
-    services = tuple(
-        s.model_copy(update={"ports": (Port(host=port, container=80, host_ip="127.0.0.1"),)})
-        if s.name == "nginx"
-        else s
-        for s in stack.services
-    )
-    return stack.model_copy(update={"services": services})
-
-
 def _tcp(stack: Stack) -> Stack:
     services = tuple(
         s.model_copy(update={"proxy": s.proxy.model_copy(update={"transport": "tcp"})})
@@ -82,7 +64,7 @@ def test_stack_serves_again_after_an_engine_restart_with_no_deployer_command(
 ) -> None:
     name = unique_name(f"reboot-{transport}")
     cleanup.append(name)
-    stack = _on_port(default_stack_copy(name), _free_port())
+    stack = on_a_fixed_port(default_stack_copy(name))
     stack = _tcp(stack) if transport == "tcp" else stack
     deployment = api.up(stack, engine)
     with Load(deployment.url() + "/") as load:

@@ -115,7 +115,7 @@ def test_a_manually_stopped_replica_shows_in_status_and_up_starts_it(
 def test_a_crashed_nginx_is_back_by_its_restart_policy_and_up_has_nothing_to_do(
     engine: DockerEngine, docker_api: docker.APIClient, cleanup: list[str], figures: Record
 ) -> None:
-    stack, url = deploy(engine, cleanup, "nginx")
+    stack, url = deploy(engine, cleanup, "nginx", fixed_port=True)
     before = inspect(docker_api, stack, "nginx")
     with Load(url) as load:
         load.wait_for(200)
