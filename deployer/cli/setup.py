@@ -55,9 +55,9 @@ def import_compose(
         return EXIT_USAGE
     written_in = Path.cwd() if to_stdout else output.parent.resolve()
     relative = Path(os.path.relpath(compose_file.parent.resolve(), written_in))
-    # Values from the environment or .env stay templates, read when stack.py loads.
-    templates = compose.env_templates([compose_file])
-    text = codegen.stack_source(_rebased(stack, relative), compose_file.name, templates)
+    # Values from the environment, .env and env files are read when stack.py loads.
+    sources = compose.env_sources([compose_file], relative)
+    text = codegen.stack_source(_rebased(stack, relative), compose_file.name, sources)
     if to_stdout:
         print(text, end="")
         return 0

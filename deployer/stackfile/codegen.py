@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -20,29 +21,39 @@ WIDTH = 88
 _SIZE_FIELDS = {"memory", "shm_size"}
 
 
+@dataclass(frozen=True)
+class EnvSource:
+    """Where a Compose service's environment came from, so that stack.py reads it again when it
+    loads instead of holding the values: its env files (paths as stack.py sees them), the
+    variables its own `environment:` names, and those written with `${...}` (as written)."""
+
+    files: tuple[str, ...] = ()
+    explicit: frozenset[str] = frozenset()
+    templates: Mapping[str, str] = field(default_factory=dict)
+
+
 def stack_source(
-    stack: Stack, origin: str, templates: Mapping[tuple[str, str], str] | None = None
+    stack: Stack, origin: str, env_sources: Mapping[str, EnvSource] | None = None
 ) -> str:
-    """stack.py for `stack`. `templates`: (service, variable) -> the Compose value as written
-    with its `${...}`, kept as a template that reads the environment (and .env) when stack.py
-    loads, so that no value from the environment is written into the file."""
+    """stack.py for `stack`; with `env_sources` (per service), no value from the environment,
+    `.env` or an env file is written into it: they are read when stack.py loads."""
     used: set[str] = {"Service", "Stack"}
     blocks = []
     variables = []
-    templates = templates or {}
+    env_sources = env_sources or {}
     for service in stack.services:
         variable = _identifier(service.name)
         variables.append(variable)
-        own = {key: raw for (name, key), raw in templates.items() if name == service.name}
-        blocks.append(f"{variable} = {_model(service, 0, used, own)}\n")
+        source = env_sources.get(service.name)
+        blocks.append(f"{variable} = {_model(service, 0, used, source)}\n")
     fields = [f"name={_string(stack.name)}", f"services=[{', '.join(variables)}]"]
     if stack.networks:
         fields.append(f"networks={_value(list(stack.networks), 1, used, '')}")
     if stack.volumes:
         fields.append(f"volumes={_value(list(stack.volumes), 1, used, '')}")
-    for field in ("secrets", "configs"):
-        if getattr(stack, field):
-            fields.append(f"{field}={_value(list(getattr(stack, field)), 1, used, '')}")
+    for section in ("secrets", "configs"):
+        if getattr(stack, section):
+            fields.append(f"{section}={_value(list(getattr(stack, section)), 1, used, '')}")
     if stack.labels:
         fields.append(f"labels={_value(stack.labels, 1, used, '')}")
     body = ",\n".join(f"    {field}" for field in fields)
@@ -68,9 +79,7 @@ def _identifier(name: str) -> str:
     return f"service_{text}" if text[0].isdigit() or text in {"stack"} else text
 
 
-def _model(
-    model: BaseModel, indent: int, used: set[str], templates: Mapping[str, str] | None = None
-) -> str:
+def _model(model: BaseModel, indent: int, used: set[str], source: EnvSource | None = None) -> str:
     used.add(type(model).__name__)
     parts = []
     for name, info in type(model).model_fields.items():
@@ -80,20 +89,20 @@ def _model(
         default = info.get_default(call_default_factory=True)
         if value == default:
             continue
-        if name == "env" and templates:
-            parts.append(f"env={_env(value, templates, indent + 1, used)}")
+        if name == "env" and source and (source.files or source.templates):
+            parts.append(f"env={_env(value, source, indent + 1, used)}")
             continue
         parts.append(f"{name}={_value(value, indent + 1, used, name)}")
     return _call(type(model).__name__, parts, indent)
 
 
-def _env(env: Mapping[str, str], templates: Mapping[str, str], indent: int, used: set[str]) -> str:
-    items = []
+def _env(env: Mapping[str, str], source: EnvSource, indent: int, used: set[str]) -> str:
+    used.add("Variables")
+    items = [f"**var.env_file({_string(path)})" for path in source.files]
     for key, value in env.items():
-        if key in templates:
-            used.add("Variables")
-            items.append(f"{_string(key)}: var.substitute({_string(templates[key])})")
-        else:
+        if key in source.templates:
+            items.append(f"{_string(key)}: var.substitute({_string(source.templates[key])})")
+        elif key in source.explicit or not source.files:
             items.append(f"{_string(key)}: {_string(value)}")
     return _bracket("{", "}", items, indent)
 

@@ -19,12 +19,17 @@ from deployer.stackfile.interpolate import read_env_file, substitute
 class Variables:
     def __init__(self, stack_file: str | Path, environ: Mapping[str, str] | None = None) -> None:
         process = dict(os.environ if environ is None else environ)
-        dotenv = Path(stack_file).resolve().parent / ".env"
+        self.folder = Path(stack_file).resolve().parent
+        dotenv = self.folder / ".env"
         values = read_env_file(dotenv, process) if dotenv.is_file() else {}
         self.values = {**values, **process}
 
     def __call__(self, name: str, default: str = "") -> str:
         return self.values.get(name, default)
+
+    def env_file(self, path: str) -> dict[str, str]:
+        """The variables of an env file (relative to the stack file), as Compose reads them."""
+        return read_env_file(self.folder / path, self.values)
 
     def substitute(self, template: str) -> str:
         """`template` interpolated as Compose does (`${VAR:-default}`, `${VAR:?message}`, ...)."""

@@ -167,3 +167,25 @@ def test_import_keeps_templates_so_no_value_from_the_environment_is_written(
     )
     monkeypatch.setenv("POSTGRES_PW", "rotated")  # read again whenever stack.py loads
     assert load_file(tmp_path / "stack.py").service("db").env["POSTGRES_PASSWORD"] == "rotated"
+
+
+def test_import_reads_env_files_when_stack_py_loads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from deployer.cli.main import main
+    from deployer.stackfile.load import load as load_file
+
+    (tmp_path / "proj").mkdir()
+    (tmp_path / "proj" / "web.env").write_text("API_TOKEN=from-env-file\nSHARED=file\n")
+    path = write(
+        tmp_path / "proj",
+        "services:\n  web:\n    image: app\n    env_file: web.env\n"
+        "    environment: {SHARED: explicit, PLAIN: '1'}\n",
+    )
+    monkeypatch.chdir(tmp_path)
+    assert main(["import", str(path), "-o", "stack.py"]) == 0, capsys.readouterr().err
+    source = (tmp_path / "stack.py").read_text()
+    assert "from-env-file" not in source
+    assert 'var.env_file("proj/web.env")' in source
+    env = load_file(tmp_path / "stack.py").service("web").env
+    assert env == {"API_TOKEN": "from-env-file", "SHARED": "explicit", "PLAIN": "1"}
