@@ -27,11 +27,14 @@ KEYS = [
     "source", "target", "type", "files", "content", "proxy", "upstream", "transport",
     "template", "update", "order", "parallelism", "target", "published", "protocol", "mode",
     "container_name", "env_file", "version", "external", "internal", "driver_opts", "x-extra",
+    "include", "extends", "file", "secrets", "configs", "profiles", "network_mode", "extra_hosts",
+    "ipam", "config", "subnet", "ipv4_address", "pull_policy", "uid", "gid", "required",
 ]  # fmt: skip
 SCALARS = st.one_of(
     st.none(), st.booleans(), st.integers(-5, 70000), st.floats(allow_nan=False),
     st.sampled_from(["", "web", "8080:80", "127.0.0.1:80:80", "5s", "1m30s", "512m", "nope",
-                     "3000-3005", "${VAR}", "$$X", "no", "always", "tcp", "a=b", "/tmp"]),
+                     "3000-3005", "${VAR}", "$$X", "no", "always", "tcp", "a=b", "/tmp",
+                     "${X:?}", "${Y:-d}", "$", "${", "!reset", "service:web", "0440"]),
     st.text(max_size=12),
 )  # fmt: skip
 DOCUMENTS = st.recursive(
@@ -52,7 +55,14 @@ STACKS = st.fixed_dictionaries(
             st.sampled_from(["web", "db", "Web.1", "x"]), SERVICE_BODIES, max_size=3
         )
     },
-    optional={"name": SCALARS, "networks": DOCUMENTS, "volumes": DOCUMENTS},
+    optional={
+        "name": SCALARS,
+        "networks": DOCUMENTS,
+        "volumes": DOCUMENTS,
+        "include": DOCUMENTS,
+        "secrets": DOCUMENTS,
+        "configs": DOCUMENTS,
+    },
 )
 
 
