@@ -56,7 +56,7 @@ def load(
 
         stack = compose.load_compose(file, warn or _python_warning, options)
     elif file.suffix in {".yaml", ".yml"}:
-        stack = _load_yaml(file)
+        stack = _load_yaml(file, warn or _python_warning, options or ComposeOptions())
     else:
         raise StackError(str(file), ["unknown file type: use a .py, .yaml or .yml file"])
     if stack.root == Path("."):
@@ -242,8 +242,11 @@ def _short(item: Any) -> bool:
     return isinstance(item["input"], str | int | float) and len(repr(item["input"])) < 60
 
 
-def _load_yaml(file: Path) -> Stack:
+def _load_yaml(file: Path, warn: Callable[[str], None], options: ComposeOptions) -> Stack:
     import yaml  # only for YAML stacks: most runs never need it
+
+    from deployer.stackfile.compose import environment_for
+    from deployer.stackfile.interpolate import interpolate
 
     try:
         document = yaml.safe_load(file.read_text(encoding="utf-8"))
@@ -253,6 +256,16 @@ def _load_yaml(file: Path) -> Stack:
         raise StackError(str(file), [f"{where}invalid YAML: {error}"]) from None
     if not isinstance(document, dict):
         raise StackError(str(file), ["the file must be a mapping with 'name' and 'services'"])
+    # ${VAR} as in Compose files: the shell, then --env-file or the .env beside the file.
+    problems: list[str] = []
+    document = interpolate(
+        document, environment_for(file, options),
+        lambda at, why: problems.append(f"{at}: {why}"),
+        lambda at, name: warn(f"{file}: {at}: variable {name} is not set; it reads as an empty "
+                              f"string (set it, or give a default: ${{{name}:-default}})"),
+    )  # fmt: skip
+    if problems:
+        raise StackError(str(file), problems)
     return stack_from_mapping(document, str(file), default_name=file.parent.resolve().name)
 
 

@@ -189,3 +189,21 @@ def test_import_reads_env_files_when_stack_py_loads(
     assert 'var.env_file("proj/web.env")' in source
     env = load_file(tmp_path / "stack.py").service("web").env
     assert env == {"API_TOKEN": "from-env-file", "SHARED": "explicit", "PLAIN": "1"}
+
+
+def test_deployers_own_yaml_stacks_interpolate_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from deployer.stackfile.load import load as load_file
+
+    (tmp_path / ".env").write_text("TAG=3\n")
+    (tmp_path / "stack.yaml").write_text(
+        "name: own\nservices:\n  web:\n    image: app:${TAG}\n    replicas: 2\n"
+        "    env: {TOKEN: '${TOKEN:?set TOKEN}'}\n"
+    )
+    monkeypatch.setenv("TOKEN", "t")
+    web = load_file(tmp_path / "stack.yaml").service("web")
+    assert (web.image, web.env["TOKEN"]) == ("app:3", "t")
+    monkeypatch.delenv("TOKEN")
+    with pytest.raises(StackError, match=r"services.web.env.TOKEN: required variable TOKEN"):
+        load_file(tmp_path / "stack.yaml")
