@@ -15,7 +15,7 @@ from deployer.core.events import ContainerRemoved, ObjectCreated, ObjectRemoved,
 from deployer.core.graph import levels
 from deployer.core.plan import Action, Kind, Plan
 from deployer.core.state import ObservedState
-from deployer.deploy import health
+from deployer.deploy import health, lifecycle
 from deployer.deploy.rollout import ServiceRun
 from deployer.engine import Engine
 from deployer.model.errors import DeployerError, DeployFailed, Interrupted, StackError
@@ -48,6 +48,7 @@ class Apply:
         self.started = {s.name: False for s in self.stack.services}
         self.healthy = {s.name: False for s in self.stack.services}  # or, for a job, completed
         self.jobs = self.stack.jobs()
+        self.replaced: set[str] = set()  # services whose containers this run created anew
 
     def run(self, plan: Plan, observed: ObservedState) -> None:
         for action in plan.actions:
@@ -149,6 +150,12 @@ class Apply:
                 cancel=self.cancelled,
             )  # fmt: skip
             run.run(actions)
+            if any(a.kind in {Kind.CREATE, Kind.RECREATE} for a in actions):
+                with self.changed:
+                    self.replaced.add(name)
+            elif any(d.restart and d.service in self.replaced for d in service.depends_on):
+                # Compose's depends_on restart: a dependency was replaced, this one kept.
+                lifecycle.restart(self.engine, self.desired, observed, {name}, self.report)
             self._mark(self.started, name)
             live = observed.service_containers(name)
             if name in self.jobs:  # its run waited for what it started; not for what it found

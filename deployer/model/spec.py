@@ -214,6 +214,8 @@ class DependsOn(Model):
 
     service: str
     condition: Literal["started", "healthy", "completed"] = "started"
+    # Restart this service when an `up` replaces `service`'s containers (Compose's restart).
+    restart: bool = False
 
     @model_validator(mode="before")
     @classmethod

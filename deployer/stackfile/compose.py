@@ -936,10 +936,8 @@ def _depends_on(value: Any, unsupported: Callable[..., None], present: set[str])
                         "waiting for the service to start instead")  # fmt: skip
         if options.get("required") is False and str(name) not in present:
             continue  # Compose's optional dependency: absent (left out by a profile, say)
-        if options.get("restart"):
-            unsupported(f"depends_on.{name}.restart", "restarting this service when its "
-                        "dependency is updated is not supported; ignored")  # fmt: skip
-        found.append({"service": name, "condition": CONDITIONS.get(condition, "started")})
+        found.append({"service": name, "condition": CONDITIONS.get(condition, "started"),
+                      "restart": bool(options.get("restart"))})  # fmt: skip
     return found
 
 

@@ -94,6 +94,34 @@ def test_compose_completed_conditions_optional_and_restart(tmp_path: Path) -> No
     warnings: list[str] = []
     stack = load.load(tmp_path / "compose.yaml", warnings.append)
     web = stack.service("web")
-    assert [(d.service, d.condition) for d in web.depends_on] == [("seed", "completed")]
+    assert [(d.service, d.condition, d.restart) for d in web.depends_on] == [
+        ("seed", "completed", True)
+    ]
     assert stack.jobs() == {"seed"}
-    assert any("depends_on.seed.restart" in w for w in warnings)
+    assert not [w for w in warnings if "restart" in w]
+
+
+def test_a_dependant_with_restart_is_restarted_when_its_dependency_is_replaced() -> None:
+    fake = FakeEngine({"db:1": "sha256:d1", "db:2": "sha256:d2", "web:1": "sha256:w"})
+    data = {
+        "name": "shop",
+        "services": [
+            {"name": "db", "image": "db:1"},
+            {"name": "web", "image": "web:1",
+             "depends_on": [{"service": "db", "restart": True}]},
+        ],
+    }  # fmt: skip
+    api.up(Stack.model_validate(data), engine=fake)
+    web_id = next(c.id for c in fake.container_state.values() if c.name == "shop-web-1")
+    fake.calls.clear()
+    data["services"][0]["image"] = "db:2"  # type: ignore[index]
+    api.up(Stack.model_validate(data), engine=fake)
+    assert "stop shop-web-1" in fake.calls and "start shop-web-1" in fake.calls
+    assert fake.calls.index("stop shop-web-1") > fake.calls.index(
+        "start shop-db-1-"
+        + next(c.split("-")[-1] for c in fake.calls if c.startswith("start shop-db-1-"))
+    )
+    assert any(c.id == web_id for c in fake.container_state.values())  # kept, restarted
+    fake.calls.clear()
+    api.up(Stack.model_validate(data), engine=fake)  # nothing replaced: nothing restarted
+    assert not [c for c in fake.calls if c.startswith(("stop", "start"))]
