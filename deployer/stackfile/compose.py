@@ -324,6 +324,17 @@ def _with_includes(
                 raise StackError(str(path), [f"line {document.line(at)}: {at}: no file "
                                              f"{str(target)!r}"])  # fmt: skip
             found += _with_includes(target, environment, warn, project, [*chain, path.resolve()])
+    # As Compose: an included file's services are its own; redefining one is an error.
+    own = document.data.get("services") if isinstance(document.data, dict) else None
+    for other in found:
+        theirs = other.data.get("services") if isinstance(other.data, dict) else None
+        if isinstance(own, dict) and isinstance(theirs, dict):
+            clash = sorted(set(map(str, own)) & set(map(str, theirs)))
+            if clash:
+                raise StackError(str(path), [
+                    f"line {document.line(f'services.{clash[0]}')}: services.{clash[0]}: "
+                    f"also defined by the included {other.path}; rename one (or use extends)"
+                ])  # fmt: skip
     return [*found, document]
 
 

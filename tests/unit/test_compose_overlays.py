@@ -94,3 +94,10 @@ def test_reset_and_override_tags(tmp_path: Path) -> None:
     web = loaded(base, override).service("web")
     assert web.ports == ()
     assert web.env == {"C": "3"}
+
+
+def test_an_included_service_defined_again_is_an_error(tmp_path: Path) -> None:
+    compose(tmp_path, "services:\n  db:\n    image: db\n", "db.yaml")
+    main = compose(tmp_path, "include: [db.yaml]\nservices:\n  db:\n    image: other\n")
+    with pytest.raises(StackError, match=r"line 3: services.db: also defined by the included"):
+        loaded(main)
