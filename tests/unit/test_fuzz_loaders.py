@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from deployer.model.errors import StackError
 from deployer.model.spec import Stack
-from deployer.stackfile.compose import SERVICE_KEYS
+from deployer.stackfile.compose_service import SERVICE_KEYS
 from deployer.stackfile.load import load
 
 # Keys real files use, so that documents reach deep into the loaders, plus anything at all.
