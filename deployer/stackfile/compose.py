@@ -16,14 +16,19 @@ from pydantic import ValidationError
 from deployer.model.errors import StackError
 from deployer.model.spec import Config, Network, Secret, Service, Stack, Volume
 from deployer.stackfile.codegen import EnvSource
-from deployer.stackfile.compose_merge import Loader, Override, merge, rebased, without_tags
+from deployer.stackfile.compose_merge import Loader, merge, rebased, without_tags
 from deployer.stackfile.compose_service import (
     mapping,
     scalar,
     service_fields,
     shape_problems,
 )
-from deployer.stackfile.interpolate import InterpolationError, interpolate, read_env_file
+from deployer.stackfile.interpolate import (
+    InterpolationError,
+    interpolate,
+    read_env_file,
+    unset_message,
+)
 from deployer.stackfile.load import ComposeOptions, explain
 
 Warn = Callable[[str], None]
@@ -60,24 +65,11 @@ class _Document:
         # Each file is interpolated on its own, before merging, as Compose does.
         problems: list[str] = []
 
-        def unset(at: str, variable: str) -> None:
-            warn(f"{self.where(at)}: {at}: variable {variable} is not set; it reads as an "
-                 f"empty string (set it, or give a default: ${{{variable}:-default}})")  # fmt: skip
-
-        def interpolated(value: Any, at: str) -> Any:
-            if isinstance(value, Override):  # its value is interpolated like any other
-                return Override(interpolated(value.value, at))
-            if isinstance(value, dict):
-                return {k: interpolated(v, f"{at}.{k}" if at else str(k)) for k, v in value.items()}
-            if isinstance(value, list):
-                return [interpolated(item, f"{at}.{i}") for i, item in enumerate(value)]
-            return interpolate(
-                value, environment,
-                lambda where, why: problems.append(f"line {self.line(where)}: {where}: {why}"),
-                unset, at,
-            )  # fmt: skip
-
-        self.data = interpolated(data, "")
+        self.data = interpolate(
+            data, environment,
+            lambda at, why: problems.append(f"line {self.line(at)}: {at}: {why}"),
+            lambda at, name: warn(unset_message(self.where(at), at, name)),
+        )  # fmt: skip
         if problems:
             raise StackError(str(path), problems)
         if project is not None:

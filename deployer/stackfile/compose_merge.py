@@ -29,6 +29,9 @@ class Override:
     def __init__(self, value: Any) -> None:
         self.value = value
 
+    def rewrap(self, value: Any) -> Override:
+        return Override(value)
+
     def __repr__(self) -> str:
         return f"!override {self.value!r}"
 

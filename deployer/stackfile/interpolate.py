@@ -123,7 +123,10 @@ def interpolate(
 ) -> Any:
     """Every string value in `data` (not the keys) interpolated; `problem(path, message)` is
     called for each template that fails, whose value is then left as written, and
-    `unset(path, variable)` for each variable without a value or a default."""
+    `unset(path, variable)` for each variable without a value or a default. A tagged value (an
+    object with `value` and `rewrap`, such as Compose's `!override`) has its value interpolated."""
+    if hasattr(data, "rewrap"):
+        return data.rewrap(interpolate(data.value, environment, problem, unset, path))
     if isinstance(data, dict):
         return {
             key: interpolate(
@@ -142,6 +145,14 @@ def interpolate(
         except InterpolationError as error:
             problem(path, str(error))
     return data
+
+
+def unset_message(where: str, path: str, variable: str) -> str:
+    """The warning for a variable used without a value or a default."""
+    return (
+        f"{where}: {path}: variable {variable} is not set; it reads as an empty string (set it, "
+        f"or give a default: ${{{variable}:-default}})"
+    )
 
 
 # -- .env files --------------------------------------------------------------------------------

@@ -246,7 +246,7 @@ def _load_yaml(file: Path, warn: Callable[[str], None], options: ComposeOptions)
     import yaml  # only for YAML stacks: most runs never need it
 
     from deployer.stackfile.compose import environment_for
-    from deployer.stackfile.interpolate import interpolate
+    from deployer.stackfile.interpolate import interpolate, unset_message
 
     try:
         document = yaml.safe_load(file.read_text(encoding="utf-8"))
@@ -261,8 +261,7 @@ def _load_yaml(file: Path, warn: Callable[[str], None], options: ComposeOptions)
     document = interpolate(
         document, environment_for(file, options),
         lambda at, why: problems.append(f"{at}: {why}"),
-        lambda at, name: warn(f"{file}: {at}: variable {name} is not set; it reads as an empty "
-                              f"string (set it, or give a default: ${{{name}:-default}})"),
+        lambda at, name: warn(unset_message(str(file), at, name)),
     )  # fmt: skip
     if problems:
         raise StackError(str(file), problems)

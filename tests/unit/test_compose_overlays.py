@@ -88,7 +88,7 @@ def test_reset_and_override_tags(tmp_path: Path) -> None:
     )
     override = compose(
         tmp_path,
-        "services:\n  web:\n    ports: !reset []\n    environment: !override {C: '3'}\n",
+        "services:\n  web:\n    ports: !reset []\n    environment: !override {C: '${C:-3}'}\n",
         "override.yaml",
     )
     web = loaded(base, override).service("web")
