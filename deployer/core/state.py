@@ -36,6 +36,10 @@ class ContainerInfo:
     health_output: str = ""  # the last probe's output
     # The memory limit killed it (at its last exit; the engine keeps this across a restart).
     oom_killed: bool = False
+    # Its healthcheck as the engine runs it (["CMD-SHELL", "..."] or ["CMD", ...]), and the
+    # seconds one probe may take.
+    healthcheck: tuple[str, ...] = ()
+    health_timeout: float = 30.0
 
 
 @dataclass(frozen=True)

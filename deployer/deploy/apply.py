@@ -77,6 +77,7 @@ class Apply:
         ]
         if errors:
             raise combined(errors)
+        self._engine_verdicts()
         gone = [a for a in plan.actions if a.kind is Kind.REMOVE and a.service not in names]
         remove_containers(self.engine, gone, observed, self.report)
         for action in plan.actions:
@@ -87,6 +88,16 @@ class Apply:
             if action.kind is Kind.REMOVE_VOLUME:
                 self.engine.remove_volume(action.resource)
                 self.report(ObjectRemoved("volume", action.resource))
+
+    def _engine_verdicts(self) -> None:
+        """Dependants went as soon as a probe passed; `up` returns once the engine itself calls
+        every container it touched healthy, so `status` and the returned replicas agree."""
+        for service in self.stack.services:
+            if service.name in self.jobs or (
+                self.only is not None and service.name not in self.only
+            ):
+                continue
+            self._wait_ready(service, quiet)
 
     def _create_volume(self, name: str) -> None:
         driver, options, kind, own = "local", labels.SOCKET_VOLUME_OPTIONS, "socket", {}
@@ -163,7 +174,7 @@ class Apply:
                     self._wait_ready(service)
             elif actions or not all(health.is_ready(info) for info in live):
                 # After its run, which told of every container it started: only a failure.
-                self._wait_ready(service, self.report if not actions else quiet)
+                self._wait_ready(service, self.report if not actions else quiet, early=True)
             self._mark(self.healthy, name)
         except BaseException:
             self._mark(self.failed)
@@ -181,7 +192,9 @@ class Apply:
             if not ready():
                 raise _Cancelled(f"{service.name}: not touched, a dependency failed")
 
-    def _wait_ready(self, service: Service, report: Report | None = None) -> None:
+    def _wait_ready(
+        self, service: Service, report: Report | None = None, early: bool = False
+    ) -> None:
         selector = {
             "label": [f"{labels.STACK}={self.stack.name}", f"{labels.SERVICE}={service.name}"]
         }
@@ -201,6 +214,7 @@ class Apply:
                 timeout=self.timeout or health.wait_timeout(service),
                 report=report or self.report,
                 cancel=self.cancelled,
+                early=early,
             )
 
 

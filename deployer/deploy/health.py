@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import timedelta
 
 from deployer.core.events import ContainerReady, ContainerUnhealthy, Report, quiet
@@ -32,6 +34,30 @@ JOB_TIMEOUT = 600.0  # seconds a one-shot job (a migration, say) may run by defa
 def is_ready(info: ContainerInfo) -> bool:
     """Running, and healthy when it has a healthcheck."""
     return info.state == "running" and info.health in {"healthy", ""}
+
+
+def probe_now(engine: Engine, info: ContainerInfo) -> bool:
+    """Run a starting container's own healthcheck command once, now, through exec: what the
+    engine would run at its first interval. True when it passes within its timeout."""
+    test = info.healthcheck
+    if info.state != "running" or info.health != "starting" or len(test) < 2:
+        return False
+    if test[0] == "CMD-SHELL":
+        command = ["/bin/sh", "-c", test[1]]
+    elif test[0] == "CMD":
+        command = list(test[1:])
+    else:
+        return False
+    future = _PROBES.submit(engine.exec, info.id, command)
+    try:
+        code, _ = future.result(timeout=info.health_timeout)
+    except (FutureTimeout, DeployerError):
+        return False  # a probe that hangs or cannot run decides nothing; the engine's will
+    return code == 0
+
+
+# Probes run here so that one that hangs is abandoned at its timeout, not waited for.
+_PROBES = ThreadPoolExecutor(max_workers=8, thread_name_prefix="probe")
 
 
 def is_done(info: ContainerInfo) -> bool:
@@ -69,15 +95,25 @@ def wait_ready(
     timeout: float,
     report: Report = quiet,
     cancel: threading.Event | None = None,
+    early: bool = False,
 ) -> None:
     """Block until every container runs (and is healthy when it has a healthcheck).
 
+    `early`: a starting container also counts as ready once its own healthcheck command,
+    run through exec, passes: the engine runs its first probe only after `interval`.
     Raises DeployFailed as soon as one turns unhealthy, exits or restarts, or at the deadline.
     """
-    _wait(engine, container_ids, is_ready, _problem, timeout, report, cancel,
+
+    def ready(info: ContainerInfo) -> bool:
+        return is_ready(info) or (early and probe_now(engine, info))
+
+    def ready_as(info: ContainerInfo) -> str:
+        return "healthy (probed)" if info.health == "starting" else info.health
+
+    _wait(engine, container_ids, ready, _problem, timeout, report, cancel,
           waiting="health",
           late=lambda info: f"not healthy after {timeout:.0f}s (health: {info.health})",
-          ready_as=lambda info: info.health)  # fmt: skip
+          ready_as=ready_as)  # fmt: skip
 
 
 def _wait(

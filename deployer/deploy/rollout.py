@@ -269,9 +269,12 @@ class ServiceRun:
                 self.engine, ids, timeout=self.job_timeout, report=self.report, cancel=self.cancel
             )
             return
+        # Early: a new replica serves once its own probe passes, not at the engine's first
+        # interval; `up` still waits for the engine's verdict before it returns.
         health.wait_ready(
-            self.engine, ids, timeout=self.timeout, report=self.report, cancel=self.cancel
-        )
+            self.engine, ids, timeout=self.timeout, report=self.report, cancel=self.cancel,
+            early=True,
+        )  # fmt: skip
 
     def _serve(self, members: list[Member]) -> None:
         self.serving = sorted(set(members))

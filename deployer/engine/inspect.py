@@ -29,6 +29,8 @@ def container_info(data: dict[str, Any]) -> ContainerInfo:
         exit_code=int(state.get("ExitCode") or 0),
         health_output=str(log[-1].get("Output", "")).strip() if log else "",
         oom_killed=bool(state.get("OOMKilled")),
+        healthcheck=tuple((config.get("Healthcheck") or {}).get("Test") or ()),
+        health_timeout=((config.get("Healthcheck") or {}).get("Timeout") or 30 * 10**9) / 1e9,
     )
 
 

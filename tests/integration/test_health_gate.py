@@ -1,5 +1,6 @@
 """The health gate, read from the engine's own event log: a dependant starts only after its
-dependency's healthcheck has passed, however long that takes."""
+dependency's healthcheck command has passed (deployer probes it early, through exec, rather
+than wait for the engine's first interval), however long that takes."""
 
 from __future__ import annotations
 
@@ -55,7 +56,9 @@ def test_a_dependant_starts_only_after_its_dependency_turned_healthy(
     slow_started = seen[("slow", "start")]
     slow_healthy = seen[("slow", "health_status: healthy")]
     app_started = seen[("app", "start")]
-    print(f"slow healthy {(slow_healthy - slow_started) / 1e9:.2f}s after its start; "
-          f"app started {(app_started - slow_healthy) / 1e9:.2f}s after that")  # fmt: skip
-    assert slow_healthy - slow_started >= READY_AFTER * 1e9 * 0.9
-    assert app_started > slow_healthy
+    print(f"app started {(app_started - slow_started) / 1e9:.2f}s after slow; the engine "
+          f"called slow healthy after {(slow_healthy - slow_started) / 1e9:.2f}s")  # fmt: skip
+    # The healthcheck can pass only READY_AFTER seconds in: deployer's own probe (early) or the
+    # engine's, whichever passes first, lets the dependant go; never before.
+    assert app_started - slow_started >= READY_AFTER * 1e9
+    assert slow_healthy - slow_started >= READY_AFTER * 1e9
