@@ -178,9 +178,11 @@ class ContainerReady(Event):
     name: str
     health: str  # healthy, or "" when it has no healthcheck (ready = running)
     seconds: float
+    probed: bool = False  # its healthcheck passed when deployer ran it early, through exec
 
     def text(self) -> str:
-        return f"{self.name} {self.health or 'running'} after {self.seconds:.1f}s"
+        early = " (its healthcheck, run early)" if self.probed else ""
+        return f"{self.name} {self.health or 'running'} after {self.seconds:.1f}s{early}"
 
 
 @dataclass(frozen=True)

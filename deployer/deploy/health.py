@@ -108,7 +108,7 @@ def wait_ready(
         return is_ready(info) or (early and probe_now(engine, info))
 
     def ready_as(info: ContainerInfo) -> str:
-        return "healthy (probed)" if info.health == "starting" else info.health
+        return "healthy" if info.health == "starting" else info.health  # "starting": probed
 
     _wait(engine, container_ids, ready, _problem, timeout, report, cancel,
           waiting="health",
@@ -137,7 +137,9 @@ def _wait(
             info = engine.inspect_container(container_id)
             if done(info):
                 pending.remove(container_id)
-                report(ContainerReady(info.name, ready_as(info), time.monotonic() - started))
+                probed = info.health == "starting"  # ready by deployer's own early probe
+                elapsed = time.monotonic() - started
+                report(ContainerReady(info.name, ready_as(info), elapsed, probed))
                 continue
             problem = problem_of(info)
             if problem:

@@ -118,3 +118,10 @@ def test_a_broken_route_observed_through_the_proxy_is_planned_and_repaired(
     api.up(socket_shop(tmp_path), engine=fake)
     assert fake.links["/run/deployer-upstream/slot-2.sock"].endswith("/shop-web-2.sock")
     assert api.plan(socket_shop(tmp_path), engine=fake).empty
+
+
+def test_a_container_ready_by_the_early_probe_still_reads_healthy_after() -> None:
+    from deployer.core.events import ContainerReady
+
+    text = ContainerReady("shop-web-1", "healthy", 0.8, probed=True).text()
+    assert text == "shop-web-1 healthy after 0.8s (its healthcheck, run early)"
