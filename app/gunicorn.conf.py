@@ -4,6 +4,7 @@ import json
 import math
 import os
 import shutil
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -39,6 +40,10 @@ bind = [f"0.0.0.0:{os.environ.get('PORT', '8000')}"] + (
 # connections unevenly (p99 1.4-1.7 s, hundreds of 2 s timeouts) while gthread answered everything
 # (p99 0.3-0.45 s, no timeout) at the same throughput. GUNICORN_WORKER_CLASS=gevent still works.
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
+# The app is imported once, by the master, and its workers start as forks of it: a replica's
+# start costs 0.37 s of CPU instead of 0.56 s (measured here, two workers), since no worker
+# imports Flask again. prometheus_client's multiprocess values notice the fork by their pid.
+preload_app = os.environ.get("GUNICORN_PRELOAD", "1") == "1"
 # One worker per granted CPU, plus one to ride out a worker restart; two threads each so that a
 # slow request does not stall its worker.
 workers = int(os.environ.get("WEB_CONCURRENCY", max(2, math.ceil(cpu_limit()) + 1)))
@@ -49,9 +54,11 @@ keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "75"))
 # Well within the stack's stop_grace_period: in-flight requests finish on SIGTERM.
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "15"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
-# The root filesystem is read-only: the heartbeat file and the control socket live in memory.
+# The root filesystem is read-only: the heartbeat file lives in memory.
 worker_tmp_dir = "/dev/shm"
-control_socket = "/tmp/gunicorn.ctl"
+# gunicorn's control socket (gunicornc) is unused here, and it costs: an asyncio thread in the
+# master, stopped and restarted around every worker fork, and joined at every stop.
+control_socket_disable = True
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
 errorlog = "-"
 forwarded_allow_ips = "*"
@@ -93,11 +100,27 @@ def on_starting(server: object) -> None:
 
 
 def child_exit(server: object, worker: object) -> None:
-    """A worker that exits stops counting toward live gauges."""
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        from prometheus_client import multiprocess
+    """A worker that exits stops counting toward live gauges: prometheus_client's
+    mark_process_dead, without importing the client into the master (0.13 s, paid by every
+    stop)."""
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if folder:
+        for path in Path(folder).glob(f"gauge_live*_{worker.pid}.db"):  # type: ignore[attr-defined]
+            path.unlink(missing_ok=True)
 
-        multiprocess.mark_process_dead(worker.pid)  # type: ignore[attr-defined]
+
+def worker_exit(server: object, worker: object) -> None:
+    """A finished worker leaves at once: its interpreter's teardown (0.14 s measured here) would
+    only delay every stop and every rolling replace. Nothing is lost: metrics live in shared
+    files, and each log line was flushed when written."""
+    # The SystemExit on its way out carries the worker's exit code, which the master reads (a
+    # boot error halts gunicorn); anything else leaves the usual way.
+    leaving = sys.exc_info()[1]
+    if not isinstance(leaving, SystemExit) or not isinstance(leaving.code, int):
+        return
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(leaving.code)
 
 
 def when_ready(server: object) -> None:
