@@ -355,12 +355,28 @@ _PYTHON_PROBE = (
 )
 
 
+# $1 port, $2 path, $3 seconds. A 2xx or 3xx status line passes, as with curl -f.
+BASH_PROBE = (
+    'exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1\n'
+    'printf \'GET %s HTTP/1.0\\r\\nHost: 127.0.0.1:%s\\r\\n\\r\\n\' "$2" "$1" >&3\n'
+    'if ! read -r -t "$3" line <&3; then echo "127.0.0.1:$1$2: no answer in $3s"; exit 1; fi\n'
+    "code=${line#* }; code=${code:0:3}\n"
+    'case "$code" in 2??|3??) exit 0;; esac\n'
+    'echo "127.0.0.1:$1$2: HTTP $code"; exit 1\n'
+)
+
+
 def http_probe(probe: HttpProbe, timeout_seconds: float) -> str:
-    """A shell probe that works in any of our images: curl where present, else python3."""
+    """A shell probe that works in any of our images: curl where present, else bash's
+    /dev/tcp (Debian's base has it; ~5 ms against python3's ~200 ms of start-up, paid on every
+    check), else python3."""
     url = shlex.quote(f"http://127.0.0.1:{probe.port}{probe.path}")
     seconds = f"{timeout_seconds:g}"
     return (
         "if command -v curl >/dev/null 2>&1; then "
         f"exec curl -fsS -o /dev/null --max-time {seconds} {url}; fi; "
+        "if command -v bash >/dev/null 2>&1; then "
+        f"exec bash -c {shlex.quote(BASH_PROBE)} probe {probe.port} "
+        f"{shlex.quote(probe.path)} {seconds}; fi; "
         f"exec python3 -c {shlex.quote(_PYTHON_PROBE)} {url} {seconds}"
     )

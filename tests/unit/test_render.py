@@ -1,9 +1,15 @@
 """Service -> Engine API body, in the engine's units."""
 
+import http.server
+import socket
+import subprocess
+import threading
 from typing import Any
 
+import pytest
+
 from deployer.core import labels
-from deployer.core.render import container_plan, http_probe
+from deployer.core.render import BASH_PROBE, container_plan, http_probe
 from deployer.model.spec import (
     Healthcheck,
     HttpProbe,
@@ -135,11 +141,54 @@ def test_first_network_at_creation_others_after() -> None:
     assert plan.extra_networks == [("shop_back", ["web"], {})]
 
 
-def test_http_probe_uses_curl_or_python() -> None:
+def test_http_probe_uses_curl_or_bash_or_python() -> None:
     script = http_probe(HttpProbe(path="/health", port=8000), 2.0)
     assert "exec curl -fsS -o /dev/null --max-time 2 http://127.0.0.1:8000/health" in script
+    assert "exec bash -c" in script and script.index("exec bash") < script.index("exec python3")
     assert "exec python3 -c" in script
     assert script.endswith("http://127.0.0.1:8000/health 2")
+
+
+class _Answers(http.server.BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        status = {"/health": 200, "/moved": 302}.get(self.path, 404)
+        self.send_response(status)
+        self.end_headers()
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.mark.parametrize(
+    ("path", "passes", "says"),
+    [("/health", True, ""), ("/moved", True, ""), ("/nope", False, "HTTP 404")],
+)
+def test_the_bash_probe_reads_the_status_line_as_curl_f_does(
+    path: str, passes: bool, says: str
+) -> None:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Answers)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        port = server.server_address[1]
+        result = subprocess.run(
+            ["bash", "-c", BASH_PROBE, "probe", str(port), path, "2"],
+            capture_output=True, text=True, timeout=10,
+        )  # fmt: skip
+    finally:
+        server.shutdown()
+    assert (result.returncode == 0) is passes, result.stdout + result.stderr
+    assert says in result.stdout
+
+
+def test_the_bash_probe_fails_when_nothing_listens() -> None:
+    with socket.socket() as probe_socket:
+        probe_socket.bind(("127.0.0.1", 0))
+        port = probe_socket.getsockname()[1]  # bound, never listening: refused
+        result = subprocess.run(
+            ["bash", "-c", BASH_PROBE, "probe", str(port), "/health", "2"],
+            capture_output=True, text=True, timeout=10,
+        )  # fmt: skip
+    assert result.returncode != 0
 
 
 def test_socket_transport_mounts_the_shared_volume_and_names_the_socket() -> None:
