@@ -1,5 +1,3 @@
-import sys
+from deployer.cli.main import run
 
-from deployer.cli.main import main
-
-sys.exit(main())
+run()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+from typing import NoReturn
 
 import typer
 
@@ -101,4 +102,21 @@ def main(argv: list[str] | None = None) -> int:
     return result if isinstance(result, int) else 0
 
 
-__all__ = ["COMMANDS", "build_app", "main"]
+def run() -> NoReturn:
+    """The command line's entry point: main(), then leave without the interpreter's teardown.
+
+    Each command closed its own files, locks and connections; tearing down the ~500 modules it
+    imported would add ~0.15 s (measured) to every command, `down` and a no-op `up` included.
+    """
+    code = main()
+    if sys.getprofile() is not None or sys.gettrace() is not None:
+        sys.exit(code)  # a profiler or coverage writes its results at the teardown
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe: nothing more can be said there
+            code = code or 1
+    os._exit(code)
+
+
+__all__ = ["COMMANDS", "build_app", "main", "run"]
