@@ -38,6 +38,9 @@ class FakeEngine:
         self.start_delay = 0.0  # seconds each start takes, so that concurrent work interleaves
         self.network_options: dict[str, dict[str, Any]] = {}  # name -> ipam, enable_ipv6
         self.exits_on_start: dict[str, int] = {}  # image -> its containers' exit code (a job)
+        # Started containers stay "starting" (the engine's first check is yet to run), and each
+        # runs its healthcheck command through exec when deployer probes it early.
+        self.first_check_pending = False
 
     def ping(self) -> None:
         return None
@@ -133,6 +136,10 @@ class FakeEngine:
         if info.image in self.exits_on_start:  # a one-shot job: runs to its end at once
             self._replace(container_id, state="exited", exit_code=self.exits_on_start[info.image])
             return
+        if health == "healthy" and self.first_check_pending:
+            test = tuple(self.bodies[info.name].body["Healthcheck"]["Test"])
+            self._replace(container_id, state="running", health="starting", healthcheck=test)
+            return
         self._replace(container_id, state="running", health=health, health_output="probe said no")
 
     def stop(self, container_id: str, timeout: int | None = None) -> None:
@@ -168,6 +175,8 @@ class FakeEngine:
         if action == "link":
             self.links[command[-1]] = command[-2]
             self.calls.append(f"link {command[-1].rsplit('/', 1)[-1]} {name}")
+        if not action and self.first_check_pending:
+            self.calls.append(f"probe {name}")
         return 0, ""
 
     def log_stream(

@@ -34,8 +34,12 @@ class Apply:
         report: Report,
         timeout: float | None = None,
         only: set[str] | None = None,
+        engine_health: bool = False,
     ) -> None:
         self.engine = engine
+        # Also wait for the engine's own first verdict (one `interval` after a start) on every
+        # container, not only for its healthcheck command to have passed once.
+        self.engine_health = engine_health
         self.only = only  # the services this run touches; the others are left as they run
         self.desired = desired
         self.stack = desired.stack
@@ -77,7 +81,8 @@ class Apply:
         ]
         if errors:
             raise combined(errors)
-        self._engine_verdicts()
+        if self.engine_health:
+            self._engine_verdicts()
         gone = [a for a in plan.actions if a.kind is Kind.REMOVE and a.service not in names]
         remove_containers(self.engine, gone, observed, self.report)
         for action in plan.actions:
@@ -90,8 +95,8 @@ class Apply:
                 self.report(ObjectRemoved("volume", action.resource))
 
     def _engine_verdicts(self) -> None:
-        """Dependants went as soon as a probe passed; `up` returns once the engine itself calls
-        every container it touched healthy, so `status` and the returned replicas agree."""
+        """Dependants went as soon as a probe passed; wait until the engine itself calls every
+        container it touched healthy, so that `status` reads 'healthy' everywhere."""
         for service in self.stack.services:
             if service.name in self.jobs or (
                 self.only is not None and service.name not in self.only
@@ -236,18 +241,25 @@ def remove_containers(
     report: Report,
     stop_timeout: int | None = None,
 ) -> None:
-    """Stop and remove containers in reverse dependency order, in parallel within a level."""
+    """Stop and remove containers in reverse dependency order, in parallel within a level.
+
+    With `stop_timeout` 0 (no grace: a throwaway, say) nothing drains, so there is no order to
+    keep: every container is killed and removed at once.
+    """
     edges = observed.dependency_edges()
     by_service: dict[str, list[Action]] = {}
     for action in actions:
         by_service.setdefault(action.service, []).append(action)
     order = levels({s: [d for d in edges.get(s, []) if d in by_service] for s in by_service})
+    if stop_timeout == 0:
+        order = [[service for level in order for service in level]]
     for level in reversed(order):
         batch = [action for service in level for action in by_service[service]]
 
         def stop_and_remove(action: Action) -> None:
-            engine.stop(action.container_id, stop_timeout)
-            engine.remove_container(action.container_id)
+            if stop_timeout != 0:
+                engine.stop(action.container_id, stop_timeout)
+            engine.remove_container(action.container_id)  # forced: it kills what still runs
             report(ContainerRemoved(action.resource, action.why()))
 
         with ThreadPoolExecutor(max_workers=max(1, len(batch))) as pool:

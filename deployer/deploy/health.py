@@ -15,7 +15,8 @@ from deployer.engine import Engine
 from deployer.model.errors import DeployerError, DeployFailed, Interrupted
 from deployer.model.spec import Service
 
-POLL_SECONDS = 0.25
+# Short: a starting container's probe (run early) passes within a poll of its app's readiness.
+POLL_SECONDS = 0.1
 LOG_TAIL_LINES = 20
 
 
@@ -38,10 +39,13 @@ def is_ready(info: ContainerInfo) -> bool:
 
 def probe_now(engine: Engine, info: ContainerInfo) -> bool:
     """Run a starting container's own healthcheck command once, now, through exec: what the
-    engine would run at its first interval. True when it passes within its timeout."""
+    engine would run at its first interval. True when it passes within its timeout (or passed
+    already in this process: a second wait for the same container does not run it again)."""
     test = info.healthcheck
     if info.state != "running" or info.health != "starting" or len(test) < 2:
         return False
+    if passed_early(info):
+        return True
     if test[0] == "CMD-SHELL":
         command = ["/bin/sh", "-c", test[1]]
     elif test[0] == "CMD":
@@ -53,11 +57,24 @@ def probe_now(engine: Engine, info: ContainerInfo) -> bool:
         code, _ = future.result(timeout=info.health_timeout)
     except (FutureTimeout, DeployerError):
         return False  # a probe that hangs or cannot run decides nothing; the engine's will
+    if code == 0:
+        with _PASSED_LOCK:
+            _PASSED.add(info.id)
     return code == 0
+
+
+def passed_early(info: ContainerInfo) -> bool:
+    """Still 'starting' to the engine, but its healthcheck command passed when deployer ran it:
+    the engine's own verdict comes at its first interval."""
+    with _PASSED_LOCK:
+        return info.health == "starting" and info.id in _PASSED
 
 
 # Probes run here so that one that hangs is abandoned at its timeout, not waited for.
 _PROBES = ThreadPoolExecutor(max_workers=8, thread_name_prefix="probe")
+_ROUNDS = ThreadPoolExecutor(max_workers=16, thread_name_prefix="health")
+_PASSED: set[str] = set()  # ids of the containers whose early probe passed
+_PASSED_LOCK = threading.Lock()
 
 
 def is_done(info: ContainerInfo) -> bool:
@@ -132,10 +149,16 @@ def _wait(
     """Poll the containers until each is `done`; fail on the first problem or at the deadline."""
     started = time.monotonic()
     pending = list(container_ids)
+
+    def check(container_id: str) -> tuple[ContainerInfo, bool]:
+        info = engine.inspect_container(container_id)
+        return info, done(info)
+
     while pending:
-        for container_id in list(pending):
-            info = engine.inspect_container(container_id)
-            if done(info):
+        # Together: one replica's slow probe must not hold up its siblings' verdicts.
+        checked = list(_ROUNDS.map(check, pending)) if len(pending) > 1 else [check(pending[0])]
+        for container_id, (info, is_done) in zip(list(pending), checked, strict=True):
+            if is_done:
                 pending.remove(container_id)
                 probed = info.health == "starting"  # ready by deployer's own early probe
                 elapsed = time.monotonic() - started

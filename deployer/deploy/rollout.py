@@ -130,10 +130,19 @@ class ServiceRun:
     def _create(self, actions: list[Action]) -> None:
         if not actions:
             return
-        started = [self._start_new(action.replica, action.why()) for action in actions]
+        started: list[tuple[str, str]] = [("", "")] * len(actions)
+
+        def start(index: int) -> None:
+            started[index] = self._start_new(actions[index].replica, actions[index].why())
+
+        parallel(start, list(range(len(actions))))  # replicas of one service start together
         self._wait([container_id for container_id, _ in started])
-        for action, (container_id, name) in zip(actions, started, strict=True):
-            self.upstream.link(action.replica, container_id, labels.socket_path(name))
+
+        def link(index: int) -> None:
+            container_id, name = started[index]
+            self.upstream.link(actions[index].replica, container_id, labels.socket_path(name))
+
+        parallel(link, list(range(len(actions))))
         self._serve([*self.serving, *((a.replica, a.resource) for a in actions)])
 
     def _replace(self, actions: list[Action]) -> None:
@@ -270,7 +279,7 @@ class ServiceRun:
             )
             return
         # Early: a new replica serves once its own probe passes, not at the engine's first
-        # interval; `up` still waits for the engine's verdict before it returns.
+        # interval (whose verdict `status` shows when it comes).
         health.wait_ready(
             self.engine, ids, timeout=self.timeout, report=self.report, cancel=self.cancel,
             early=True,

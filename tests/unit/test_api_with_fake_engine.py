@@ -69,6 +69,35 @@ def test_down_stops_dependents_first_and_is_idempotent() -> None:
     assert api.down("shop", engine=fake) == 0
 
 
+def test_down_without_grace_kills_every_container_at_once() -> None:
+    fake = engine()
+    api.up(shop(), engine=fake)
+    fake.calls.clear()
+    assert api.down("shop", engine=fake, stop_timeout=0) == 4
+    # Nothing drains, so no level waits for another and nothing is stopped first.
+    assert not any(call.startswith("stop ") for call in fake.calls)
+    removed = [c for c in fake.calls if c.startswith("remove shop-")]
+    assert sorted(removed) == ["remove shop-nginx-1", "remove shop-web-1", "remove shop-web-2"]
+    assert fake.calls[-1] == "remove network shop_default"
+
+
+def test_up_returns_once_each_healthcheck_passed_before_the_engines_first_check() -> None:
+    fake = engine()
+    fake.first_check_pending = True
+    deployment = api.up(shop(), engine=fake)
+    # nginx went after web's probes passed; the engine still calls everything "starting".
+    assert fake.calls.index("probe shop-web-2") < fake.calls.index("create shop-nginx-1")
+    assert {(r.health, r.probed) for r in deployment.replicas} == {("starting", True)}
+
+
+def test_up_with_engine_health_also_waits_for_the_engines_verdict() -> None:
+    fake = engine()
+    fake.first_check_pending = True  # and the engine's verdict never comes
+    with pytest.raises(DeployFailed, match="not healthy after 1s \\(health: starting\\)"):
+        api.up(shop(), engine=fake, timeout=1, options=api.UpOptions(engine_health=True))
+    assert "create shop-nginx-1" in fake.calls  # the probes let nginx go; the verdict did not
+
+
 def test_unhealthy_container_fails_with_probe_output_and_logs() -> None:
     fake = engine()
     fake.unhealthy.add("shop-web-1")
