@@ -13,6 +13,7 @@ from deployer.core.events import Note, ObjectRemoved, PlanMade, Report, log
 from deployer.core.plan import Action, Cause, CauseKind, Kind, Plan
 from deployer.core.reconcile import reconcile
 from deployer.core.state import ContainerInfo, ObservedState, PublishedPort, replica_of
+from deployer.deploy import health
 from deployer.deploy.apply import Apply, remove_containers
 from deployer.deploy.lock import DeployLock
 from deployer.deploy.observe import observe
@@ -43,6 +44,9 @@ class ReplicaStatus:
     # What keeps a running replica from serving although the engine calls it healthy (a broken
     # route from its proxy); health then reads "unhealthy".
     problem: str = ""
+    # Health still 'starting' to the engine, but its healthcheck command passed when deployer
+    # ran it early: the engine's own verdict comes at its first interval.
+    probed: bool = False
 
     @classmethod
     def of(cls, info: ContainerInfo, now: datetime, problem: str | None = None) -> ReplicaStatus:
@@ -61,6 +65,7 @@ class ReplicaStatus:
             uptime_seconds=uptime,
             oom_killed=info.oom_killed,
             problem=f"route missing: {problem}" if problem else "",
+            probed=health.passed_early(info),
         )
 
     def as_data(self) -> dict[str, Any]:
@@ -88,6 +93,7 @@ class ReplicaStatus:
             if self.uptime_seconds is None
             else round(self.uptime_seconds, 1),
             "problem": self.problem,
+            "probed": self.probed,
         }
 
 
@@ -156,6 +162,9 @@ class UpOptions:
     force_recreate: bool = False  # replace containers even when they match
     build: bool = True  # False: an image that needs building is an error
     pull: images.PullPolicy = "missing"
+    # Return only once the engine itself calls every new container healthy (its first check
+    # runs one `interval` after the start), not as soon as each healthcheck command passed.
+    engine_health: bool = False
 
 
 def up(
@@ -208,7 +217,9 @@ def _up(
     )  # fmt: skip
     desired = DesiredStack(stack, built)
     forced = frozenset(only or {s.name for s in stack.services}) if options.force_recreate else None
-    the_plan, observed = converge(stack, engine, desired, report, only, forced, timeout)
+    the_plan, observed = converge(
+        stack, engine, desired, report, only, forced, timeout, options.engine_health
+    )
     proxies = [s.name for s in stack.services if s.proxy is not None]
     published = [s.name for s in stack.services if s.ports]
     front = next(iter(proxies + published), None)
@@ -230,12 +241,13 @@ def converge(
     only: set[str] | None = None,
     force: frozenset[str] | None = None,
     timeout: float | None = None,
+    engine_health: bool = False,
 ) -> tuple[Plan, ObservedState]:
     """Observe, plan and apply (the caller holds the deploy lock); the plan and what it saw."""
     observed = observe(engine, stack.name)
     the_plan = reconcile(stack, observed, desired.services, only, force or frozenset())
     report(PlanMade(the_plan))
-    Apply(engine, desired, report, timeout, only).run(the_plan, observed)
+    Apply(engine, desired, report, timeout, only, engine_health).run(the_plan, observed)
     return the_plan, observed
 
 

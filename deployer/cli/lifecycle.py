@@ -42,6 +42,12 @@ def _print_deployment(deployment: api.Deployment, as_json: bool) -> None:
         print(f"\nstack {deployment.stack}: nothing to do; every container is healthy")
     else:
         print(f"\nstack {deployment.stack} is up and healthy in {deployment.seconds:.1f}s")
+    probed = sum(r.probed for r in deployment.replicas)
+    if probed:
+        print(
+            f"  ({probed} container(s) passed their healthcheck when deployer ran it; "
+            "Docker's own verdict follows at its first interval)"
+        )
     for service, url in deployment.urls().items():
         print(f"  {service}: {url}")
 
@@ -89,6 +95,14 @@ def up(
         bool, typer.Option("--no-bootstrap", help="fail instead of building deployer base images")
     ] = False,
     lock_timeout: LockOption = api.LOCK_TIMEOUT,
+    engine_health: Annotated[
+        bool,
+        typer.Option(
+            "--engine-health",
+            help="also wait for Docker's own first healthcheck of each new container "
+            "(it runs one interval after the start)",
+        ),
+    ] = False,
 ) -> int:
     """Build, create and start the stack (or some services); wait until healthy."""
     if pull not in {"always", "missing", "never"}:
@@ -97,7 +111,7 @@ def up(
     stack = _scaled(target(ctx, files, project).stack(), scale or [])
     options = api.UpOptions(
         services=tuple(services or ()), no_deps=no_deps, force_recreate=force_recreate,
-        build=not no_build, pull=policy,
+        build=not no_build, pull=policy, engine_health=engine_health,
     )  # fmt: skip
     with progress(json_output) as report:
         deployment = api.up(

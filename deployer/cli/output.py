@@ -35,7 +35,8 @@ def status_table(replicas: list[ReplicaStatus]) -> str:
             r.service,
             r.container,
             r.state,
-            r.health,
+            # Docker's word; "starting (probe passed)": deployer ran its healthcheck early.
+            f"{r.health} (probe passed)" if r.probed else r.health,
             ", ".join(f"{p.host_ip}:{p.host_port}->{p.container_port}" for p in r.ports) or "-",
             r.image,
             f"{r.restart_count} (OOM-killed)" if r.oom_killed else str(r.restart_count),

@@ -29,6 +29,7 @@ from tests.faults.faults import (
     restarted_and_healthy,
     wait_until,
 )
+from tests.integration.conftest import passed_health
 from tests.integration.load import Load
 
 # Forks children that each hold 40 MB until the container's 256 MB limit is exceeded. Its own
@@ -109,7 +110,7 @@ def test_a_manually_stopped_replica_shows_in_status_and_up_starts_it(
     )  # fmt: skip
     assert load.failed == 0, load.result.failures[:5]
     assert [a.kind.value for a in deployment.plan.actions] == ["start"]
-    assert all(r.state == "running" and r.health == "healthy" for r in deployment.replicas)
+    assert all(r.state == "running" and passed_health(r) for r in deployment.replicas)
 
 
 def test_a_crashed_nginx_is_back_by_its_restart_policy_and_up_has_nothing_to_do(

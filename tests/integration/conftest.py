@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -113,3 +114,23 @@ def stack_file(folder: Path, name: str) -> Path:
         f"stack = default_stack_copy({name!r})\n"
     )
     return path
+
+
+def passed_health(replica: api.ReplicaStatus) -> bool:
+    """What `up` waits for: the engine calls the container healthy, or its healthcheck command
+    passed when deployer ran it early (the engine's own first check follows at its interval)."""
+    return replica.health == "healthy" or replica.probed
+
+
+def engine_verdicts(name: str, limit: float = 30.0) -> list[api.ReplicaStatus]:
+    """The stack's status once the engine itself calls every running container healthy."""
+    deadline = time.monotonic() + limit
+    while True:
+        replicas = api.status(name)
+        running = [r for r in replicas if r.state == "running"]
+        if all(r.health in {"healthy", "none"} for r in running):
+            return replicas
+        assert time.monotonic() < deadline, f"{name}: the engine's verdicts did not come: " + (
+            ", ".join(f"{r.container} {r.health}" for r in running)
+        )
+        time.sleep(0.1)

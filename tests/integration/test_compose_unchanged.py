@@ -12,7 +12,7 @@ from pathlib import Path
 import docker
 
 from deployer import api
-from tests.integration.conftest import ROOT, cli, unique_name
+from tests.integration.conftest import ROOT, cli, engine_verdicts, unique_name
 
 APP = ROOT / "tests" / "integration" / "compose_app"
 SECRET = (APP / "db_password.txt").read_text()
@@ -29,8 +29,8 @@ def test_compose_app_with_job_secret_and_env_file_comes_up_and_reads_its_secret(
 
     up = cli("-f", compose, "-p", name, "up")
     assert up.returncode == 0, up.stderr
-    status = {r.service: r for r in api.status(name)}
-    assert (status["migrate"].state, status["web"].health) == ("exited", "healthy")
+    status = {r.service: r for r in engine_verdicts(name)}
+    assert status["migrate"].state == "exited" and status["web"].health == "healthy"
     url = f"http://127.0.0.1:{status['web'].ports[0].host_port}/"
     with urllib.request.urlopen(url, timeout=5) as response:
         answer = json.loads(response.read())

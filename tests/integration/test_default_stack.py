@@ -13,7 +13,13 @@ from deployer import api
 from deployer.api import Deployment
 from deployer.engine.docker_engine import DockerEngine
 from deployer.model.spec import Stack
-from tests.integration.conftest import cli, default_stack_copy, leftovers, unique_name
+from tests.integration.conftest import (
+    cli,
+    default_stack_copy,
+    engine_verdicts,
+    leftovers,
+    unique_name,
+)
 
 
 @pytest.fixture(scope="module")
@@ -48,6 +54,7 @@ def test_containers_carry_the_stacks_settings(
     deployed: tuple[Stack, Deployment], docker_api: docker.APIClient
 ) -> None:
     stack, deployment = deployed
+    engine_verdicts(stack.name)  # `up` went on the early probes; Docker's own check follows
     for replica in deployment.replicas:
         service = stack.service(replica.service)
         inspected = docker_api.inspect_container(replica.container)
@@ -80,6 +87,7 @@ def test_status_json_matches_the_engine(
     deployed: tuple[Stack, Deployment], docker_api: docker.APIClient
 ) -> None:
     stack, _ = deployed
+    engine_verdicts(stack.name)
     result = cli("status", "--name", stack.name, "--json")
     assert result.returncode == 0, result.stderr
     rows = json.loads(result.stdout)

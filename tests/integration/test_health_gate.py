@@ -9,7 +9,7 @@ from pathlib import Path
 
 import docker
 
-from tests.integration.conftest import cli, unique_name
+from tests.integration.conftest import cli, engine_verdicts, unique_name
 
 READY_AFTER = 4  # seconds before the dependency's healthcheck can pass
 
@@ -45,6 +45,7 @@ def test_a_dependant_starts_only_after_its_dependency_turned_healthy(
     since = int(time.time()) - 1
     up = cli("up", "-f", str(path))
     assert up.returncode == 0, up.stderr
+    engine_verdicts(name)  # `up` went on its early probe; the engine's own check follows
     events = docker_api.events(
         since=since, until=int(time.time()) + 1, decode=True,
         filters={"type": "container", "label": f"io.deployer.stack={name}"},
