@@ -59,7 +59,7 @@ def probe_now(engine: Engine, info: ContainerInfo) -> bool:
         return False  # a probe that hangs or cannot run decides nothing; the engine's will
     if code == 0:
         with _PASSED_LOCK:
-            _PASSED.add(info.id)
+            _PASSED.add(_run_of(info))
     return code == 0
 
 
@@ -67,13 +67,18 @@ def passed_early(info: ContainerInfo) -> bool:
     """Still 'starting' to the engine, but its healthcheck command passed when deployer ran it:
     the engine's own verdict comes at its first interval."""
     with _PASSED_LOCK:
-        return info.health == "starting" and info.id in _PASSED
+        return info.health == "starting" and _run_of(info) in _PASSED
+
+
+def _run_of(info: ContainerInfo) -> tuple[str, str]:
+    """One run of a container: a restarted container is probed anew."""
+    return info.id, str(info.started_at)
 
 
 # Probes run here so that one that hangs is abandoned at its timeout, not waited for.
 _PROBES = ThreadPoolExecutor(max_workers=8, thread_name_prefix="probe")
 _ROUNDS = ThreadPoolExecutor(max_workers=16, thread_name_prefix="health")
-_PASSED: set[str] = set()  # ids of the containers whose early probe passed
+_PASSED: set[tuple[str, str]] = set()  # the container runs whose early probe passed
 _PASSED_LOCK = threading.Lock()
 
 

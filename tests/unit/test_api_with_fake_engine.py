@@ -1,10 +1,13 @@
 """up / down / status through the in-memory engine: ordering, idempotency, failure messages."""
 
+import dataclasses
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from deployer import api
+from deployer.deploy import health
 from deployer.model.errors import DeployFailed, ImageError
 from deployer.model.spec import DependsOn, Healthcheck, Port, Service, Stack
 from tests.fakes import FakeEngine
@@ -145,3 +148,14 @@ def test_built_service_gets_content_addressed_tag(tmp_path: Path) -> None:
     assert fake.calls == []  # same content: no build, no new container
     (tmp_path / "app.py").write_text("print(2)\n")
     assert [a.why() for a in api.plan(stack, engine=fake).actions] == ["image rebuilt"]
+
+
+def test_a_restarted_container_is_probed_anew() -> None:
+    fake = engine()
+    fake.first_check_pending = True
+    api.up(shop(), engine=fake)
+    web_1 = next(c for c in fake.container_state.values() if c.name == "shop-web-1")
+    assert health.passed_early(web_1)
+    # Stopped and started again (docker stop; up): a new run, whose app has not answered yet.
+    again = dataclasses.replace(web_1, started_at=datetime(2030, 1, 1, tzinfo=UTC))
+    assert not health.passed_early(again)
