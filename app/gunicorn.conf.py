@@ -59,7 +59,8 @@ worker_tmp_dir = "/dev/shm"
 # gunicorn's control socket (gunicornc) is unused here, and it costs: an asyncio thread in the
 # master, stopped and restarted around every worker fork, and joined at every stop.
 control_socket_disable = True
-accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
+# "" turns the app's own access log off (nginx logs every request, with its id, too).
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None
 errorlog = "-"
 forwarded_allow_ips = "*"
 
