@@ -69,11 +69,11 @@ class _Lines:
         return self.process.wait(timeout=10)
 
 
-def test_logs_follow_shows_a_new_line_within_a_second_and_new_replicas(
+def test_logs_follow_shows_a_new_access_line_within_two_seconds_and_new_replicas(
     deployed: tuple[str, api.Deployment], engine: DockerEngine, tmp_path: Path
 ) -> None:
     name, deployment = deployed
-    follower = _Lines("logs", "-f", "--name", name, "web", "--tail", "5")
+    follower = _Lines("logs", "-f", "--name", name, "web", "nginx", "--tail", "5")
     try:
         assert follower.wait_for(f"{name}-web-", timeout=20), "no backlog from the replicas"
         request_id = uuid.uuid4().hex
@@ -81,10 +81,11 @@ def test_logs_follow_shows_a_new_line_within_a_second_and_new_replicas(
         sent = time.monotonic()
         with urllib.request.urlopen(request, timeout=5) as response:
             assert response.status == 200
-        line = follower.wait_for(request_id, timeout=1.0)
-        assert line is not None, "the app's access log line did not appear within 1 s"
+        # nginx's access log (the stack's one) is written from its buffer once a second.
+        line = follower.wait_for(request_id, timeout=2.0)
+        assert line is not None, "nginx's access log line did not appear within 2 s"
         print(f"logs -f: line after {time.monotonic() - sent:.2f}s")
-        assert line.startswith(f"{name}-web-")
+        assert line.startswith(f"{name}-nginx-")
         # A rollout's successors appear under their own names while both run.
         changed = default_stack_copy(name)
         web = changed.service("web").model_copy(update={"env": {"APP_MESSAGE": "v2"}})
