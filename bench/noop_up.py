@@ -53,7 +53,8 @@ def compose_service(service: Service, image: str) -> dict[str, object]:
     if service.healthcheck:
         check = healthcheck(service.healthcheck)
         body["healthcheck"] = {
-            "test": check["Test"],
+            # Compose interpolates the file: a literal '$' in the command is written '$$'.
+            "test": [part.replace("$", "$$") for part in check["Test"]],
             "interval": f"{check['Interval'] // 1_000_000}ms",
             "timeout": f"{check['Timeout'] // 1_000_000}ms",
             "retries": check["Retries"],
