@@ -89,7 +89,8 @@ def web_cpus(cpus: float | None) -> Change:
 
 ACCESS_LOG = "access_log /dev/stdout json buffer=64k flush=1s;"
 VARIANTS: dict[str, Change] = {
-    "app JSON access log off": web_env(GUNICORN_ACCESS_LOG=""),
+    # The default stack keeps one access log, nginx's; this puts the app's own back.
+    "app JSON access log on (as well)": web_env(GUNICORN_ACCESS_LOG="-"),
     "app Prometheus histogram off": web_env(APP_METRICS="0"),
     "app request ids off": web_env(APP_REQUEST_IDS="0"),
     "nginx JSON access log off": template(ACCESS_LOG, "access_log off;"),
