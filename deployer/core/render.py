@@ -368,8 +368,8 @@ BASH_PROBE = (
 
 def http_probe(probe: HttpProbe, timeout_seconds: float) -> str:
     """A shell probe that works in any of our images: curl where present, else bash's
-    /dev/tcp (Debian's base has it; ~5 ms against python3's ~200 ms of start-up, paid on every
-    check), else python3."""
+    /dev/tcp (Debian's base has it; 9-19 ms against python3's 115-189 ms, measured in a web
+    replica, paid on every check), else python3."""
     url = shlex.quote(f"http://127.0.0.1:{probe.port}{probe.path}")
     seconds = f"{timeout_seconds:g}"
     return (
