@@ -46,15 +46,15 @@ class _Swap:
 
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 
-def parallel(work: Callable[[T], None], items: list[T]) -> None:
+def parallel(work: Callable[[T], R], items: list[T]) -> list[R]:
+    """`work` on every item at once (inline for one); the results in the items' order."""
     if len(items) <= 1:
-        for item in items:
-            work(item)
-        return
+        return [work(item) for item in items]
     with ThreadPoolExecutor(max_workers=len(items)) as pool:
-        list(pool.map(work, items))
+        return list(pool.map(work, items))
 
 
 class ServiceRun:
@@ -130,19 +130,15 @@ class ServiceRun:
     def _create(self, actions: list[Action]) -> None:
         if not actions:
             return
-        started: list[tuple[str, str]] = [("", "")] * len(actions)
-
-        def start(index: int) -> None:
-            started[index] = self._start_new(actions[index].replica, actions[index].why())
-
-        parallel(start, list(range(len(actions))))  # replicas of one service start together
+        # Replicas of one service start, are probed and are linked together.
+        started = parallel(lambda a: self._start_new(a.replica, a.why()), actions)
         self._wait([container_id for container_id, _ in started])
 
-        def link(index: int) -> None:
-            container_id, name = started[index]
-            self.upstream.link(actions[index].replica, container_id, labels.socket_path(name))
+        def link(new: tuple[Action, tuple[str, str]]) -> None:
+            action, (container_id, name) = new
+            self.upstream.link(action.replica, container_id, labels.socket_path(name))
 
-        parallel(link, list(range(len(actions))))
+        parallel(link, list(zip(actions, started, strict=True)))
         self._serve([*self.serving, *((a.replica, a.resource) for a in actions)])
 
     def _replace(self, actions: list[Action]) -> None:
