@@ -33,6 +33,7 @@ COMMANDS = {
     **dict.fromkeys(["logs", "exec", "run"], "operations"),
     **dict.fromkeys(["import", "images", "gc"], "setup"),
     "export": "export",
+    "cluster": "cluster",
 }  # fmt: skip
 _GLOBAL_WITH_VALUE = {"-f", "--file", "-p", "--project-name", "--env-file", "--profile"}
 

@@ -93,7 +93,11 @@ def _rebased(stack: Stack, folder: Path) -> Stack:
 def images_bootstrap(
     which: Annotated[
         list[str] | None,
-        typer.Argument(metavar="BASE", help=f"{', '.join(bases.BASES)} (default: all)"),
+        typer.Argument(
+            metavar="BASE",
+            help=f"{', '.join(bases.BASES)} (default: those stacks use; `cluster up` builds "
+            "the others)",
+        ),
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="rebuild even when present")] = False,
 ) -> int:
@@ -103,13 +107,11 @@ def images_bootstrap(
         print(f"error: no base image named {', '.join(unknown)}; known: {', '.join(bases.BASES)}",
               file=sys.stderr)  # fmt: skip
         return EXIT_USAGE
+    keys = which or [key for key, base in bases.BASES.items() if not base.for_cluster]
     engine = api.connect()
     with progress() as report:
-        built = [
-            bases.bootstrap(engine, bases.BASES[key], report, force=force)
-            for key in which or list(bases.BASES)
-        ]
-    for key, image_id in zip(which or list(bases.BASES), built, strict=True):
+        built = [bases.bootstrap(engine, bases.BASES[key], report, force=force) for key in keys]
+    for key, image_id in zip(keys, built, strict=True):
         print(f"{bases.BASES[key].reference} {image_id[7:19]}")
     return 0
 

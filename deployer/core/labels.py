@@ -177,3 +177,10 @@ def container_labels(
 
 def network_labels(stack: str, network: str) -> dict[str, str]:
     return {STACK: stack, NETWORK: network, VERSION: FORMAT_VERSION}
+
+
+# Swarm nodes labelled so take the services that publish ports: on the test cluster, the one
+# node whose ports reach the host's loopback. (Node labels, set with `docker node update`.)
+EDGE_NODE = f"{PREFIX}.edge"
+# The local test cluster's stack name (its nodes and registry are an ordinary deployer stack).
+CLUSTER_STACK = "deployer-cluster"

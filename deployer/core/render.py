@@ -214,7 +214,7 @@ def host_config(
         "Binds": bind_mounts or None,
         "CapAdd": list(service.cap_add) or None,
         "CapDrop": list(service.cap_drop) or None,
-        "SecurityOpt": list(service.security_opt) or None,
+        "SecurityOpt": [o for o in service.security_opt if o != UNCONFINED_PATHS] or None,
         "Ulimits": [
             {"Name": name, "Soft": limit.soft, "Hard": limit.hard}
             for name, limit in sorted(service.ulimits.items())
@@ -233,10 +233,15 @@ def host_config(
         "IpcMode": service.ipc,
         "Privileged": service.privileged or None,
         "Devices": [device_mapping(d) for d in service.devices] or None,
+        "DeviceCgroupRules": list(service.device_cgroup_rules) or None,
         "GroupAdd": list(service.group_add) or None,
         "Mounts": mounts or None,
     }
     config.update({key: value for key, value in optional.items() if value is not None})
+    if UNCONFINED_PATHS in service.security_opt:
+        # The docker CLI's own spelling: nothing of /proc or /sys masked or read-only.
+        config["MaskedPaths"] = []
+        config["ReadonlyPaths"] = []
     return config
 
 
@@ -264,6 +269,9 @@ def network_mode(stack: Stack, service: Service) -> str:
     if mode.startswith("service:"):  # that service's first replica, by its container name
         return f"container:{labels.container_name(stack.name, mode.removeprefix('service:'), 1)}"
     return mode
+
+
+UNCONFINED_PATHS = "systempaths=unconfined"
 
 
 def device_mapping(text: str) -> dict[str, str]:

@@ -34,6 +34,7 @@ class BaseImage:
     packages: tuple[str, ...]
     changes: tuple[str, ...]
     description: str
+    for_cluster: bool = False  # built by `cluster up`, not by a plain `images bootstrap`
 
 
 BASES = {
@@ -63,6 +64,29 @@ BASES = {
                 'CMD ["nginx", "-g", "daemon off;"]',
             ),
             description="Debian's nginx (light) with curl for healthchecks",
+        ),
+        # The test cluster's own images (deployer cluster up builds them when missing).
+        BaseImage(
+            key="node",
+            reference=f"deployer/node:{SUITE}",
+            # socat: a node reaches the cluster's registry at the same loopback address as
+            # the host does, so one image reference works everywhere.
+            packages=("docker.io", "iptables", "ca-certificates", "procps", "iproute2", "socat"),
+            changes=("ENV LANG=C.UTF-8", 'CMD ["dockerd"]'),
+            description="a Swarm node: Debian's dockerd, run as a container",
+            for_cluster=True,
+        ),
+        BaseImage(
+            key="registry",
+            reference=f"deployer/registry:{SUITE}",
+            packages=("docker-registry",),
+            changes=(
+                "ENV LANG=C.UTF-8",
+                "EXPOSE 5000",
+                'CMD ["docker-registry", "serve", "/etc/docker/registry/config.yml"]',
+            ),
+            description="Debian's image registry (distribution), for the test cluster",
+            for_cluster=True,
         ),
     )
 }

@@ -490,6 +490,7 @@ class Service(Model):
     ipc: str | None = None  # "private", "shareable", "host", "container:NAME"
     privileged: bool = False
     devices: tuple[str, ...] = ()  # "HOST[:CONTAINER[:PERMISSIONS]]"
+    device_cgroup_rules: tuple[str, ...] = ()  # "c 1:3 mr", "a *:* rwm"
     group_add: tuple[str, ...] = ()
     # Instead of the stack's networks: "host", "none", "service:NAME" (share that service's
     # first replica's network stack) or "container:NAME".

@@ -25,7 +25,7 @@ SERVICE_KEYS = {
     "container_name", "labels", "init", "stop_grace_period", "stop_signal", "mem_limit",
     "mem_reservation", "cpus", "pids_limit", "profiles", "secrets", "configs", "hostname",
     "domainname", "extra_hosts", "shm_size", "sysctls", "pid", "ipc", "privileged", "devices",
-    "group_add", "network_mode", "pull_policy", "mac_address",
+    "group_add", "network_mode", "pull_policy", "mac_address", "device_cgroup_rules",
 }  # fmt: skip
 CONDITIONS = {
     "service_started": "started",
@@ -50,7 +50,7 @@ _SHAPES: dict[str, tuple[str, ...]] = {
     "secrets": ("list",), "configs": ("list",), "hostname": ("str",), "domainname": ("str",),
     "extra_hosts": ("list", "map"), "shm_size": ("str", "int"), "sysctls": ("map", "list"),
     "pid": ("str",), "ipc": ("str",), "privileged": ("bool",), "devices": ("list",),
-    "group_add": ("list",), "network_mode": ("str",),
+    "group_add": ("list",), "network_mode": ("str",), "device_cgroup_rules": ("list",),
     "mem_limit": ("str", "int"), "mem_reservation": ("str", "int"),
     "cpus": ("str", "int", "float"), "pids_limit": ("int",),
     "build.context": ("str",), "build.dockerfile": ("str",), "build.target": ("str",),
@@ -72,6 +72,7 @@ _ITEMS: dict[str, tuple[str, ...]] = {
     "depends_on": (_SCALAR, "map"), "networks": (_SCALAR, "map"), "ulimits": ("int", "map"),
     "secrets": ("str", "map"), "configs": ("str", "map"), "extra_hosts": (_SCALAR, "list"),
     "sysctls": (_SCALAR,), "devices": ("str", "map"), "group_add": (_SCALAR,),
+    "device_cgroup_rules": (_SCALAR,),
     "build.args": (_SCALAR,), "healthcheck.test": (_SCALAR,), "logging.options": (_SCALAR,),
     "deploy.resources.limits": (_SCALAR,), "deploy.resources.reservations": (_SCALAR, "list"),
 }  # fmt: skip
@@ -149,7 +150,7 @@ def service_fields(
     for key, field in simple.items():
         if key in body:
             fields[field] = body[key]
-    for key in ("security_opt", "cap_add", "cap_drop", "group_add"):
+    for key in ("security_opt", "cap_add", "cap_drop", "group_add", "device_cgroup_rules"):
         if key in body:
             fields[key] = [str(item) for item in body[key]]
     if "sysctls" in body:
