@@ -24,7 +24,7 @@ def _publish(values: list[str]) -> tuple[tuple[int, int], ...]:
     for value in values:
         host, _, node = value.partition(":")
         if not (host.isdigit() and node.isdigit()):
-            raise typer.BadParameter(f"{value!r}: write HOST_PORT:NODE_PORT", param_hint="--publish")
+            raise typer.BadParameter(f"{value!r}: write HOST:NODE ports", param_hint="--publish")
         pairs.append((int(host), int(node)))
     return tuple(pairs)
 

@@ -90,8 +90,8 @@ def _state(engine: Engine, node: ContainerInfo) -> str:
 
 
 def swarm_nodes(engine: Engine, manager: ContainerInfo) -> list[SwarmNode]:
-    listed = docker(engine, manager, "node", "ls", "--format",
-                    "{{.Hostname}}\t{{.Status}}\t{{.Availability}}\t{{.ManagerStatus}}")  # fmt: skip
+    columns = "{{.Hostname}}\t{{.Status}}\t{{.Availability}}\t{{.ManagerStatus}}"
+    listed = docker(engine, manager, "node", "ls", "--format", columns)
     rows = [line.split("\t") for line in listed.splitlines() if line.strip()]
     return sorted(
         (SwarmNode(*(row + [""] * 4)[:4]) for row in rows), key=lambda node: node.hostname

@@ -14,6 +14,8 @@ from deployer.core.events import Report, log
 from deployer.engine import Engine
 from deployer.model.errors import NotFound
 
+DEFAULT = ClusterOptions()
+
 
 @dataclass(frozen=True)
 class Cluster:
@@ -41,7 +43,7 @@ class Cluster:
 
 
 def up(
-    options: ClusterOptions = ClusterOptions(),
+    options: ClusterOptions = DEFAULT,
     engine: Engine | None = None,
     report: Report = log,
     timeout: float | None = None,

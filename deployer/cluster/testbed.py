@@ -136,9 +136,7 @@ def _registry(options: ClusterOptions) -> Service:
         name="registry",
         image=REGISTRY_IMAGE,
         files=(File(path="/etc/docker/registry/config.yml", content=_REGISTRY_CONFIG),),
-        mounts=(
-            Mount(type="volume", source="registry-data", target="/var/lib/docker-registry"),
-        ),
+        mounts=(Mount(type="volume", source="registry-data", target="/var/lib/docker-registry"),),
         ports=(Port(host=options.registry_port, container=REGISTRY_PORT),),
         healthcheck=Healthcheck(
             http=HttpProbe(path="/v2/", port=REGISTRY_PORT),

@@ -26,6 +26,9 @@ EXCLUDED_FIELDS = {
     "build",
     # How to replace containers, not what they are.
     "update",
+    # Where a Swarm puts tasks: a single engine has one place.
+    "mode",
+    "placement",
 }
 
 

@@ -459,10 +459,16 @@ class _Renderer:
             "group_add": "use securityContext.supplementalGroups",
             "network_mode": "pods share a network per pod: put such services in one pod",
             "mac_address": "pods take their addresses from the cluster network",
+            "device_cgroup_rules": "use a device plugin",
         }  # fmt: skip
         for key, how in container_settings.items():
             if getattr(service, key):
                 self.warn(name, key, f"not exported; {how}")
+        if service.mode == "global":
+            self.warn(name, "mode", "not exported; a DaemonSet runs one pod per node")
+        if service.placement != service.placement.__class__():
+            self.warn(name, "placement", "not exported; use nodeSelector, affinity and "
+                      "topologySpreadConstraints")  # fmt: skip
         for secret in service.secrets:
             # Values are never written into manifests: the cluster's own Secret holds them.
             self.warn(name, "secrets", f"{secret.path()}: create a Secret ({secret.source}) "

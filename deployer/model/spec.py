@@ -443,6 +443,20 @@ class UpdatePolicy(Model):
     parallelism: Annotated[int, Field(ge=1)] = 1
     # Longest wait for a proxy's old workers to finish in-flight requests to a replica leaving it.
     drain_timeout: Duration = timedelta(seconds=10)
+    # On a Swarm, which rolls its services itself: the pause between batches, how long a new
+    # task is watched for failure, and what a failed update does (roll back by default).
+    delay: Duration = timedelta(0)
+    monitor: Duration = timedelta(seconds=5)
+    failure_action: Literal["rollback", "pause", "continue"] = "rollback"
+
+
+class Placement(Model):
+    """Where a Swarm may run a service's tasks (Compose's deploy.placement). A single engine
+    has one place: it ignores this, with a note."""
+
+    constraints: tuple[str, ...] = ()  # "node.role==worker", "node.labels.zone!=a"
+    preferences: tuple[str, ...] = ()  # spread over a node label: "node.labels.zone"
+    max_replicas_per_node: Annotated[int, Field(ge=1)] | None = None
 
 
 class Service(Model):
@@ -500,6 +514,9 @@ class Service(Model):
     pull_policy: Literal["always", "missing", "never", "build"] | None = None
     proxy: Proxy | None = None
     update: UpdatePolicy = UpdatePolicy()
+    # Swarm only (Compose's deploy.mode, deploy.placement); a single engine notes and ignores.
+    mode: Literal["replicated", "global"] = "replicated"
+    placement: Placement = Placement()
 
     def waits_for(self) -> dict[str, str]:
         """The services this one waits for, each with its condition (started, healthy or

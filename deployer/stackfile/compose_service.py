@@ -60,6 +60,9 @@ _SHAPES: dict[str, tuple[str, ...]] = {
     "healthcheck.start_period": ("str", "int"), "healthcheck.disable": ("bool",),
     "deploy.replicas": ("int",), "deploy.resources": ("map",), "deploy.restart_policy": ("map",),
     "deploy.update_config": ("map",), "deploy.resources.limits": ("map",),
+    "deploy.mode": ("str",), "deploy.placement": ("map",),
+    "deploy.placement.constraints": ("list",), "deploy.placement.preferences": ("list",),
+    "deploy.placement.max_replicas_per_node": ("int",),
     "deploy.resources.reservations": ("map",), "logging.driver": ("str",),
     "logging.options": ("map",),
 }  # fmt: skip
@@ -75,6 +78,7 @@ _ITEMS: dict[str, tuple[str, ...]] = {
     "device_cgroup_rules": (_SCALAR,),
     "build.args": (_SCALAR,), "healthcheck.test": (_SCALAR,), "logging.options": (_SCALAR,),
     "deploy.resources.limits": (_SCALAR,), "deploy.resources.reservations": (_SCALAR, "list"),
+    "deploy.placement.constraints": (_SCALAR,), "deploy.placement.preferences": ("map",),
 }  # fmt: skip
 
 
@@ -491,9 +495,28 @@ def _deploy(
             f"{condition}:{attempts}" if condition == "on-failure" and attempts else condition
         )
     update = deploy.get("update_config") or {}
+    taken = ("parallelism", "order", "delay", "monitor", "failure_action")
     if update:
-        fields["update"] = {k: update[k] for k in ("parallelism", "order") if k in update}
-    for key in sorted(set(deploy) - {"replicas", "resources", "restart_policy", "update_config"}):
+        fields["update"] = {k: update[k] for k in taken if k in update}
+    for key in sorted(set(update) - set(taken)):
+        unsupported(f"deploy.update_config.{key}")
+    if "mode" in deploy:
+        fields["mode"] = deploy["mode"]
+    placement = deploy.get("placement") or {}
+    if placement:
+        fields["placement"] = {
+            "constraints": [str(item) for item in placement.get("constraints") or []],
+            "preferences": [
+                str(item["spread"])
+                for item in placement.get("preferences") or []
+                if "spread" in item
+            ],
+            "max_replicas_per_node": placement.get("max_replicas_per_node"),
+        }
+    for key in sorted(set(placement) - {"constraints", "preferences", "max_replicas_per_node"}):
+        unsupported(f"deploy.placement.{key}")
+    known = {"replicas", "resources", "restart_policy", "update_config", "mode", "placement"}
+    for key in sorted(set(deploy) - known):
         unsupported(f"deploy.{key}")
 
 

@@ -44,7 +44,7 @@ def test_unsupported_keys_warn_with_their_line() -> None:
         f"{where}:6: services.web.build.cache_from: not supported by deployer; ignored",
         f"{where}:11: services.web.healthcheck.start_interval: needs Engine API 1.44 (this engine "
         "speaks 1.41); the interval applies from the start",
-        f"{where}:16: services.web.deploy.placement: not supported by deployer; ignored",
+        f"{where}:16: services.web.deploy.endpoint_mode: not supported by deployer; ignored",
     ])  # fmt: skip
 
 

@@ -23,8 +23,20 @@ ALLOWED = {
     "deploy": {"model", "core", "engine", "deploy"},
     "api": {"model", "core", "engine", "images", "deploy", "stackfile", "api"},
     "operate": {"model", "core", "engine", "images", "deploy", "api", "operate"},
-    "testing": {"model", "core", "engine", "images", "stackfile", "api", "testing"},
-    "cli": {"model", "core", "images", "stackfile", "api", "operate", "export", "cli", "testing"},
+    "testing": {"model", "core", "engine", "images", "stackfile", "api", "testing", "cluster"},
+    "cluster": {"model", "core", "engine", "api", "cluster"},
+    "cli": {
+        "model",
+        "core",
+        "images",
+        "stackfile",
+        "api",
+        "operate",
+        "export",
+        "cli",
+        "testing",
+        "cluster",
+    },
 }
 # The pure layers: no engine, no processes, no threads, no network.
 IMPURE = {"docker", "requests", "subprocess", "threading", "concurrent", "socket", "urllib3"}
