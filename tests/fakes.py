@@ -69,6 +69,7 @@ class FakeEngine:
         labels: dict[str, str],
         ipam: dict[str, Any] | None = None,
         enable_ipv6: bool = False,
+        attachable: bool = False,
     ) -> str:
         self.network_options[name] = {"ipam": ipam, "enable_ipv6": enable_ipv6}
         network_id = next(self._ids)
@@ -260,3 +261,7 @@ class FakeEngine:
     def import_image(self, tarball: Path, reference: str, changes: list[str]) -> str:
         self.images_by_tag[reference] = f"sha256:imported-{reference}"
         return self.images_by_tag[reference]
+
+    def push(self, image: str, repository: str, tag: str) -> str:
+        self.images_by_tag[f"{repository}:{tag}"] = image
+        return "sha256:" + image.removeprefix("sha256:").ljust(64, "0")[:64]

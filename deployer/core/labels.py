@@ -184,3 +184,23 @@ def network_labels(stack: str, network: str) -> dict[str, str]:
 EDGE_NODE = f"{PREFIX}.edge"
 # The local test cluster's stack name (its nodes and registry are an ordinary deployer stack).
 CLUSTER_STACK = "deployer-cluster"
+
+
+def swarm_service_name(stack: str, service: str) -> str:
+    """A stack's service on a Swarm (the name `docker stack deploy` would give it too)."""
+    return f"{stack}_{service}"
+
+
+def swarm_object_name(stack: str, kind: str, digest: str) -> str:
+    """A config or secret: named by its content, since Swarm never changes one in place."""
+    return f"{stack}_{kind}_{digest[:20]}"
+
+
+def swarm_service_labels(stack: str, service: str, config_hash: str, fields: str) -> dict[str, str]:
+    return {
+        STACK: stack,
+        SERVICE: service,
+        CONFIG_HASH: config_hash,
+        CONFIG_FIELDS: fields,
+        VERSION: FORMAT_VERSION,
+    }

@@ -16,6 +16,7 @@ class Kind(StrEnum):
     CREATE_VOLUME = "create volume"
     CREATE = "create"
     RECREATE = "recreate"
+    UPDATE = "update"  # a Swarm service: the swarm rolls its tasks itself
     START = "start"
     RENAME = "rename"
     ROUTE = "route"  # point a replica slot of a socket proxy back at its replica

@@ -12,7 +12,7 @@ import socket
 import tempfile
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ import requests
 
 from deployer.core.render import ContainerPlan
 from deployer.core.state import ContainerInfo, NetworkInfo, VolumeInfo
+from deployer.core.swarm_state import NodeInfo, ServiceInfo, SwarmInfo, SwarmObject, TaskInfo
 from deployer.engine import archive
 from deployer.engine.inspect import container_info, stats_of
 from deployer.engine.protocol import ContainerStats, PathStat, Session
@@ -100,9 +101,10 @@ def _hint_for(text: str) -> str | None:
 class DockerEngine:
     """The real engine, over the socket that DOCKER_HOST (or the default) names."""
 
-    def __init__(self, timeout: int = 300) -> None:
+    def __init__(self, timeout: int = 300, base_url: str | None = None) -> None:
+        """The engine `base_url` names (unix://..., tcp://...), else DOCKER_HOST's."""
         with translated("connecting"):
-            params = docker.utils.kwargs_from_env()
+            params = {"base_url": base_url} if base_url else docker.utils.kwargs_from_env()
             self.api = docker.APIClient(version=API_VERSION, timeout=timeout, **params)
 
     def ping(self) -> None:
@@ -211,6 +213,7 @@ class DockerEngine:
         labels: dict[str, str],
         ipam: dict[str, Any] | None = None,
         enable_ipv6: bool = False,
+        attachable: bool = False,
     ) -> str:
         with translated(f"creating network {name}"):
             created = self.api.create_network(
@@ -221,6 +224,7 @@ class DockerEngine:
                 check_duplicate=True,
                 ipam=ipam,
                 enable_ipv6=enable_ipv6,
+                attachable=attachable or None,
             )
         return str(created["Id"])
 
@@ -338,6 +342,99 @@ class DockerEngine:
             raise ImageError(f"importing {reference} finished but the engine has no such image")
         return image
 
+    # -- swarm: services, tasks, configs, secrets, pushing images ------------------------------
+
+    def swarm(self) -> SwarmInfo:
+        with translated("reading the engine's swarm state"):
+            info = self.api.info().get("Swarm") or {}
+        return SwarmInfo(
+            state=str(info.get("LocalNodeState") or "inactive"),
+            manager=bool(info.get("ControlAvailable")),
+            nodes=int(info.get("Nodes") or 0),
+        )
+
+    def services(self, label_filter: dict[str, list[str]]) -> list[ServiceInfo]:
+        with translated("listing services"):
+            listed = self.api.services(filters=label_filter)
+        return [_service_info(raw) for raw in listed]
+
+    def create_service(self, spec: dict[str, Any]) -> str:
+        # The raw Engine API body: deployer renders the whole ServiceSpec itself.
+        with translated(f"creating service {spec.get('Name')}"):
+            url = self.api._url("/services/create")
+            created = self.api._result(self.api._post_json(url, data=spec), json=True)
+        return str(created["ID"])
+
+    def update_service(self, service_id: str, version: int, spec: dict[str, Any]) -> None:
+        with translated(f"updating service {spec.get('Name')}"):
+            url = self.api._url("/services/{0}/update", service_id)
+            response = self.api._post_json(url, data=spec, params={"version": version})
+            self.api._raise_for_status(response)
+
+    def remove_service(self, service_id: str) -> None:
+        # Gone already is what removing wanted.
+        with translated(f"removing service {service_id[:12]}"), suppress(docker.errors.NotFound):
+            self.api.remove_service(service_id)
+
+    def tasks(self, service_ids: list[str]) -> list[TaskInfo]:
+        if not service_ids:
+            return []
+        with translated("listing tasks"):
+            listed = self.api.tasks(filters={"service": service_ids})
+        return [_task_info(raw) for raw in listed]
+
+    def nodes(self) -> list[NodeInfo]:
+        with translated("listing swarm nodes"):
+            listed = self.api.nodes()
+        return [
+            NodeInfo(
+                id=raw["ID"],
+                hostname=(raw.get("Description") or {}).get("Hostname", raw["ID"][:12]),
+                state=str((raw.get("Status") or {}).get("State") or ""),
+                availability=str((raw.get("Spec") or {}).get("Availability") or ""),
+                labels=(raw.get("Spec") or {}).get("Labels") or {},
+            )
+            for raw in listed
+        ]
+
+    def swarm_objects(self, kind: str, label_filter: dict[str, list[str]]) -> list[SwarmObject]:
+        """The swarm's configs or secrets (kind "config" or "secret") carrying the labels."""
+        with translated(f"listing {kind}s"):
+            listed = (self.api.configs if kind == "config" else self.api.secrets)(
+                filters=label_filter
+            )
+        return [
+            SwarmObject(raw["ID"], raw["Spec"]["Name"], raw["Spec"].get("Labels") or {})
+            for raw in listed
+        ]
+
+    def create_swarm_object(self, kind: str, name: str, data: bytes, labels: dict[str, str]) -> str:
+        with translated(f"creating {kind} {name}"):
+            create = self.api.create_config if kind == "config" else self.api.create_secret
+            created = create(name, data, labels=labels)
+        return str(created["ID"])
+
+    def remove_swarm_object(self, kind: str, object_id: str) -> None:
+        with translated(f"removing {kind} {object_id[:12]}"), suppress(docker.errors.NotFound):
+            (self.api.remove_config if kind == "config" else self.api.remove_secret)(object_id)
+
+    def push(self, image: str, repository: str, tag: str) -> str:
+        """Tag `image` as repository:tag and push it; the digest the registry gave it."""
+        with translated(f"pushing {repository}:{tag}"):
+            self.api.tag(image, repository, tag)
+            digest = ""
+            for line in self.api.push(repository, tag=tag, stream=True, decode=True):
+                if line.get("error"):
+                    raise ImageError(
+                        f"pushing {repository}:{tag}: {line['error']}",
+                        hint="is the registry up and reachable from this engine? "
+                        "(`python -m deployer cluster status` for the test cluster's)",
+                    )
+                digest = (line.get("aux") or {}).get("Digest", digest)
+        if not digest:
+            raise ImageError(f"pushing {repository}:{tag}: the registry named no digest")
+        return str(digest)
+
     # -- streams and sessions ------------------------------------------------------------------
 
     def log_stream(
@@ -430,3 +527,36 @@ def _raw_socket(raw: Any) -> socket.socket:
     found = getattr(raw, "_sock", raw)
     assert isinstance(found, socket.socket), type(found)
     return found
+
+
+def _service_info(raw: dict[str, Any]) -> ServiceInfo:
+    spec = raw.get("Spec") or {}
+    status = raw.get("UpdateStatus") or {}
+    return ServiceInfo(
+        id=raw["ID"],
+        name=spec.get("Name", ""),
+        version=int((raw.get("Version") or {}).get("Index", 0)),
+        labels=spec.get("Labels") or {},
+        spec=spec,
+        update_state=str(status.get("State") or ""),
+        update_message=str(status.get("Message") or ""),
+        previous_spec=raw.get("PreviousSpec"),
+    )
+
+
+def _task_info(raw: dict[str, Any]) -> TaskInfo:
+    status = raw.get("Status") or {}
+    container = (raw.get("Spec") or {}).get("ContainerSpec") or {}
+    return TaskInfo(
+        id=raw["ID"],
+        service_id=raw.get("ServiceID", ""),
+        slot=int(raw.get("Slot") or 0),
+        node_id=raw.get("NodeID", ""),
+        state=str(status.get("State") or ""),
+        desired_state=str(raw.get("DesiredState") or ""),
+        message=str(status.get("Message") or ""),
+        error=str(status.get("Err") or ""),
+        image=str(container.get("Image") or ""),
+        container_id=str((status.get("ContainerStatus") or {}).get("ContainerID") or ""),
+        timestamp=str(status.get("Timestamp") or ""),
+    )

@@ -25,6 +25,7 @@ ALLOWED = {
     "operate": {"model", "core", "engine", "images", "deploy", "api", "operate"},
     "testing": {"model", "core", "engine", "images", "stackfile", "api", "testing", "cluster"},
     "cluster": {"model", "core", "engine", "api", "cluster"},
+    "swarm": {"model", "core", "engine", "images", "deploy", "stackfile", "swarm"},
     "cli": {
         "model",
         "core",
@@ -36,6 +37,7 @@ ALLOWED = {
         "cli",
         "testing",
         "cluster",
+        "swarm",
     },
 }
 # The pure layers: no engine, no processes, no threads, no network.

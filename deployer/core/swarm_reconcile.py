@@ -1,0 +1,62 @@
+"""Swarm reconcile: desired service specs against the live services -> a Plan. Pure.
+
+A service differs when a part of its spec does (each part's digest is on its labels, so the
+plan names what changed); replicas are compared apart, so scaling is an update of the count
+alone. The swarm rolls tasks itself, so a service is created, updated or removed as a whole.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from deployer.core import hashing, labels
+from deployer.core.plan import Action, Cause, CauseKind, Kind, Plan
+from deployer.core.swarm_state import SwarmObserved
+from deployer.model.spec import Stack
+
+
+def reconcile(stack: Stack, observed: SwarmObserved, desired: dict[str, dict[str, Any]]) -> Plan:
+    """`desired`: service name -> its labelled ServiceSpec."""
+    actions: list[Action] = []
+    unchanged: list[str] = []
+    wanted_networks = {
+        labels.engine_network(stack, n.name) for n in stack.all_networks() if not n.external
+    }
+    actions += [
+        Action(Kind.CREATE_NETWORK, name, Cause(CauseKind.NOT_FOUND))
+        for name in sorted(wanted_networks - set(observed.networks))
+    ]
+    for service in stack.services:
+        spec = desired[service.name]
+        live = observed.service(spec["Name"])
+        if live is None:
+            actions.append(Action(Kind.CREATE, spec["Name"], Cause(CauseKind.NOT_FOUND),
+                                  service.name))  # fmt: skip
+            continue
+        old = hashing.parse_fields_label(live.labels.get(labels.CONFIG_FIELDS, ""))
+        new = hashing.parse_fields_label(spec["Labels"][labels.CONFIG_FIELDS])
+        changed = hashing.changed_fields(old, new)
+        wanted_replicas = (spec["Mode"].get("Replicated") or {}).get("Replicas")
+        if changed:
+            cause = Cause(CauseKind.CONFIG_CHANGED, tuple(changed))
+        elif wanted_replicas is not None and wanted_replicas != live.replicas:
+            cause = Cause(CauseKind.SCALED, detail=f"{live.replicas} → {wanted_replicas}")
+        else:
+            unchanged.append(service.name)
+            continue
+        actions.append(Action(Kind.UPDATE, spec["Name"], cause, service.name,
+                              container_id=live.id))  # fmt: skip
+    names = {spec["Name"] for spec in desired.values()}
+    actions += [
+        Action(Kind.REMOVE, live.name, Cause(CauseKind.NO_LONGER_IN_STACK),
+               live.labels.get(labels.SERVICE, ""), container_id=live.id)
+        for live in observed.services
+        if live.name not in names
+    ]  # fmt: skip
+    actions += [
+        Action(Kind.REMOVE_NETWORK, name, Cause(CauseKind.NO_LONGER_IN_STACK),
+               container_id=network_id)
+        for name, network_id in sorted(observed.networks.items())
+        if name not in wanted_networks
+    ]  # fmt: skip
+    return Plan(stack.name, actions, unchanged)

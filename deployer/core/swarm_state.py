@@ -1,0 +1,94 @@
+"""What deployer knows of a Swarm stack: services, tasks, configs and secrets, as plain data.
+
+Filled by the engine seam from labels and inspections (no state file), read by the Swarm
+reconcile, status and apply steps.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class SwarmInfo:
+    state: str  # the engine's LocalNodeState: "active" when it is in a swarm
+    manager: bool  # it can take service commands (ControlAvailable)
+    nodes: int  # nodes in the swarm (0 when the engine is no manager)
+
+
+@dataclass(frozen=True)
+class NodeInfo:
+    id: str
+    hostname: str
+    state: str  # ready, down, unknown
+    availability: str  # active, pause, drain
+    labels: dict[str, str]
+
+
+@dataclass(frozen=True)
+class ServiceInfo:
+    id: str
+    name: str
+    version: int  # the spec's version: an update names it, so two writers cannot race
+    labels: dict[str, str]
+    spec: dict[str, Any]
+    # UpdateStatus.State: "", updating, paused, completed, rollback_started, rollback_paused,
+    # rollback_completed; and the engine's message about it.
+    update_state: str = ""
+    update_message: str = ""
+    previous_spec: dict[str, Any] | None = None
+
+    @property
+    def replicas(self) -> int | None:
+        """Desired tasks of a replicated service; None for a global one."""
+        replicated = self.spec.get("Mode", {}).get("Replicated")
+        return None if replicated is None else int(replicated.get("Replicas", 1))
+
+    @property
+    def image(self) -> str:
+        return str(self.spec["TaskTemplate"]["ContainerSpec"]["Image"])
+
+
+@dataclass(frozen=True)
+class TaskInfo:
+    id: str
+    service_id: str
+    slot: int  # replicated services number their tasks 1..N; 0 for a global service's
+    node_id: str
+    state: str  # new ... starting, running, complete, failed, shutdown, rejected, orphaned
+    desired_state: str  # running, shutdown, ...
+    message: str
+    error: str
+    image: str
+    container_id: str
+    timestamp: str
+
+
+@dataclass(frozen=True)
+class SwarmObject:
+    """A config or secret of the stack (its data stays on the manager)."""
+
+    id: str
+    name: str
+    labels: dict[str, str]
+
+
+@dataclass(frozen=True)
+class SwarmObserved:
+    stack: str
+    services: list[ServiceInfo] = field(default_factory=list)
+    tasks: list[TaskInfo] = field(default_factory=list)
+    networks: dict[str, str] = field(default_factory=dict)  # engine name -> id
+    configs: list[SwarmObject] = field(default_factory=list)
+    secrets: list[SwarmObject] = field(default_factory=list)
+    nodes: list[NodeInfo] = field(default_factory=list)
+
+    def service(self, name: str) -> ServiceInfo | None:
+        return next((s for s in self.services if s.name == name), None)
+
+    def tasks_of(self, service: ServiceInfo) -> list[TaskInfo]:
+        return [task for task in self.tasks if task.service_id == service.id]
+
+    def hostname(self, node_id: str) -> str:
+        return next((n.hostname for n in self.nodes if n.id == node_id), node_id[:12])

@@ -1,0 +1,360 @@
+"""Deploying onto a Docker Swarm: observe services by label, reconcile, apply, and watch the
+swarm roll its own tasks. Images are built where deployer runs, pushed to a registry every node
+reaches, and run by digest, so every node runs exactly what was built.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from deployer.core import labels, swarm_render
+from deployer.core.events import Note, ObjectCreated, ObjectRemoved, PlanMade, Report
+from deployer.core.plan import Kind, Plan
+from deployer.core.state import ServiceImage
+from deployer.core.swarm_reconcile import reconcile
+from deployer.core.swarm_state import ServiceInfo, SwarmObserved, TaskInfo
+from deployer.engine import Engine
+from deployer.engine.protocol import SwarmEngine
+from deployer.model.errors import DeployFailed, EngineError, StackError
+from deployer.model.spec import Stack
+
+KINDS = ("config", "secret")
+CONVERGE_TIMEOUT = 300.0
+POLL_SECONDS = 0.5
+_FAILED_UPDATE = {"paused", "rollback_started", "rollback_paused", "rollback_completed"}
+
+
+def observe(engine: SwarmEngine, stack: str) -> SwarmObserved:
+    selector = labels.stack_filter(stack)
+    services = engine.services(selector)
+    return SwarmObserved(
+        stack=stack,
+        services=services,
+        tasks=engine.tasks([s.id for s in services]),
+        networks={n.name: n.id for n in engine.networks(selector)},
+        configs=engine.swarm_objects("config", selector),
+        secrets=engine.swarm_objects("secret", selector),
+        nodes=engine.nodes(),
+    )
+
+
+def check_target(engine: SwarmEngine) -> int:
+    """The number of nodes; an error unless the engine is a swarm manager."""
+    info = engine.swarm()
+    if info.state != "active" or not info.manager:
+        raise EngineError(
+            "the engine DOCKER_HOST names is not a Swarm manager (--target swarm)",
+            hint="point DOCKER_HOST at a manager (`python -m deployer cluster up` starts a "
+            "local test swarm and prints its DOCKER_HOST), or deploy with --target engine",
+        )
+    return info.nodes
+
+
+@dataclass
+class DesiredServices:
+    """Every service's labelled spec and files, for given images."""
+
+    stack: Stack
+    images: dict[str, ServiceImage]
+    references: dict[str, str]  # service -> what the tasks run (a digest reference)
+    edge: bool
+    files: dict[str, list[swarm_render.SwarmFile]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for service in self.stack.services:
+            template = (
+                self.stack.resolve(service.proxy.template).read_text() if service.proxy else None
+            )
+            self.files[service.name] = swarm_render.files(self.stack, service, template)
+
+    def spec(self, name: str, object_ids: dict[str, str] | None = None) -> dict[str, Any]:
+        service = self.stack.service(name)
+        body = swarm_render.service_spec(self.stack, service, self.references[name],
+                                         self.files[name], object_ids or {}, self.edge)  # fmt: skip
+        return swarm_render.labelled(body, self.stack.name, name, self.images[name].id)
+
+    def specs(self) -> dict[str, dict[str, Any]]:
+        return {service.name: self.spec(service.name) for service in self.stack.services}
+
+
+def validate(stack: Stack, nodes: int, report: Report) -> None:
+    problems = [p for s in stack.services for p in swarm_render.problems(stack, s, nodes)]
+    if problems:
+        raise StackError(f"stack {stack.name} on a {nodes}-node swarm", problems)
+    for service in stack.services:
+        for note in swarm_render.notes(stack, service):
+            report(Note(f"swarm: {note}"))
+
+
+def push_images(
+    builder: Engine, stack: Stack, images: dict[str, ServiceImage], registry: str, report: Report
+) -> dict[str, str]:
+    """Push each image (once per image id); service -> `registry/repo@digest`."""
+    pushed: dict[str, str] = {}
+    references: dict[str, str] = {}
+    for service in stack.services:
+        image = images[service.name]
+        if image.id not in pushed:
+            repository = f"{registry}/{labels.image_repository(stack.name, service.name)}"
+            tag = image.id.removeprefix("sha256:")[:12]
+            report(Note(f"pushing {image.reference} to {repository}:{tag}"))
+            digest = builder.push(image.id, repository, tag)
+            pushed[image.id] = f"{repository}@{digest}"
+        references[service.name] = pushed[image.id]
+    return references
+
+
+def plan(stack: Stack, engine: SwarmEngine, images: dict[str, ServiceImage], registry: str) -> Plan:
+    observed = observe(engine, stack.name)
+    # Before a push no digest is known: the plan compares image ids, so any reference does.
+    references = {s.name: f"{registry}/{images[s.name].id}" for s in stack.services}
+    desired = DesiredServices(stack, images, references, _has_edge(observed))
+    return reconcile(stack, observed, desired.specs())
+
+
+def _has_edge(observed: SwarmObserved) -> bool:
+    return any(node.labels.get(labels.EDGE_NODE) == "true" for node in observed.nodes)
+
+
+def apply(
+    stack: Stack,
+    engine: SwarmEngine,
+    images: dict[str, ServiceImage],
+    references: dict[str, str],
+    report: Report,
+    timeout: float | None = None,
+) -> Plan:
+    observed = observe(engine, stack.name)
+    desired = DesiredServices(stack, images, references, _has_edge(observed))
+    the_plan = reconcile(stack, observed, desired.specs())
+    report(PlanMade(the_plan))
+    if the_plan.empty:
+        return the_plan
+    for action in the_plan.actions:
+        if action.kind is Kind.CREATE_NETWORK:
+            engine.create_network(action.resource, "overlay", False,
+                                  labels.network_labels(stack.name, action.resource),
+                                  attachable=True)  # fmt: skip
+            report(ObjectCreated("network", action.resource))
+    object_ids = _ensure_objects(engine, stack, desired, observed, report)
+    started = time.monotonic()
+    changed: list[str] = []
+    for action in the_plan.actions:
+        if action.kind is Kind.CREATE:
+            engine.create_service(desired.spec(action.service, object_ids))
+            report(ObjectCreated("service", action.resource))
+            changed.append(action.service)
+        elif action.kind is Kind.UPDATE:
+            live = observed.service(action.resource)
+            assert live is not None
+            engine.update_service(live.id, live.version, desired.spec(action.service, object_ids))
+            report(Note(f"service {action.resource} updating ({action.why()})"))
+            changed.append(action.service)
+        elif action.kind is Kind.REMOVE:
+            engine.remove_service(action.container_id)
+            report(ObjectRemoved("service", action.resource))
+    wait_converged(engine, stack, changed, report, timeout or CONVERGE_TIMEOUT, started)
+    for action in the_plan.actions:
+        if action.kind is Kind.REMOVE_NETWORK:
+            _wait_tasks_gone(engine, [a.container_id for a in the_plan.actions
+                                      if a.kind is Kind.REMOVE])  # fmt: skip
+            engine.remove_network(action.container_id)
+            report(ObjectRemoved("network", action.resource))
+    _remove_unused_objects(engine, stack.name, report)
+    return the_plan
+
+
+def _ensure_objects(
+    engine: SwarmEngine,
+    stack: Stack,
+    desired: DesiredServices,
+    observed: SwarmObserved,
+    report: Report,
+) -> dict[str, str]:
+    """Configs and secrets the specs use, created when missing: name -> id."""
+    existing = {o.name: o.id for o in [*observed.configs, *observed.secrets]}
+    for files in desired.files.values():
+        for file in files:
+            if file.name in existing:
+                continue
+            object_labels = {**stack.labels, labels.STACK: stack.name}
+            existing[file.name] = engine.create_swarm_object(
+                file.kind, file.name, file.data, object_labels
+            )
+            report(ObjectCreated(file.kind, file.name))
+    return existing
+
+
+def _remove_unused_objects(engine: SwarmEngine, stack: str, report: Report) -> None:
+    """Configs and secrets no service (nor its rollback spec) refers to any more."""
+    services = engine.services(labels.stack_filter(stack))
+    used: set[str] = set()
+    for service in services:
+        for spec in (service.spec, service.previous_spec or {}):
+            container = (spec.get("TaskTemplate") or {}).get("ContainerSpec") or {}
+            used |= {ref.get("ConfigID", "") for ref in container.get("Configs") or []}
+            used |= {ref.get("SecretID", "") for ref in container.get("Secrets") or []}
+    for kind in KINDS:
+        for item in engine.swarm_objects(kind, labels.stack_filter(stack)):
+            if item.id not in used:
+                engine.remove_swarm_object(kind, item.id)
+                report(ObjectRemoved(kind, item.name))
+
+
+def current_tasks(service: ServiceInfo, tasks: list[TaskInfo]) -> list[TaskInfo]:
+    """The tasks the swarm wants running now (one per slot or node), newest first."""
+    wanted = [t for t in tasks if t.service_id == service.id and t.desired_state == "running"]
+    return sorted(wanted, key=lambda t: t.timestamp, reverse=True)
+
+
+def wait_converged(
+    engine: SwarmEngine,
+    stack: Stack,
+    names: list[str],
+    report: Report,
+    timeout: float,
+    started: float,
+) -> None:
+    """Until every changed service runs its desired count of tasks of its new spec (running
+    means healthy: a task with a healthcheck is `starting` until it passes), and its update is
+    complete. A rolled-back or paused update is a failure, with the swarm's own words."""
+    pending = set(names)
+    shown: dict[str, str] = {}
+    deadline = started + timeout
+    while pending:
+        observed = observe(engine, stack.name)
+        for name in sorted(pending):
+            service = observed.service(labels.swarm_service_name(stack.name, name))
+            if service is None:
+                raise DeployFailed(f"service {name} vanished while it was being deployed")
+            if service.update_state in _FAILED_UPDATE:
+                raise DeployFailed(_failure(service, observed, name))
+            tasks = current_tasks(service, observed.tasks)
+            running = [t for t in tasks if t.state == "running" and t.image == service.image]
+            wanted = service.replicas if service.replicas is not None else len(tasks)
+            line = f"{name}: {len(running)}/{wanted} tasks running"
+            if shown.get(name) != line:
+                report(Note(f"[{time.monotonic() - started:5.1f}s] {line}"))
+                shown[name] = line
+            settled = service.update_state in ("", "completed")
+            if len(running) >= wanted and len(tasks) == wanted and settled:
+                pending.discard(name)
+        if pending and time.monotonic() > deadline:
+            observed = observe(engine, stack.name)
+            details = [
+                _failure(service, observed, name)
+                for name in sorted(pending)
+                if (service := observed.service(labels.swarm_service_name(stack.name, name)))
+            ]
+            raise DeployFailed(f"not converged after {timeout:.0f}s:\n" + "\n".join(details))
+        if pending:
+            time.sleep(POLL_SECONDS)
+
+
+def _failure(service: ServiceInfo, observed: SwarmObserved, name: str) -> str:
+    lines = [f"service {name}: update {service.update_state or 'not finished'}"]
+    if service.update_message:
+        lines.append(f"  swarm: {service.update_message}")
+    recent = sorted(observed.tasks_of(service), key=lambda t: t.timestamp, reverse=True)[:5]
+    for task in recent:
+        why = task.error or task.message
+        lines.append(f"  task {task.slot or observed.hostname(task.node_id)} on "
+                     f"{observed.hostname(task.node_id)}: {task.state} ({why})")  # fmt: skip
+    return "\n".join(lines)
+
+
+def _wait_tasks_gone(engine: SwarmEngine, service_ids: list[str], timeout: float = 120.0) -> None:
+    """Removed services' containers go away on their nodes a little later; their networks
+    can be removed only then."""
+    deadline = time.monotonic() + timeout
+    while engine.tasks(service_ids) and time.monotonic() < deadline:
+        time.sleep(POLL_SECONDS)
+
+
+def down(engine: SwarmEngine, stack: str, report: Report) -> int:
+    observed = observe(engine, stack)
+    for service in observed.services:
+        engine.remove_service(service.id)
+        report(ObjectRemoved("service", service.name))
+    _wait_tasks_gone(engine, [s.id for s in observed.services])
+    for kind, items in (("config", observed.configs), ("secret", observed.secrets)):
+        for item in items:
+            engine.remove_swarm_object(kind, item.id)
+            report(ObjectRemoved(kind, item.name))
+    for name, network_id in observed.networks.items():
+        _remove_network(engine, network_id)
+        report(ObjectRemoved("network", name))
+    return (
+        len(observed.services)
+        + len(observed.configs)
+        + len(observed.secrets)
+        + len(observed.networks)
+    )
+
+
+def _remove_network(engine: SwarmEngine, network_id: str, timeout: float = 30.0) -> None:
+    """An overlay network is busy until the last task's endpoint on it is released."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            engine.remove_network(network_id)
+            return
+        except EngineError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(POLL_SECONDS)
+
+
+@dataclass(frozen=True)
+class TaskStatus:
+    stack: str
+    service: str
+    slot: int
+    node: str
+    state: str
+    desired_state: str
+    error: str
+    image: str
+    container: str
+    since: str
+
+    def as_data(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def status(engine: SwarmEngine, stack: str) -> list[TaskStatus]:
+    """One row per task the swarm wants running, with its node and state (running = healthy
+    for a service with a healthcheck: the swarm holds a task `starting` until it passes)."""
+    observed = observe(engine, stack)
+    rows = []
+    for service in observed.services:
+        for task in current_tasks(service, observed.tasks):
+            rows.append(
+                TaskStatus(
+                    stack=stack,
+                    service=service.labels.get(labels.SERVICE, service.name),
+                    slot=task.slot,
+                    node=observed.hostname(task.node_id),
+                    state=task.state,
+                    desired_state=task.desired_state,
+                    error=task.error,
+                    image=task.image.rpartition("@")[2][:19] or task.image,
+                    container=task.container_id[:12],
+                    since=_age(task.timestamp),
+                )
+            )
+    return sorted(rows, key=lambda r: (r.service, r.slot, r.node))
+
+
+def _age(timestamp: str) -> str:
+    # The engine writes nanoseconds ("...:34.579950039Z"); Python reads at most microseconds.
+    whole, _, fraction = timestamp.rstrip("Z").partition(".")
+    try:
+        moment = datetime.fromisoformat(f"{whole}.{(fraction or '0')[:6]}+00:00")
+    except ValueError:
+        return ""
+    seconds = (datetime.now(UTC) - moment).total_seconds()
+    return f"{seconds:.0f}s"

@@ -1,0 +1,134 @@
+"""The scripting API for a Swarm target: up, plan, status, down of a stack on a Swarm manager.
+
+Two engines take part: the manager (DOCKER_HOST, or `manager=`) runs the services; the engine
+where deployer runs (DEPLOYER_BUILD_HOST, else the local socket) builds the images and pushes
+them to the registry (DEPLOYER_REGISTRY, or `registry=`) that every node pulls from.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from deployer.core.events import PlanMade, Report, log
+from deployer.core.plan import Plan
+from deployer.deploy import swarm
+from deployer.deploy.lock import DeployLock
+from deployer.engine import Engine
+from deployer.engine.protocol import SwarmEngine
+from deployer.images import build as images
+from deployer.model.errors import StackError
+from deployer.model.spec import Stack
+from deployer.stackfile import load
+
+LOCAL_ENGINE = "unix:///var/run/docker.sock"
+LOCK_TIMEOUT = 600.0
+
+
+@dataclass(frozen=True)
+class SwarmDeployment:
+    stack: str
+    plan: Plan
+    tasks: list[swarm.TaskStatus]
+    seconds: float
+
+    def as_data(self) -> dict[str, Any]:
+        return {
+            "stack": self.stack,
+            "target": "swarm",
+            "seconds": round(self.seconds, 2),
+            "plan": self.plan.as_data(),
+            "tasks": [task.as_data() for task in self.tasks],
+        }
+
+
+def connect(docker_host: str | None = None) -> SwarmEngine:
+    """The Swarm manager `docker_host` (else DOCKER_HOST) names; raises if it is none."""
+    from deployer.engine.docker_engine import DockerEngine  # docker loads only when connecting
+
+    engine = DockerEngine(base_url=docker_host)
+    swarm.check_target(engine)
+    return engine
+
+
+def build_engine() -> Engine:
+    """Where images are built and pushed from: DEPLOYER_BUILD_HOST, else the local engine."""
+    from deployer.engine.docker_engine import DockerEngine
+
+    engine = DockerEngine(base_url=os.environ.get("DEPLOYER_BUILD_HOST") or LOCAL_ENGINE)
+    engine.ping()
+    return engine
+
+
+def registry_of(registry: str | None) -> str:
+    found = registry or os.environ.get("DEPLOYER_REGISTRY", "")
+    if not found:
+        raise StackError(
+            "--registry",
+            ["a swarm's nodes pull images from a registry: pass --registry HOST:PORT (or set "
+             "DEPLOYER_REGISTRY); `python -m deployer cluster up` prints its own"],
+        )  # fmt: skip
+    return found.removeprefix("http://").removeprefix("https://").rstrip("/")
+
+
+def up(
+    stack: Stack,
+    manager: SwarmEngine | None = None,
+    builder: Engine | None = None,
+    registry: str | None = None,
+    report: Report = log,
+    timeout: float | None = None,
+) -> SwarmDeployment:
+    """Build, push and deploy `stack` onto the swarm; return once every changed service runs
+    its tasks of the new spec, healthy. A failed update is rolled back by the swarm itself
+    (update.failure_action) and raised as DeployFailed with the swarm's reason."""
+    started = time.monotonic()
+    stack = load.checked(stack, "stack")
+    target_registry = registry_of(registry)
+    manager = manager or connect()
+    nodes = swarm.check_target(manager)
+    swarm.validate(stack, nodes, report)
+    builder = builder or build_engine()
+    with DeployLock(stack.name, LOCK_TIMEOUT, report):
+        built = images.prepare(builder, stack, report)
+        # Images count by id in the plan: nothing to push when every service matches.
+        the_plan = swarm.plan(stack, manager, built, target_registry)
+        if the_plan.empty:
+            report(PlanMade(the_plan))
+        else:
+            references = swarm.push_images(builder, stack, built, target_registry, report)
+            the_plan = swarm.apply(stack, manager, built, references, report, timeout)
+    return SwarmDeployment(stack.name, the_plan, swarm.status(manager, stack.name),
+                           time.monotonic() - started)  # fmt: skip
+
+
+def plan(
+    stack: Stack,
+    manager: SwarmEngine | None = None,
+    builder: Engine | None = None,
+    registry: str | None = None,
+) -> Plan:
+    """What `up` would do on the swarm; builds, pushes and changes nothing."""
+    stack = load.checked(stack, "stack")
+    manager = manager or connect()
+    swarm.validate(stack, swarm.check_target(manager), log)
+    resolved = images.resolve_without_building(builder or build_engine(), stack)
+    return swarm.plan(stack, manager, resolved, registry_of(registry) if registry else "registry")
+
+
+def status(stack: Stack | str, manager: SwarmEngine | None = None) -> list[swarm.TaskStatus]:
+    name = stack.name if isinstance(stack, Stack) else stack
+    return swarm.status(manager or connect(), name)
+
+
+def down(stack: Stack | str, manager: SwarmEngine | None = None, report: Report = log) -> int:
+    """Remove the stack's services (their tasks on every node), configs, secrets, networks."""
+    name = stack.name if isinstance(stack, Stack) else stack
+    manager = manager or connect()
+    with DeployLock(name, LOCK_TIMEOUT, report):
+        return swarm.down(manager, name, report)
+
+
+__all__ = ["SwarmDeployment", "build_engine", "connect", "down", "plan", "status", "up"]
