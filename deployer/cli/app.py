@@ -192,3 +192,29 @@ def print_json(data: Any) -> None:
     import json
 
     print(json.dumps(data, indent=2, default=str))
+
+
+PlatformOption = Annotated[
+    str,
+    typer.Option(
+        "--target",
+        envvar="DEPLOYER_TARGET",
+        metavar="engine|swarm",
+        help="where the stack runs: one Docker engine, or the Swarm DOCKER_HOST manages",
+    ),
+]
+RegistryOption = Annotated[
+    str | None,
+    typer.Option(
+        "--registry",
+        envvar="DEPLOYER_REGISTRY",
+        metavar="HOST:PORT",
+        help="--target swarm: the registry images are pushed to and every node pulls from",
+    ),
+]
+
+
+def on_swarm(platform: str) -> bool:
+    if platform not in {"engine", "swarm"}:
+        raise typer.BadParameter(f"{platform!r}: choose engine or swarm", param_hint="--target")
+    return platform == "swarm"

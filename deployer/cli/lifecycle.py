@@ -16,8 +16,11 @@ from deployer.cli.app import (
     JsonOption,
     LockOption,
     NameOption,
+    PlatformOption,
     ProjectOption,
+    RegistryOption,
     ServicesArgument,
+    on_swarm,
     print_json,
     target,
 )
@@ -103,8 +106,14 @@ def up(
             "(it runs one interval after the start)",
         ),
     ] = False,
+    platform: PlatformOption = "engine",
+    registry: RegistryOption = None,
 ) -> int:
     """Build, create and start the stack (or some services); wait until healthy."""
+    if on_swarm(platform):
+        from deployer.cli import on_swarm as swarm_cli
+
+        return swarm_cli.up(target(ctx, files, project).stack(), registry, timeout, json_output)
     if pull not in {"always", "missing", "never"}:
         raise typer.BadParameter(f"{pull!r}: choose always, missing or never", param_hint="--pull")
     policy: Literal["always", "missing", "never"] = pull  # type: ignore[assignment]
@@ -157,9 +166,14 @@ def down(
         ),
     ] = None,
     lock_timeout: LockOption = api.LOCK_TIMEOUT,
+    platform: PlatformOption = "engine",
 ) -> int:
     """Stop and remove the stack's containers, networks and deployer's own volumes."""
     stack_name = name or target(ctx, files, project).name()
+    if on_swarm(platform):
+        from deployer.cli import on_swarm as swarm_cli
+
+        return swarm_cli.down(stack_name, json_output)
     with progress(json_output) as report:
         removed = api.down(
             stack_name, report=report, stop_timeout=timeout, remove_images=rmi,
@@ -180,8 +194,14 @@ def plan(
     files: FilesOption = None,
     project: ProjectOption = None,
     json_output: JsonOption = False,
+    platform: PlatformOption = "engine",
+    registry: RegistryOption = None,
 ) -> int:
     """What `up` would do, and why; changes nothing."""
+    if on_swarm(platform):
+        from deployer.cli import on_swarm as swarm_cli
+
+        return swarm_cli.plan(target(ctx, files, project).stack(), registry, json_output)
     the_plan = api.plan(target(ctx, files, project).stack())
     if json_output:
         print_json(the_plan.as_data())
@@ -200,6 +220,7 @@ def status(
     watch: Annotated[bool, typer.Option("--watch", help="refresh until Ctrl-C")] = False,
     with_stats: Annotated[bool, typer.Option("--stats", help="CPU and memory per replica")] = False,
     interval: Annotated[float, typer.Option("--interval", help="--watch: seconds")] = 2.0,
+    platform: PlatformOption = "engine",
 ) -> int:
     """Every replica of the stack: state, health, ports, image, restarts, uptime."""
     from deployer import operate  # off the start-up path of `up`
@@ -207,6 +228,10 @@ def status(
     stack_name = name or target(ctx, files, project).name()
 
     def render() -> str:
+        if on_swarm(platform):
+            from deployer.cli import on_swarm as swarm_cli
+
+            return swarm_cli.status(stack_name, json_output)
         replicas = api.status(stack_name)
         if json_output:
             data = [r.as_data() for r in replicas]

@@ -379,9 +379,11 @@ class DockerEngine:
     def tasks(self, service_ids: list[str]) -> list[TaskInfo]:
         if not service_ids:
             return []
-        with translated("listing tasks"):
+        # A removed service's tasks go with it: asking for them is "not found", meaning none.
+        with translated("listing tasks"), suppress(docker.errors.NotFound):
             listed = self.api.tasks(filters={"service": service_ids})
-        return [_task_info(raw) for raw in listed]
+            return [_task_info(raw) for raw in listed]
+        return []
 
     def nodes(self) -> list[NodeInfo]:
         with translated("listing swarm nodes"):

@@ -1,0 +1,164 @@
+"""The default stack on a 3-node Swarm: spread, served through nginx, rolled without a lost
+request, rolled back when an update fails, recovered after a node dies, removed everywhere."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.request
+from collections.abc import Iterator
+
+import pytest
+
+from deployer import swarm
+from deployer.cluster import form, lifecycle
+from deployer.core import labels
+from deployer.core.events import quiet
+from deployer.engine.docker_engine import DockerEngine
+from deployer.engine.protocol import SwarmEngine
+from deployer.model.errors import DeployFailed, StackError
+from deployer.model.spec import Healthcheck, HttpProbe, Mount, Stack
+from deployer.stackfile.load import load
+from tests.integration.conftest import ROOT, unique_name
+from tests.integration.load import Load
+from tests.swarm.conftest import FRONT_DOOR, leftovers, wait_until
+
+pytestmark = pytest.mark.timeout(900)
+
+
+def _stack(name: str) -> Stack:
+    return load(ROOT / "stack.py").model_copy(update={"name": name})
+
+
+def _with_web(stack: Stack, **changes: object) -> Stack:
+    web = stack.service("web").model_copy(update=changes)
+    services = tuple(web if s.name == "web" else s for s in stack.services)
+    return stack.model_copy(update={"services": services})
+
+
+def _answer() -> dict[str, str]:
+    with urllib.request.urlopen(FRONT_DOOR + "/", timeout=5) as response:
+        return dict(json.loads(response.read()))
+
+
+def _web_nodes(manager: SwarmEngine, stack: str) -> list[str]:
+    return [t.node for t in swarm.status(stack, manager) if t.service == "web"]
+
+
+@pytest.fixture
+def deployed(
+    engine: DockerEngine, manager: SwarmEngine, cluster: lifecycle.Cluster
+) -> Iterator[tuple[Stack, swarm.SwarmDeployment]]:
+    name = unique_name("sw")
+    stack = _stack(name)
+    deployment = swarm.up(stack, manager, engine, cluster.registry, quiet, timeout=300)
+    yield stack, deployment
+    swarm.down(name, manager, quiet)
+    # Each node's agent removes its task containers, then its end of the overlay network,
+    # shortly after the manager let go of the service.
+    seconds = wait_until(lambda: not leftovers(engine, name), 60, "nodes cleaned up")
+    print(f"down: nodes held nothing of {name} {seconds:.1f}s after it returned")
+
+
+def test_default_stack_spreads_over_nodes_and_serves(
+    deployed: tuple[Stack, swarm.SwarmDeployment],
+    engine: DockerEngine,
+    manager: SwarmEngine,
+    cluster: lifecycle.Cluster,
+) -> None:
+    stack, deployment = deployed
+    assert [a.kind.value for a in deployment.plan.actions].count("create") == 2
+    running = [t for t in deployment.tasks if t.state == "running"]
+    assert sorted(t.service for t in running) == ["nginx", "web", "web"]
+    assert len(set(_web_nodes(manager, stack.name))) == 2  # one replica per node
+    nginx_node = next(t.node for t in running if t.service == "nginx")
+    assert nginx_node == "node1"  # the edge node: its 8080 is the host's 127.0.0.1:18080
+    # Both replicas answer through nginx (it looks tasks.web up per request).
+    hosts: set[str] = set()
+
+    def both_answered() -> bool:
+        hosts.add(_answer()["host"])
+        return len(hosts) == 2
+
+    wait_until(both_answered, 30, "both replicas")
+    assert _answer()["message"] == "Hello from deployer"
+    # A second up changes nothing and says so.
+    again = swarm.up(stack, manager, engine, cluster.registry, quiet)
+    assert again.plan.empty
+    assert swarm.plan(stack, manager, engine, cluster.registry).empty
+
+
+def test_rolling_update_under_load_loses_no_request_and_a_failed_one_rolls_back(
+    deployed: tuple[Stack, swarm.SwarmDeployment],
+    engine: DockerEngine,
+    manager: SwarmEngine,
+    cluster: lifecycle.Cluster,
+) -> None:
+    stack, _ = deployed
+    changed = _with_web(stack, env={**stack.service("web").env, "APP_MESSAGE": "v2"})
+    with Load(FRONT_DOOR + "/", clients=4) as load:
+        load.wait_for(50)
+        result = swarm.up(changed, manager, engine, cluster.registry, quiet, timeout=300)
+        load.wait_for(50)
+    print(f"rolling update: {load.result.requests} requests, {load.failed} failed")
+    assert [a.kind.value for a in result.plan.actions] == ["update"]
+    assert load.failed == 0, load.result.failures[:5]
+    assert _answer()["message"] == "v2"
+
+    # An update whose tasks never turn healthy: the swarm rolls it back by itself.
+    broken = _with_web(
+        changed,
+        env={**changed.service("web").env, "APP_MESSAGE": "v3"},
+        healthcheck=Healthcheck(
+            http=HttpProbe(path="/no-such-page", port=8000), interval="1s", timeout="1s", retries=2
+        ),
+    )
+    with pytest.raises(DeployFailed, match="rollback") as failed:
+        swarm.up(broken, manager, engine, cluster.registry, quiet, timeout=300)
+    print(failed.value)
+    wait_until(lambda: _answer()["message"] == "v2", 60, "v2 served after the rollback")
+    service = next(s for s in manager.services(labels.stack_filter(stack.name)) if "web" in s.name)
+    assert "v2" in " ".join(service.spec["TaskTemplate"]["ContainerSpec"]["Env"])
+
+
+def test_a_killed_worker_node_is_replaced_under_load(
+    deployed: tuple[Stack, swarm.SwarmDeployment],
+    engine: DockerEngine,
+    manager: SwarmEngine,
+    docker_api: object,
+) -> None:
+    stack, _ = deployed
+    victim = next(node for node in _web_nodes(manager, stack.name) if node != "node1")
+    container = form.node_containers(engine)[victim]
+    try:
+        with Load(FRONT_DOOR + "/", clients=4, timeout=15) as load:
+            load.wait_for(50)
+            killed = time.monotonic()
+            engine.api.kill(container.id)
+
+            def back() -> bool:
+                tasks = [t for t in swarm.status(stack.name, manager) if t.service == "web"]
+                running = [t for t in tasks if t.state == "running" and t.node != victim]
+                return len(running) == 2
+
+            recovered = wait_until(back, 120, "web back to 2 running tasks")
+            load.wait_for(50)
+        print(f"node {victim} killed: web back to 2/2 in {recovered:.1f}s; "
+              f"{load.result.requests} requests, {load.failed} failed")  # fmt: skip
+        assert time.monotonic() - killed >= recovered
+        assert load.failed == 0, load.result.failures[:5]
+    finally:
+        engine.start(container.id)
+        manager_node = form.node_containers(engine)["node1"]
+        form.wait_ready(engine, manager_node, {"node1", "node2", "node3"})
+
+
+def test_what_a_swarm_cannot_run_is_refused_before_anything_is_touched(
+    engine: DockerEngine, manager: SwarmEngine, cluster: lifecycle.Cluster
+) -> None:
+    name = unique_name("sw")
+    stack = _with_web(_stack(name), mounts=(Mount(type="bind", source="app", target="/data"),))
+    with pytest.raises(StackError, match=r"services\.web\.mounts\.0: .*named volume"):
+        swarm.up(stack, manager, engine, cluster.registry, quiet)
+    assert not manager.services(labels.stack_filter(name))
+    assert not leftovers(engine, name)
