@@ -16,6 +16,7 @@ from deployer.core.events import PlanMade, Report, log
 from deployer.core.plan import Plan
 from deployer.deploy import swarm
 from deployer.deploy.lock import DeployLock
+from deployer.deploy.swarm import TaskStatus
 from deployer.engine import Engine
 from deployer.engine.protocol import SwarmEngine
 from deployer.images import build as images
@@ -131,4 +132,13 @@ def down(stack: Stack | str, manager: SwarmEngine | None = None, report: Report 
         return swarm.down(manager, name, report)
 
 
-__all__ = ["SwarmDeployment", "build_engine", "connect", "down", "plan", "status", "up"]
+__all__ = [
+    "SwarmDeployment",
+    "TaskStatus",
+    "build_engine",
+    "connect",
+    "down",
+    "plan",
+    "status",
+    "up",
+]

@@ -8,8 +8,8 @@ from deployer import swarm
 from deployer.cli.app import print_json
 from deployer.cli.output import table
 from deployer.cli.progress import progress
-from deployer.deploy.swarm import TaskStatus
 from deployer.model.spec import Stack
+from deployer.swarm import TaskStatus
 
 
 def task_table(tasks: list[TaskStatus]) -> str:

@@ -241,13 +241,25 @@ def fields(spec: dict[str, Any], image_id: str) -> dict[str, str]:
 def labelled(spec: dict[str, Any], stack: str, service: str, image_id: str) -> dict[str, Any]:
     """The spec with deployer's labels: its hash (replicas left out, so scaling is no change)."""
     digests = fields(spec, image_id)
+    config_hash = hashing.config_hash(digests)
+    task = spec["TaskTemplate"]
+    container = task["ContainerSpec"]
     return {
         **spec,
         "Labels": {
             **spec["Labels"],
             **labels.swarm_service_labels(
-                stack, service, hashing.config_hash(digests), hashing.fields_label(digests)
+                stack, service, config_hash, hashing.fields_label(digests)
             ),
+        },
+        # Each task's container says which spec it was made from: an update is done when
+        # every running task says the new one.
+        "TaskTemplate": {
+            **task,
+            "ContainerSpec": {
+                **container,
+                "Labels": {**container["Labels"], labels.CONFIG_HASH: config_hash},
+            },
         },
     }
 

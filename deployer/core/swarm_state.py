@@ -37,6 +37,7 @@ class ServiceInfo:
     # rollback_completed; and the engine's message about it.
     update_state: str = ""
     update_message: str = ""
+    update_started: str = ""  # when the last update began: tells this update from an old one
     previous_spec: dict[str, Any] | None = None
 
     @property
@@ -63,6 +64,7 @@ class TaskInfo:
     image: str
     container_id: str
     timestamp: str
+    config_hash: str = ""  # of the service spec the task was made from (its container label)
 
 
 @dataclass(frozen=True)

@@ -142,6 +142,8 @@ def apply(
     object_ids = _ensure_objects(engine, stack, desired, observed, report)
     started = time.monotonic()
     changed: list[str] = []
+    # The last update's start, per service: its outcome (say, rolled back) is not this one's.
+    before = {s.name: s.update_started for s in observed.services}
     for action in the_plan.actions:
         if action.kind is Kind.CREATE:
             engine.create_service(desired.spec(action.service, object_ids))
@@ -156,7 +158,7 @@ def apply(
         elif action.kind is Kind.REMOVE:
             engine.remove_service(action.container_id)
             report(ObjectRemoved("service", action.resource))
-    wait_converged(engine, stack, changed, report, timeout or CONVERGE_TIMEOUT, started)
+    wait_converged(engine, stack, changed, report, timeout or CONVERGE_TIMEOUT, started, before)
     for action in the_plan.actions:
         if action.kind is Kind.REMOVE_NETWORK:
             _wait_tasks_gone(engine, [a.container_id for a in the_plan.actions
@@ -217,6 +219,7 @@ def wait_converged(
     report: Report,
     timeout: float,
     started: float,
+    before: dict[str, str] | None = None,
 ) -> None:
     """Until every changed service runs its desired count of tasks of its new spec (running
     means healthy: a task with a healthcheck is `starting` until it passes), and its update is
@@ -230,16 +233,19 @@ def wait_converged(
             service = observed.service(labels.swarm_service_name(stack.name, name))
             if service is None:
                 raise DeployFailed(f"service {name} vanished while it was being deployed")
-            if service.update_state in _FAILED_UPDATE:
+            this_update = service.update_started != (before or {}).get(service.name, "")
+            if this_update and service.update_state in _FAILED_UPDATE:
                 raise DeployFailed(_failure(service, observed, name))
             tasks = current_tasks(service, observed.tasks)
-            running = [t for t in tasks if t.state == "running" and t.image == service.image]
+            wanted_hash = service.labels.get(labels.CONFIG_HASH, "")
+            running = [t for t in tasks if t.state == "running" and t.config_hash == wanted_hash]
             wanted = service.replicas if service.replicas is not None else len(tasks)
             line = f"{name}: {len(running)}/{wanted} tasks running"
             if shown.get(name) != line:
                 report(Note(f"[{time.monotonic() - started:5.1f}s] {line}"))
                 shown[name] = line
-            settled = service.update_state in ("", "completed")
+            # A rolling update is over when the swarm says so (after its monitor window).
+            settled = service.update_state == "completed" if this_update else True
             if len(running) >= wanted and len(tasks) == wanted and settled:
                 pending.discard(name)
         if pending and time.monotonic() > deadline:

@@ -20,6 +20,7 @@ import docker
 import docker.errors
 import requests
 
+from deployer.core import labels
 from deployer.core.render import ContainerPlan
 from deployer.core.state import ContainerInfo, NetworkInfo, VolumeInfo
 from deployer.core.swarm_state import NodeInfo, ServiceInfo, SwarmInfo, SwarmObject, TaskInfo
@@ -542,6 +543,7 @@ def _service_info(raw: dict[str, Any]) -> ServiceInfo:
         spec=spec,
         update_state=str(status.get("State") or ""),
         update_message=str(status.get("Message") or ""),
+        update_started=str(status.get("StartedAt") or ""),
         previous_spec=raw.get("PreviousSpec"),
     )
 
@@ -561,4 +563,5 @@ def _task_info(raw: dict[str, Any]) -> TaskInfo:
         image=str(container.get("Image") or ""),
         container_id=str((status.get("ContainerStatus") or {}).get("ContainerID") or ""),
         timestamp=str(status.get("Timestamp") or ""),
+        config_hash=str((container.get("Labels") or {}).get(labels.CONFIG_HASH, "")),
     )

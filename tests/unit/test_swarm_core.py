@@ -1,0 +1,154 @@
+"""The Swarm renderer and reconcile, pure: specs as the Engine API reads them, plans with causes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from deployer.core import labels, swarm_render
+from deployer.core.plan import Kind
+from deployer.core.swarm_reconcile import reconcile
+from deployer.core.swarm_state import ServiceInfo, SwarmObserved
+from deployer.model.spec import Mount, Placement, Port, Stack
+from deployer.stackfile.load import load
+
+ROOT = Path(__file__).parents[2]
+
+
+@pytest.fixture
+def stack() -> Stack:
+    return load(ROOT / "stack.py")
+
+
+def _specs(stack: Stack, edge: bool = True) -> dict[str, dict[str, object]]:
+    template = (ROOT / "nginx/nginx.conf.template").read_text()
+    found = {}
+    for service in stack.services:
+        files = swarm_render.files(stack, service, template if service.proxy else None)
+        body = swarm_render.service_spec(stack, service, f"reg/{service.name}@sha256:1", files,
+                                         {}, edge)  # fmt: skip
+        found[service.name] = swarm_render.labelled(body, stack.name, service.name, "sha256:1")
+    return found
+
+
+def _live(specs: dict[str, dict[str, object]]) -> SwarmObserved:
+    services = [
+        ServiceInfo(f"id-{name}", str(spec["Name"]), 1, dict(spec["Labels"]), spec)  # type: ignore[call-overload]
+        for name, spec in specs.items()
+    ]
+    return SwarmObserved("demo", services, networks={"demo_default": "net1"})
+
+
+def test_the_default_stack_renders_as_engine_api_service_specs(stack: Stack) -> None:
+    web = _specs(stack)["web"]
+    task = web["TaskTemplate"]
+    container = task["ContainerSpec"]  # type: ignore[index]
+    assert web["Name"] == "demo_web"
+    assert web["Mode"] == {"Replicated": {"Replicas": 2}}
+    assert web["EndpointSpec"] == {"Mode": "dnsrr", "Ports": []}
+    assert container["User"] == "10001:10001" and container["ReadOnly"] is True
+    assert container["CapabilityDrop"] == ["ALL"]
+    assert container["Healthcheck"]["Interval"] == 2_000_000_000
+    assert {"Type": "tmpfs", "Target": "/tmp", "TmpfsOptions": {"SizeBytes": 64 * 2**20}} in (
+        container["Mounts"]
+    )
+    assert task["Resources"]["Limits"] == {  # type: ignore[index]
+        "NanoCPUs": 1_000_000_000, "MemoryBytes": 256 * 2**20, "Pids": 256,
+    }  # fmt: skip
+    assert web["UpdateConfig"]["Order"] == "start-first"  # type: ignore[index]
+    assert web["UpdateConfig"]["FailureAction"] == "rollback"  # type: ignore[index]
+    assert task["Networks"] == [{"Target": "demo_default", "Aliases": ["web"]}]  # type: ignore[index]
+
+
+def test_a_service_with_published_ports_goes_to_edge_nodes_in_host_mode(stack: Stack) -> None:
+    nginx = _specs(stack)["nginx"]
+    assert nginx["EndpointSpec"]["Ports"] == [  # type: ignore[index]
+        {"Protocol": "tcp", "TargetPort": 80, "PublishedPort": 8080, "PublishMode": "host"}
+    ]
+    constraints = nginx["TaskTemplate"]["Placement"]["Constraints"]  # type: ignore[index]
+    assert constraints == [f"node.labels.{labels.EDGE_NODE}==true"]
+    # A host port is held by its task: an update must stop it first (else it stays pending).
+    assert nginx["UpdateConfig"]["Order"] == "stop-first"  # type: ignore[index]
+    no_edge = _specs(stack, edge=False)["nginx"]
+    assert no_edge["TaskTemplate"]["Placement"]["Constraints"] == []  # type: ignore[index]
+
+
+def test_the_proxy_reaches_every_task_by_dns_at_request_time(stack: Stack) -> None:
+    template = (ROOT / "nginx/nginx.conf.template").read_text()
+    config = swarm_render.proxy_config(stack, stack.service("nginx"), template)
+    assert "resolver 127.0.0.11 valid=1s ipv6=off;" in config
+    assert "default tasks.web:8000;" in config
+    assert "proxy_pass http://$deployer_upstream;" in config
+    assert "proxy_pass http://$deployer_upstream/health;" in config
+    assert "proxy_pass http://web" not in config
+    files = swarm_render.files(stack, stack.service("nginx"), template)
+    assert [(f.kind, f.path) for f in files] == [("config", labels.PROXY_CONFIG)]
+
+
+def test_what_a_swarm_cannot_express_is_named_by_field(stack: Stack) -> None:
+    web = stack.service("web").model_copy(
+        update={"mounts": (Mount(type="bind", source="./data", target="/data"),),
+                "privileged": True}
+    )  # fmt: skip
+    problems = swarm_render.problems(stack, web, nodes=3)
+    assert [p.split(":")[0] for p in problems] == [
+        "services.web.mounts.0",
+        "services.web.privileged",
+    ]
+    # One node: a bind mount is on the machine that runs the task.
+    assert [p.split(":")[0] for p in swarm_render.problems(stack, web, nodes=1)] == [
+        "services.web.privileged"
+    ]
+
+
+def test_placement_and_global_mode(stack: Stack) -> None:
+    web = stack.service("web").model_copy(
+        update={"mode": "global", "placement": Placement(
+            constraints=("node.role==worker",), preferences=("node.labels.zone",),
+            max_replicas_per_node=1)}
+    )  # fmt: skip
+    spec = swarm_render.service_spec(stack, web, "img", [], {}, edge=True)
+    assert spec["Mode"] == {"Global": {}}
+    assert spec["TaskTemplate"]["Placement"] == {
+        "Constraints": ["node.role==worker"],
+        "Preferences": [{"Spread": {"SpreadDescriptor": "node.labels.zone"}}],
+        "MaxReplicas": 1,
+    }
+
+
+def test_plan_creates_then_does_nothing_then_names_what_changed(stack: Stack) -> None:
+    specs = _specs(stack)
+    first = reconcile(stack, SwarmObserved("demo"), specs)
+    assert [(a.kind, a.resource) for a in first.actions] == [
+        (Kind.CREATE_NETWORK, "demo_default"), (Kind.CREATE, "demo_web"),
+        (Kind.CREATE, "demo_nginx"),
+    ]  # fmt: skip
+    assert reconcile(stack, _live(specs), specs).empty
+    changed_env = stack.service("web").model_copy(update={"env": {"APP_MESSAGE": "v2"}})
+    changed = stack.model_copy(update={"services": (changed_env, stack.service("nginx"))})
+    update = reconcile(changed, _live(specs), _specs(changed))
+    assert [a.text() for a in update.actions] == [
+        "update          demo_web                         (config changed: container.Env)"
+    ]
+
+
+def test_scaling_is_an_update_of_the_count_alone(stack: Stack) -> None:
+    specs = _specs(stack)
+    scaled_web = stack.service("web").model_copy(update={"replicas": 3})
+    scaled = stack.model_copy(update={"services": (scaled_web, stack.service("nginx"))})
+    plan = reconcile(scaled, _live(specs), _specs(scaled))
+    assert [a.why() for a in plan.actions] == ["replicas 2 → 3"]
+
+
+def test_a_service_no_longer_in_the_stack_is_removed(stack: Stack) -> None:
+    specs = _specs(stack)
+    only_web = stack.model_copy(
+        update={
+            "services": (
+                stack.service("web").model_copy(update={"ports": (Port(container=8000),)}),
+            )
+        }
+    )
+    plan = reconcile(only_web, _live(specs), _specs(only_web))
+    assert (Kind.REMOVE, "demo_nginx") in [(a.kind, a.resource) for a in plan.actions]
