@@ -20,7 +20,7 @@ from deployer.deploy.observe import observe
 from deployer.engine import Engine
 from deployer.images import build as images
 from deployer.model.errors import NotFound
-from deployer.model.spec import Service, Stack
+from deployer.model.spec import Placement, Service, Stack
 from deployer.stackfile import load
 
 DOWN = Cause(CauseKind.DOWN)
@@ -210,6 +210,10 @@ def _up(
     options: UpOptions = UpOptions(),
 ) -> Deployment:
     started = time.monotonic()
+    for service in stack.services:
+        if service.mode == "global" or service.placement != Placement():
+            report(Note(f"services.{service.name}: mode and placement are Swarm settings; "
+                        f"one engine runs its {service.replicas} replica(s) here"))  # fmt: skip
     only = selected(stack, options.services, not options.no_deps) if options.services else None
     built = images.prepare(
         engine, stack, report, bootstrap=bootstrap, services=only, build=options.build,

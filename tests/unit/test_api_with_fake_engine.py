@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from deployer import api
+from deployer.core import labels
 from deployer.deploy import health
 from deployer.model.errors import DeployFailed, ImageError
 from deployer.model.spec import DependsOn, Healthcheck, Port, Service, Stack
@@ -159,3 +160,23 @@ def test_a_restarted_container_is_probed_anew() -> None:
     # Stopped and started again (docker stop; up): a new run, whose app has not answered yet.
     again = dataclasses.replace(web_1, started_at=datetime(2030, 1, 1, tzinfo=UTC))
     assert not health.passed_early(again)
+
+
+def test_swarm_settings_are_noted_and_ignored_on_a_single_engine() -> None:
+    from deployer.core.events import Note
+    from deployer.model.spec import Placement
+
+    engine = FakeEngine()
+    service = Service(
+        name="app", image="deployer/python:bookworm", mode="global",
+        placement=Placement(constraints=("node.role==worker",)),
+    )  # fmt: skip
+    events: list[object] = []
+    engine.images_by_tag["deployer/python:bookworm"] = "sha256:python"
+    api.up(Stack(name="noted", services=[service]), engine, report=events.append)
+    notes = [e.text() for e in events if isinstance(e, Note)]
+    assert (
+        "services.app: mode and placement are Swarm settings; one engine runs its 1 replica(s) here"
+        in notes
+    )
+    assert len(engine.containers(labels.stack_filter("noted"))) == 1
