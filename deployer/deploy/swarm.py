@@ -14,11 +14,11 @@ from deployer.core import labels, swarm_render
 from deployer.core.events import Note, ObjectCreated, ObjectRemoved, PlanMade, Report
 from deployer.core.plan import Kind, Plan
 from deployer.core.state import ServiceImage
-from deployer.core.swarm_reconcile import reconcile
+from deployer.core.swarm_reconcile import reconcile, rollback_plan
 from deployer.core.swarm_state import ServiceInfo, SwarmObserved, TaskInfo
 from deployer.engine import Engine
 from deployer.engine.protocol import SwarmEngine
-from deployer.model.errors import DeployFailed, EngineError, StackError
+from deployer.model.errors import DeployFailed, EngineError, NotFound, StackError
 from deployer.model.spec import Stack
 
 KINDS = ("config", "secret")
@@ -158,7 +158,8 @@ def apply(
         elif action.kind is Kind.REMOVE:
             engine.remove_service(action.container_id)
             report(ObjectRemoved("service", action.resource))
-    wait_converged(engine, stack, changed, report, timeout or CONVERGE_TIMEOUT, started, before)
+    limit = timeout or CONVERGE_TIMEOUT
+    wait_converged(engine, stack.name, changed, report, limit, started, before)
     for action in the_plan.actions:
         if action.kind is Kind.REMOVE_NETWORK:
             _wait_tasks_gone(engine, [a.container_id for a in the_plan.actions
@@ -166,6 +167,29 @@ def apply(
             engine.remove_network(action.container_id)
             report(ObjectRemoved("network", action.resource))
     _remove_unused_objects(engine, stack.name, report)
+    return the_plan
+
+
+def rollback(engine: SwarmEngine, stack: str, report: Report, timeout: float | None = None) -> Plan:
+    """Every service back to the spec its last update replaced, rolled by the swarm like any
+    update (start-first, health-monitored); rolling back twice returns to the newer spec."""
+    observed = observe(engine, stack)
+    the_plan = rollback_plan(stack, observed)
+    if the_plan.empty:
+        raise NotFound(
+            f"stack {stack} has no previous version on the swarm to roll back to",
+            hint="a previous version is kept when `up --target swarm` updates a service",
+        )
+    report(PlanMade(the_plan))
+    started = time.monotonic()
+    before = {s.name: s.update_started for s in observed.services}
+    for action in the_plan.actions:
+        live = observed.service(action.resource)
+        assert live is not None and live.previous_spec is not None
+        engine.update_service(live.id, live.version, live.previous_spec)
+        report(Note(f"service {action.resource} rolling back ({action.why()})"))
+    changed = [action.service for action in the_plan.actions]
+    wait_converged(engine, stack, changed, report, timeout or CONVERGE_TIMEOUT, started, before)
     return the_plan
 
 
@@ -214,7 +238,7 @@ def current_tasks(service: ServiceInfo, tasks: list[TaskInfo]) -> list[TaskInfo]
 
 def wait_converged(
     engine: SwarmEngine,
-    stack: Stack,
+    stack: str,
     names: list[str],
     report: Report,
     timeout: float,
@@ -228,9 +252,9 @@ def wait_converged(
     shown: dict[str, str] = {}
     deadline = started + timeout
     while pending:
-        observed = observe(engine, stack.name)
+        observed = observe(engine, stack)
         for name in sorted(pending):
-            service = observed.service(labels.swarm_service_name(stack.name, name))
+            service = observed.service(labels.swarm_service_name(stack, name))
             if service is None:
                 raise DeployFailed(f"service {name} vanished while it was being deployed")
             this_update = service.update_started != (before or {}).get(service.name, "")
@@ -249,11 +273,11 @@ def wait_converged(
             if len(running) >= wanted and len(tasks) == wanted and settled:
                 pending.discard(name)
         if pending and time.monotonic() > deadline:
-            observed = observe(engine, stack.name)
+            observed = observe(engine, stack)
             details = [
                 _failure(service, observed, name)
                 for name in sorted(pending)
-                if (service := observed.service(labels.swarm_service_name(stack.name, name)))
+                if (service := observed.service(labels.swarm_service_name(stack, name)))
             ]
             raise DeployFailed(f"not converged after {timeout:.0f}s:\n" + "\n".join(details))
         if pending:
@@ -293,12 +317,26 @@ def down(engine: SwarmEngine, stack: str, report: Report) -> int:
     for name, network_id in observed.networks.items():
         _remove_network(engine, network_id)
         report(ObjectRemoved("network", name))
+    _wait_networks_gone(engine, stack)
     return (
         len(observed.services)
         + len(observed.configs)
         + len(observed.secrets)
         + len(observed.networks)
     )
+
+
+def _wait_networks_gone(engine: SwarmEngine, stack: str, timeout: float = 60.0) -> None:
+    """A removed overlay network is only marked for deletion; the manager deletes it a few
+    seconds later. Until then its name is taken, and an `up` right after `down` would find it
+    and attach services to a network that is about to vanish."""
+    deadline = time.monotonic() + timeout
+    while engine.networks(labels.stack_filter(stack)):
+        if time.monotonic() > deadline:
+            raise EngineError(
+                f"the swarm still holds networks of {stack} {timeout:.0f}s after removing them"
+            )
+        time.sleep(POLL_SECONDS)
 
 
 def _remove_network(engine: SwarmEngine, network_id: str, timeout: float = 30.0) -> None:
