@@ -105,6 +105,9 @@ def proxy_config(stack: Stack, proxy: Service, template: str) -> str:
                     r"proxy_pass\1http://$deployer_upstream", config)  # fmt: skip
     lookup = (
         f"resolver {_RESOLVER} valid=1s ipv6=off;\n"
+        # A node can vanish mid-request, silently: after 10 s without an answer the request
+        # goes to another task (idempotent methods, proxy_next_upstream) instead of 60 s.
+        "    proxy_read_timeout 10s;\n"
         "    map $host $deployer_upstream {\n"
         f"        default tasks.{proxy.proxy.upstream}:{proxy.proxy.port};\n"
         "    }\n"
