@@ -11,7 +11,6 @@ import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from deployer import api
@@ -30,7 +29,6 @@ from deployer.engine.protocol import ContainerStats
 from deployer.images import build as images
 from deployer.model.errors import NotFound
 from deployer.model.spec import Stack
-from deployer.model.units import parse_duration
 
 __all__ = [
     "LogLine",
@@ -64,26 +62,6 @@ def _services(observed: ObservedState, services: list[str] | tuple[str, ...]) ->
     return set(services) or present
 
 
-def _since(value: str | None) -> float | None:
-    """`10m` (ago), a Unix time, or an RFC 3339 time -> Unix seconds."""
-    if not value:
-        return None
-    try:
-        return float(value)
-    except ValueError:
-        pass
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        pass
-    try:
-        return datetime.now(UTC).timestamp() - parse_duration(value).total_seconds()
-    except ValueError:
-        raise NotFound(
-            f"--since {value!r}: not a duration (10m, 1h30m), a Unix time or an RFC 3339 time"
-        ) from None
-
-
 def logs(
     stack: Stack | str,
     services: list[str] | tuple[str, ...] = (),
@@ -99,7 +77,7 @@ def logs(
     engine = engine or api.connect()
     name = _name(stack)
     wanted = _services(observe(engine, name), services) if services else None
-    after = _since(since)
+    after = log_streams.since_seconds(since)
 
     def replicas() -> list[ContainerInfo]:
         found = observe(engine, name).containers

@@ -8,19 +8,24 @@ them to the registry (DEPLOYER_REGISTRY, or `registry=`) that every node pulls f
 from __future__ import annotations
 
 import os
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from deployer.core.events import PlanMade, Report, log
+from deployer.core import labels
+from deployer.core.events import Note, PlanMade, Report, log
 from deployer.core.plan import Plan
-from deployer.deploy import swarm
+from deployer.deploy import logs as log_streams
+from deployer.deploy import swarm, swarm_logs
 from deployer.deploy.lock import DeployLock
+from deployer.deploy.logs import LogLine
 from deployer.deploy.swarm import TaskStatus
 from deployer.engine import Engine
 from deployer.engine.protocol import SwarmEngine
 from deployer.images import build as images
-from deployer.model.errors import StackError
+from deployer.model.errors import NotFound, StackError
 from deployer.model.spec import Stack
 from deployer.stackfile import load
 
@@ -105,6 +110,57 @@ def up(
                            time.monotonic() - started)  # fmt: skip
 
 
+def rollback(
+    stack: Stack | str,
+    manager: SwarmEngine | None = None,
+    report: Report = log,
+    timeout: float | None = None,
+) -> SwarmDeployment:
+    """Every service back to the spec its last update replaced; returns once its tasks of that
+    spec run healthy. Rolling back twice returns to the newer one."""
+    started = time.monotonic()
+    name = stack.name if isinstance(stack, Stack) else stack
+    manager = manager or connect()
+    with DeployLock(name, LOCK_TIMEOUT, report):
+        report(Note(f"rolling back stack {name} to its previous version on the swarm"))
+        the_plan = swarm.rollback(manager, name, report, timeout)
+    return SwarmDeployment(name, the_plan, swarm.status(manager, name), time.monotonic() - started)
+
+
+def logs(
+    stack: Stack | str,
+    services: list[str] | tuple[str, ...] = (),
+    *,
+    follow: bool = False,
+    since: str | None = None,
+    tail: int | None = None,
+    manager: SwarmEngine | None = None,
+    stop_event: threading.Event | None = None,
+) -> Iterator[LogLine]:
+    """Every task's lines, from every node, in time order; with `follow`, then live until
+    `stop_event` (or the consumer stops iterating)."""
+    name = stack.name if isinstance(stack, Stack) else stack
+    manager = manager or connect()
+    observed = swarm.observe(manager, name)
+    present = {s.labels.get(labels.SERVICE, ""): s for s in observed.services}
+    unknown = sorted(set(services) - set(present))
+    if unknown:
+        raise NotFound(
+            f"stack {name} runs no service {', '.join(unknown)} on the swarm",
+            hint=f"it runs: {', '.join(sorted(present)) or 'nothing'}",
+        )
+    wanted = {service: present[service] for service in (services or sorted(present))}
+    after = log_streams.since_seconds(since)
+    if not follow:
+        yield from swarm_logs.backlog(manager, observed, wanted, after, tail)
+        return
+    stop_event = stop_event or threading.Event()
+    try:
+        yield from swarm_logs.follow(manager, observed, wanted, after, tail, stop_event)
+    finally:
+        stop_event.set()
+
+
 def plan(
     stack: Stack,
     manager: SwarmEngine | None = None,
@@ -138,7 +194,9 @@ __all__ = [
     "build_engine",
     "connect",
     "down",
+    "logs",
     "plan",
+    "rollback",
     "status",
     "up",
 ]

@@ -139,8 +139,13 @@ def rollback(
     json_output: JsonOption = False,
     timeout: TimeoutOption = None,
     lock_timeout: LockOption = api.LOCK_TIMEOUT,
+    platform: PlatformOption = "engine",
 ) -> int:
     """Return every service to the version its containers replaced."""
+    if on_swarm(platform):
+        from deployer.cli import on_swarm as swarm_cli
+
+        return swarm_cli.rollback(target(ctx, files, project).name(), timeout, json_output)
     stack = target(ctx, files, project).stack()
     with progress(json_output) as report:
         deployment = api.rollback(stack, report=report, timeout=timeout, lock_timeout=lock_timeout)

@@ -1,4 +1,4 @@
-"""up, plan, status, down with --target swarm: the same commands, printed for services."""
+"""The commands with --target swarm: the same verbs, printed per service and task."""
 
 from __future__ import annotations
 
@@ -25,14 +25,24 @@ def task_table(tasks: list[TaskStatus]) -> str:
 def up(stack: Stack, registry: str | None, timeout: float | None, json_output: bool) -> int:
     with progress(json_output) as report:
         deployment = swarm.up(stack, registry=registry, report=report, timeout=timeout)
+    return _print(deployment, "is up on the swarm", json_output)
+
+
+def rollback(stack_name: str, timeout: float | None, json_output: bool) -> int:
+    with progress(json_output) as report:
+        deployment = swarm.rollback(stack_name, report=report, timeout=timeout)
+    return _print(deployment, "is back at its previous version on the swarm", json_output)
+
+
+def _print(deployment: swarm.SwarmDeployment, done: str, json_output: bool) -> int:
     if json_output:
         print_json(deployment.as_data())
         return 0
     print(task_table(deployment.tasks))
     if deployment.plan.empty:
-        print(f"\nstack {stack.name}: nothing to do; every service matches and runs")
+        print(f"\nstack {deployment.stack}: nothing to do; every service matches and runs")
     else:
-        print(f"\nstack {stack.name} is up on the swarm in {deployment.seconds:.1f}s")
+        print(f"\nstack {deployment.stack} {done} in {deployment.seconds:.1f}s")
     return 0
 
 

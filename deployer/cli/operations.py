@@ -14,9 +14,11 @@ from deployer.cli.app import (
     FilesOption,
     JsonOption,
     NameOption,
+    PlatformOption,
     ProjectOption,
     ServicesArgument,
     complete_services,
+    on_swarm,
     target,
 )
 from deployer.cli.progress import progress
@@ -98,14 +100,23 @@ def logs(
     timestamps: Annotated[bool, typer.Option("-t", "--timestamps", help="show times")] = False,
     no_prefix: Annotated[bool, typer.Option("--no-prefix", help="no container names")] = False,
     json_output: JsonOption = False,
+    platform: PlatformOption = "engine",
 ) -> int:
     """Every replica's output, interleaved in time order; -f follows (Ctrl-C ends, exit 0)."""
     stack_name = name or target(ctx, files, project).name()
     show = _LogPrinter(timestamps, not no_prefix, json_output)
     stop = threading.Event()
-    lines = operate.logs(
-        stack_name, tuple(services or ()), follow=follow, since=since, tail=tail, stop_event=stop
-    )
+    wanted = tuple(services or ())
+    if on_swarm(platform):
+        from deployer import swarm
+
+        lines = swarm.logs(
+            stack_name, wanted, follow=follow, since=since, tail=tail, stop_event=stop
+        )
+    else:
+        lines = operate.logs(
+            stack_name, wanted, follow=follow, since=since, tail=tail, stop_event=stop
+        )
     try:
         for line in lines:
             show(line)

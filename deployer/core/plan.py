@@ -37,6 +37,7 @@ class CauseKind(StrEnum):
     ROUTE_MISSING = "route missing"
     FORCED = "forced"  # up --force-recreate
     DOWN = "down"
+    ROLLBACK = "back to the previous spec"  # a Swarm service's PreviousSpec
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,7 @@ class Cause:
     detail: str = ""
 
     def text(self) -> str:
-        if self.kind is CauseKind.CONFIG_CHANGED and self.changed:
+        if self.kind in (CauseKind.CONFIG_CHANGED, CauseKind.ROLLBACK) and self.changed:
             return f"{self.kind.value}: {', '.join(self.changed)}"
         if self.kind is CauseKind.SCALED:
             return f"replicas {self.detail}"

@@ -60,3 +60,24 @@ def reconcile(stack: Stack, observed: SwarmObserved, desired: dict[str, dict[str
         if name not in wanted_networks
     ]  # fmt: skip
     return Plan(stack.name, actions, unchanged)
+
+
+def rollback_plan(stack: str, observed: SwarmObserved) -> Plan:
+    """Each service back to the spec its last update replaced (the swarm keeps it as the
+    service's PreviousSpec); a service never updated, already there, or whose last update
+    failed and was rolled back by the swarm stays as it runs."""
+    actions: list[Action] = []
+    unchanged: list[str] = []
+    for live in observed.services:
+        service = live.labels.get(labels.SERVICE, "")
+        previous = live.previous_spec
+        # After the swarm rolled a failed update back, PreviousSpec is that failed spec.
+        if not previous or previous == live.spec or live.update_state == "rollback_completed":
+            unchanged.append(service)
+            continue
+        old = hashing.parse_fields_label(live.labels.get(labels.CONFIG_FIELDS, ""))
+        earlier = (previous.get("Labels") or {}).get(labels.CONFIG_FIELDS, "")
+        changed = hashing.changed_fields(old, hashing.parse_fields_label(earlier))
+        actions.append(Action(Kind.UPDATE, live.name, Cause(CauseKind.ROLLBACK, tuple(changed)),
+                              service, container_id=live.id))  # fmt: skip
+    return Plan(stack, actions, sorted(unchanged))

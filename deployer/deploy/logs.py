@@ -11,14 +11,15 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from deployer.core import labels
 from deployer.core.state import ContainerInfo, replica_of
 from deployer.engine import Engine
 from deployer.engine.inspect import timestamp
-from deployer.model.errors import DeployerError
+from deployer.model.errors import DeployerError, NotFound
+from deployer.model.units import parse_duration
 
 RESCAN_SECONDS = 1.0  # how often a follow looks for new containers
 
@@ -39,6 +40,26 @@ class LogLine:
             "time": self.time.isoformat() if self.time else None,
             "text": self.text,
         }
+
+
+def since_seconds(value: str | None) -> float | None:
+    """`10m` (ago), a Unix time, or an RFC 3339 time -> Unix seconds."""
+    if not value:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        pass
+    try:
+        return datetime.now(UTC).timestamp() - parse_duration(value).total_seconds()
+    except ValueError:
+        raise NotFound(
+            f"--since {value!r}: not a duration (10m, 1h30m), a Unix time or an RFC 3339 time"
+        ) from None
 
 
 def parse(container: ContainerInfo, raw: str) -> LogLine:

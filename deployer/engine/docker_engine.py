@@ -454,14 +454,18 @@ class DockerEngine:
                 container_id, stream=True, follow=follow, timestamps=True,
                 since=since, until=until, tail="all" if tail is None else tail,
             )  # fmt: skip
-            pending = b""
-            for chunk in chunks:
-                pending += chunk
-                *lines, pending = pending.split(b"\n")
-                for line in lines:
-                    yield line.decode(errors="replace")
-            if pending:
-                yield pending.decode(errors="replace")
+            yield from _lines(chunks)
+
+    def service_log_stream(
+        self, service_id: str, *, follow: bool, since: float | None, tail: int | None
+    ) -> Iterator[str]:
+        with translated(f"reading logs of service {service_id[:12]}"):
+            # details: each line names its task and node (the manager gathers them from nodes)
+            chunks = self.api.service_logs(
+                service_id, details=True, follow=follow, stdout=True, stderr=True,
+                since=since or 0, timestamps=True, tail="all" if tail is None else tail,
+            )  # fmt: skip
+            yield from _lines(chunks)
 
     def stats(self, container_id: str) -> ContainerStats:
         with translated(f"reading stats of {container_id[:12]}"):
@@ -530,6 +534,18 @@ def _raw_socket(raw: Any) -> socket.socket:
     found = getattr(raw, "_sock", raw)
     assert isinstance(found, socket.socket), type(found)
     return found
+
+
+def _lines(chunks: Iterator[bytes]) -> Iterator[str]:
+    """A log stream's chunks as whole lines (a chunk can end mid-line)."""
+    pending = b""
+    for chunk in chunks:
+        pending += chunk
+        *lines, pending = pending.split(b"\n")
+        for line in lines:
+            yield line.decode(errors="replace")
+    if pending:
+        yield pending.decode(errors="replace")
 
 
 def _service_info(raw: dict[str, Any]) -> ServiceInfo:

@@ -8,8 +8,9 @@ import pytest
 
 from deployer.core import labels, swarm_render
 from deployer.core.plan import Kind
-from deployer.core.swarm_reconcile import reconcile
-from deployer.core.swarm_state import ServiceInfo, SwarmObserved
+from deployer.core.swarm_reconcile import reconcile, rollback_plan
+from deployer.core.swarm_state import NodeInfo, ServiceInfo, SwarmObserved, TaskInfo
+from deployer.deploy import swarm_logs
 from deployer.model.spec import Mount, Placement, Port, Stack
 from deployer.stackfile.load import load
 
@@ -152,3 +153,46 @@ def test_a_service_no_longer_in_the_stack_is_removed(stack: Stack) -> None:
     )
     plan = reconcile(only_web, _live(specs), _specs(only_web))
     assert (Kind.REMOVE, "demo_nginx") in [(a.kind, a.resource) for a in plan.actions]
+
+
+def test_rollback_returns_updated_services_to_their_previous_spec(stack: Stack) -> None:
+    before = _specs(stack)
+    changed_env = stack.service("web").model_copy(update={"env": {"APP_MESSAGE": "v2"}})
+    after = _specs(stack.model_copy(update={"services": (changed_env, stack.service("nginx"))}))
+    live = _live(after)
+    never_updated = SwarmObserved("demo", live.services)
+    assert rollback_plan("demo", never_updated).empty
+    web, nginx = live.services
+    updated = SwarmObserved("demo", [
+        ServiceInfo(web.id, web.name, 2, web.labels, web.spec, previous_spec=before["web"]),
+        ServiceInfo(nginx.id, nginx.name, 1, nginx.labels, nginx.spec, previous_spec=nginx.spec),
+    ])  # fmt: skip
+    plan = rollback_plan("demo", updated)
+    assert [a.text() for a in plan.actions] == [
+        "update          demo_web                         "
+        "(back to the previous spec: container.Env)"
+    ]
+    assert plan.unchanged == ["nginx"]
+    # A failed update the swarm rolled back leaves the failed spec as the previous one.
+    rolled_back = ServiceInfo(
+        web.id, web.name, 3, web.labels, web.spec,
+        update_state="rollback_completed", previous_spec=before["web"],
+    )  # fmt: skip
+    assert rollback_plan("demo", SwarmObserved("demo", [rolled_back])).empty
+
+
+def test_a_swarm_log_line_names_its_service_slot_and_node() -> None:
+    task = TaskInfo("t1", "s1", 2, "n1", "running", "running", "", "", "img", "c1", "")
+    observed = SwarmObserved("demo", tasks=[task], nodes=[NodeInfo("n1", "node2", "ready",
+                                                                   "active", {})])  # fmt: skip
+    details = "com.docker.swarm.node.id=n1,com.docker.swarm.service.id=s1,"
+    details += "com.docker.swarm.task.id=t1"
+    raw = f"2026-11-30T12:15:13.592203154Z {details} [INFO] Booting worker"
+    line = swarm_logs.parse(raw, "web", observed)
+    assert (line.container, line.service, line.replica, line.text) == (
+        "web.2@node2", "web", 2, "[INFO] Booting worker",
+    )  # fmt: skip
+    assert line.time is not None and line.time.second == 13
+    # The manager's own words (a node it cannot reach) stay whole, with no time.
+    error = swarm_logs.parse("Error grabbing logs: node n3 is not available", "web", observed)
+    assert (error.time, error.text) == (None, "Error grabbing logs: node n3 is not available")
