@@ -4,6 +4,7 @@ request, rolled back when an update fails, recovered after a node dies, removed 
 from __future__ import annotations
 
 import json
+import re
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -16,7 +17,7 @@ from deployer.core import labels
 from deployer.core.events import quiet
 from deployer.engine.docker_engine import DockerEngine
 from deployer.engine.protocol import SwarmEngine
-from deployer.model.errors import DeployFailed, StackError
+from deployer.model.errors import DeployFailed, NotFound, StackError
 from deployer.model.spec import Healthcheck, HttpProbe, Mount, Stack
 from deployer.stackfile.load import load
 from tests.integration.conftest import ROOT, unique_name
@@ -24,6 +25,10 @@ from tests.integration.load import Load
 from tests.swarm.conftest import FRONT_DOOR, leftovers, wait_until
 
 pytestmark = pytest.mark.timeout(900)
+
+CLIENTS = 4
+# How a response cut off mid-way reaches an http.client reader.
+_CUT_OFF = ("IncompleteRead", "RemoteDisconnected", "ConnectionResetError")
 
 
 def _stack(name: str) -> Stack:
@@ -43,6 +48,19 @@ def _answer() -> dict[str, str]:
 
 def _web_nodes(manager: SwarmEngine, stack: str) -> list[str]:
     return [t.node for t in swarm.status(stack, manager) if t.service == "web"]
+
+
+def _wait_both_replicas_answer() -> None:
+    """Until nginx has reached both web replicas: it looks tasks.web up per request, and a task
+    on another node enters the edge node's DNS when the overlay's gossip brings it there,
+    a moment after the swarm calls the task running."""
+    hosts: set[str] = set()
+
+    def both_answered() -> bool:
+        hosts.add(_answer()["host"])
+        return len(hosts) == 2
+
+    wait_until(both_answered, 30, "both replicas answering through nginx")
 
 
 @pytest.fixture
@@ -73,14 +91,7 @@ def test_default_stack_spreads_over_nodes_and_serves(
     assert len(set(_web_nodes(manager, stack.name))) == 2  # one replica per node
     nginx_node = next(t.node for t in running if t.service == "nginx")
     assert nginx_node == "node1"  # the edge node: its 8080 is the host's 127.0.0.1:18080
-    # Both replicas answer through nginx (it looks tasks.web up per request).
-    hosts: set[str] = set()
-
-    def both_answered() -> bool:
-        hosts.add(_answer()["host"])
-        return len(hosts) == 2
-
-    wait_until(both_answered, 30, "both replicas")
+    _wait_both_replicas_answer()
     assert _answer()["message"] == "Hello from deployer"
     # A second up changes nothing and says so.
     again = swarm.up(stack, manager, engine, cluster.registry, quiet)
@@ -88,27 +99,40 @@ def test_default_stack_spreads_over_nodes_and_serves(
     assert swarm.plan(stack, manager, engine, cluster.registry).empty
 
 
-def test_rolling_update_under_load_loses_no_request_and_a_failed_one_rolls_back(
+def test_rolling_update_and_rollback_under_load_lose_no_request_and_a_failed_one_rolls_back(
     deployed: tuple[Stack, swarm.SwarmDeployment],
     engine: DockerEngine,
     manager: SwarmEngine,
     cluster: lifecycle.Cluster,
 ) -> None:
     stack, _ = deployed
+    _wait_both_replicas_answer()
     changed = _with_web(stack, env={**stack.service("web").env, "APP_MESSAGE": "v2"})
     with Load(FRONT_DOOR + "/", clients=4) as load:
         load.wait_for(50)
         result = swarm.up(changed, manager, engine, cluster.registry, quiet, timeout=300)
+        assert _answer()["message"] == "v2"
+        back = swarm.rollback(stack.name, manager, quiet, timeout=300)
         load.wait_for(50)
-    print(f"rolling update: {load.result.requests} requests, {load.failed} failed")
+    print(f"rolling update and rollback: {load.result.requests} requests, {load.failed} failed")
     assert [a.kind.value for a in result.plan.actions] == ["update"]
+    assert [a.why() for a in back.plan.actions] == ["back to the previous spec: container.Env"]
     assert load.failed == 0, load.result.failures[:5]
-    assert _answer()["message"] == "v2"
+    assert _answer()["message"] == "Hello from deployer"
+
+    # Every task's lines (the replaced ones' too), gathered from the nodes, named by service,
+    # slot and node, in time order.
+    lines = [line for line in swarm.logs(stack.name, ["web"], tail=5, manager=manager)]
+    named = [line.container for line in lines if line.time is not None]
+    assert named and all(re.fullmatch(r"web\.[12]@node[123]", name) for name in named), named
+    assert len({name.partition("@")[2] for name in named}) >= 2
+    times = [line.time for line in lines if line.time is not None]
+    assert times == sorted(times)
 
     # An update whose tasks never turn healthy: the swarm rolls it back by itself.
     broken = _with_web(
-        changed,
-        env={**changed.service("web").env, "APP_MESSAGE": "v3"},
+        stack,
+        env={**stack.service("web").env, "APP_MESSAGE": "v3"},
         healthcheck=Healthcheck(
             http=HttpProbe(path="/no-such-page", port=8000), interval="1s", timeout="1s", retries=2
         ),
@@ -116,9 +140,12 @@ def test_rolling_update_under_load_loses_no_request_and_a_failed_one_rolls_back(
     with pytest.raises(DeployFailed, match="rollback") as failed:
         swarm.up(broken, manager, engine, cluster.registry, quiet, timeout=300)
     print(failed.value)
-    wait_until(lambda: _answer()["message"] == "v2", 60, "v2 served after the rollback")
     service = next(s for s in manager.services(labels.stack_filter(stack.name)) if "web" in s.name)
-    assert "v2" in " ".join(service.spec["TaskTemplate"]["ContainerSpec"]["Env"])
+    assert "v3" not in " ".join(service.spec["TaskTemplate"]["ContainerSpec"]["Env"])
+    assert _answer()["message"] == "Hello from deployer"
+    # What the swarm rolled back is no version to return to.
+    with pytest.raises(NotFound, match="no previous version"):
+        swarm.rollback(stack.name, manager, quiet)
 
 
 def test_a_killed_worker_node_is_replaced_under_load(
@@ -130,8 +157,10 @@ def test_a_killed_worker_node_is_replaced_under_load(
     stack, _ = deployed
     victim = next(node for node in _web_nodes(manager, stack.name) if node != "node1")
     container = form.node_containers(engine)[victim]
+    # Only a service that two replicas serve can lose one without losing a request.
+    _wait_both_replicas_answer()
     try:
-        with Load(FRONT_DOOR + "/", clients=4, timeout=15) as load:
+        with Load(FRONT_DOOR + "/", clients=CLIENTS, timeout=15) as load:
             load.wait_for(50)
             killed = time.monotonic()
             engine.api.kill(container.id)
@@ -146,7 +175,12 @@ def test_a_killed_worker_node_is_replaced_under_load(
         print(f"node {victim} killed: web back to 2/2 in {recovered:.1f}s; "
               f"{load.result.requests} requests, {load.failed} failed")  # fmt: skip
         assert time.monotonic() - killed >= recovered
-        assert load.failed == 0, load.result.failures[:5]
+        # nginx retries on another task every request the dead node did not begin to answer
+        # (no 502/504, no client timeout). A response it had begun (the header already passed
+        # on to the client) cannot be retried: at most one per client, the ones in flight.
+        interrupted = [f for f in load.result.failures if f.startswith(_CUT_OFF)]
+        assert interrupted == load.result.failures, load.result.failures[:5]
+        assert load.failed <= CLIENTS, load.result.failures
     finally:
         engine.start(container.id)
         manager_node = form.node_containers(engine)["node1"]
