@@ -24,6 +24,8 @@ from deployer.model.spec import Stack
 KINDS = ("config", "secret")
 CONVERGE_TIMEOUT = 300.0
 POLL_SECONDS = 0.5
+UNSCHEDULABLE_SECONDS = 15.0
+_NO_NODE = "no suitable node"
 _FAILED_UPDATE = {"paused", "rollback_started", "rollback_paused", "rollback_completed"}
 
 
@@ -250,6 +252,7 @@ def wait_converged(
     complete. A rolled-back or paused update is a failure, with the swarm's own words."""
     pending = set(names)
     shown: dict[str, str] = {}
+    unschedulable: dict[str, float] = {}  # task id -> when the scheduler first found no node
     deadline = started + timeout
     while pending:
         observed = observe(engine, stack)
@@ -261,6 +264,7 @@ def wait_converged(
             if this_update and service.update_state in _FAILED_UPDATE:
                 raise DeployFailed(_failure(service, observed, name))
             tasks = current_tasks(service, observed.tasks)
+            _check_schedulable(name, tasks, unschedulable)
             wanted_hash = service.labels.get(labels.CONFIG_HASH, "")
             running = [t for t in tasks if t.state == "running" and t.config_hash == wanted_hash]
             wanted = service.replicas if service.replicas is not None else len(tasks)
@@ -282,6 +286,23 @@ def wait_converged(
             raise DeployFailed(f"not converged after {timeout:.0f}s:\n" + "\n".join(details))
         if pending:
             time.sleep(POLL_SECONDS)
+
+
+def _check_schedulable(name: str, tasks: list[TaskInfo], since: dict[str, float]) -> None:
+    """A task no node can take (a host port in use everywhere, constraints no node meets)
+    rarely becomes schedulable by itself: fail after a short while with the scheduler's words
+    rather than wait out the whole timeout."""
+    for task in tasks:
+        if task.state != "pending" or _NO_NODE not in task.error:
+            since.pop(task.id, None)
+            continue
+        first = since.setdefault(task.id, time.monotonic())
+        if time.monotonic() - first >= UNSCHEDULABLE_SECONDS:
+            raise DeployFailed(
+                f"service {name}: no node can run task {task.slot or ''}: {task.error}",
+                hint="another stack may publish the same port on the node (`python -m deployer "
+                "status --target swarm --name STACK`), or no node meets the placement",
+            )
 
 
 def _failure(service: ServiceInfo, observed: SwarmObserved, name: str) -> str:
