@@ -33,6 +33,10 @@ def _print(cluster: lifecycle.Cluster) -> None:
     for node in cluster.nodes:
         role = f"manager ({node.manager})" if node.manager else "worker"
         print(f"{node.hostname:<8} {node.status:<8} {node.availability:<8} {role}")
+    if cluster.edge_ports:
+        reached = ", ".join(f"{node} at 127.0.0.1:{host}"
+                            for node, host in sorted(cluster.edge_ports.items()))  # fmt: skip
+        print(f"ports published on node1: {reached}")
     print("deploy onto it with:")
     for key, value in cluster.environment().items():
         print(f"  export {key}={value}")
@@ -54,7 +58,7 @@ def cluster_up(
             "--publish",
             metavar="HOST:NODE",
             help="a 127.0.0.1 port reaching a port published on the edge node (node1); "
-            "default 18080:8080",
+            "default 18080:8080 to 18083:8083",
         ),
     ] = None,
     json_output: JsonOption = False,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from deployer import api
@@ -23,6 +23,8 @@ class Cluster:
     registry: str  # HOST:PORT the host pushes to and every node pulls from
     nodes: list[form.SwarmNode]
     seconds: float = 0.0
+    # A port published on the edge node -> the host port on 127.0.0.1 that reaches it.
+    edge_ports: dict[int, int] = field(default_factory=dict)
 
     def environment(self) -> dict[str, str]:
         """What a shell exports to deploy onto the cluster."""
@@ -38,6 +40,7 @@ class Cluster:
             "registry": self.registry,
             "environment": self.environment(),
             "nodes": [node.as_data() for node in self.nodes],
+            "edge_ports": {str(node): host for node, host in self.edge_ports.items()},
             "seconds": round(self.seconds, 2),
         }
 
@@ -53,7 +56,8 @@ def up(
     engine = engine or api.connect()
     api.up(cluster_stack(options), engine, report, timeout=timeout)
     nodes = form.form(engine, options, report)
-    return Cluster(options.docker_host, options.registry, nodes, time.monotonic() - started)
+    edge = {node: host for host, node in options.publish}
+    return Cluster(options.docker_host, options.registry, nodes, time.monotonic() - started, edge)
 
 
 def status(engine: Engine | None = None) -> Cluster:
@@ -71,7 +75,14 @@ def status(engine: Engine | None = None) -> Cluster:
     manager = form.node_containers(engine).get("node1")
     running = manager is not None and manager.state == "running"
     nodes = form.swarm_nodes(engine, manager) if running and manager else []
-    return Cluster(docker_host, registry, nodes)
+    edge = {
+        port.container_port: port.host_port
+        for replica in replicas
+        if replica.service == "node1"
+        for port in replica.ports
+        if port.container_port != NODE_API_PORT and port.host_port
+    }
+    return Cluster(docker_host, registry, nodes, edge_ports=edge)
 
 
 def down(engine: Engine | None = None, report: Report = log) -> int:

@@ -74,7 +74,10 @@ class ClusterOptions:
     api_port: int = 23750
     registry_port: int = 15000
     # (host port on 127.0.0.1, port on the edge node): how the host reaches published services.
-    publish: tuple[tuple[int, int], ...] = field(default=((18080, 8080),))
+    # Several, so that throwaway stacks can run beside a stack that publishes 8080.
+    publish: tuple[tuple[int, int], ...] = field(
+        default=tuple((18080 + offset, 8080 + offset) for offset in range(4))
+    )
 
     @property
     def docker_host(self) -> str:

@@ -6,6 +6,7 @@ with throwaway("stack.py") as shop:
     urllib.request.urlopen(shop.url("nginx"))
 """
 
+from deployer.testing.on_swarm import SwarmThrowaway, swarm_throwaway
 from deployer.testing.stacks import (
     Throwaway,
     disposable_copy,
@@ -13,4 +14,11 @@ from deployer.testing.stacks import (
     throwaway_fixture,
 )
 
-__all__ = ["Throwaway", "disposable_copy", "throwaway", "throwaway_fixture"]
+__all__ = [
+    "SwarmThrowaway",
+    "Throwaway",
+    "disposable_copy",
+    "swarm_throwaway",
+    "throwaway",
+    "throwaway_fixture",
+]

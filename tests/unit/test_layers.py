@@ -23,7 +23,17 @@ ALLOWED = {
     "deploy": {"model", "core", "engine", "deploy"},
     "api": {"model", "core", "engine", "images", "deploy", "stackfile", "api"},
     "operate": {"model", "core", "engine", "images", "deploy", "api", "operate"},
-    "testing": {"model", "core", "engine", "images", "stackfile", "api", "testing", "cluster"},
+    "testing": {
+        "model",
+        "core",
+        "engine",
+        "images",
+        "stackfile",
+        "api",
+        "testing",
+        "cluster",
+        "swarm",
+    },
     "cluster": {"model", "core", "engine", "api", "cluster"},
     "swarm": {"model", "core", "engine", "images", "deploy", "stackfile", "swarm"},
     "cli": {
