@@ -18,8 +18,18 @@ from deployer.core.events import quiet
 from deployer.engine.docker_engine import DockerEngine
 from deployer.engine.protocol import SwarmEngine
 from deployer.model.errors import DeployFailed, NotFound, StackError
-from deployer.model.spec import Healthcheck, HttpProbe, Mount, Stack
+from deployer.model.spec import (
+    Config,
+    ConfigUse,
+    Healthcheck,
+    HttpProbe,
+    Mount,
+    Secret,
+    SecretUse,
+    Stack,
+)
 from deployer.stackfile.load import load
+from deployer.testing import swarm_throwaway
 from tests.integration.conftest import ROOT, unique_name
 from tests.integration.load import Load
 from tests.swarm.conftest import FRONT_DOOR, leftovers, wait_until
@@ -50,6 +60,16 @@ def _web_nodes(manager: SwarmEngine, stack: str) -> list[str]:
     return [t.node for t in swarm.status(stack, manager) if t.service == "web"]
 
 
+def _errors(stack: Stack) -> list[str]:
+    """nginx's answers that were no success, and its error lines: what a failed test shows."""
+    lines = swarm.logs(stack.name, ["nginx"], tail=2000)
+    return [
+        f"{line.time:%T.%f} {line.text}"
+        for line in lines
+        if line.time and ('"status":200' not in line.text or "[error]" in line.text)
+    ][-30:]
+
+
 def _wait_both_replicas_answer() -> None:
     """Until nginx has reached both web replicas: it looks tasks.web up per request, and a task
     on another node enters the edge node's DNS when the overlay's gossip brings it there,
@@ -69,9 +89,11 @@ def deployed(
 ) -> Iterator[tuple[Stack, swarm.SwarmDeployment]]:
     name = unique_name("sw")
     stack = _stack(name)
-    deployment = swarm.up(stack, manager, engine, cluster.registry, quiet, timeout=300)
-    yield stack, deployment
-    swarm.down(name, manager, quiet)
+    try:
+        deployment = swarm.up(stack, manager, engine, cluster.registry, quiet, timeout=300)
+        yield stack, deployment
+    finally:
+        swarm.down(name, manager, quiet)
     # Each node's agent removes its task containers, then its end of the overlay network,
     # shortly after the manager let go of the service.
     seconds = wait_until(lambda: not leftovers(engine, name), 60, "nodes cleaned up")
@@ -179,7 +201,7 @@ def test_a_killed_worker_node_is_replaced_under_load(
         # (no 502/504, no client timeout). A response it had begun (the header already passed
         # on to the client) cannot be retried: at most one per client, the ones in flight.
         interrupted = [f for f in load.result.failures if f.startswith(_CUT_OFF)]
-        assert interrupted == load.result.failures, load.result.failures[:5]
+        assert interrupted == load.result.failures, (load.result.failures[:5], _errors(stack))
         assert load.failed <= CLIENTS, load.result.failures
     finally:
         engine.start(container.id)
@@ -196,3 +218,59 @@ def test_what_a_swarm_cannot_run_is_refused_before_anything_is_touched(
         swarm.up(stack, manager, engine, cluster.registry, quiet)
     assert not manager.services(labels.stack_filter(name))
     assert not leftovers(engine, name)
+
+
+def test_a_throwaway_stack_runs_on_the_cluster_beside_another_and_leaves_nothing(
+    deployed: tuple[Stack, swarm.SwarmDeployment],
+    engine: DockerEngine,
+    cluster: lifecycle.Cluster,
+) -> None:
+    stack, _ = deployed  # publishes the edge node's 8080: the copy gets another edge port
+    # With a secret and a config: Swarm secrets and configs, on whichever node a task runs.
+    with_files = _with_web(
+        _stack("demo").model_copy(
+            update={
+                "secrets": (Secret(name="api_key", content="s3cret"),),
+                "configs": (Config(name="motd", content="hello from a config"),),
+            }
+        ),
+        secrets=(SecretUse(source="api_key"),),
+        configs=(ConfigUse(source="motd", target="/etc/motd"),),
+        read_only=False,  # a config is written on the root (a secret goes to /run/secrets)
+    )
+    with swarm_throwaway(with_files, cluster, builder=engine) as shop:
+        assert shop.url("nginx") != FRONT_DOOR
+        with urllib.request.urlopen(shop.url("nginx") + "/", timeout=5) as response:
+            assert json.loads(response.read())["message"] == "Hello from deployer"
+        running = [t for t in shop.tasks() if t.state == "running"]
+        assert sorted(t.service for t in running) == ["nginx", "web", "web"]
+        assert "Booting worker" in shop.logs("web")
+        nodes = form.node_containers(engine)
+        for task in (t for t in running if t.service == "web"):
+            read = ["docker", "exec", task.container, "cat", "/run/secrets/api_key", "/etc/motd"]
+            code, output = engine.exec(nodes[task.node].id, read)
+            assert (code, output) == (0, "s3crethello from a config"), (task.node, output)
+        name = shop.name
+    assert name != stack.name
+    seconds = wait_until(lambda: not leftovers(engine, name), 60, "nodes cleaned up")
+    print(f"throwaway {name}: nodes held nothing of it {seconds:.1f}s after it ended")
+    assert _answer()["message"] == "Hello from deployer"  # the other stack still serves
+
+
+def test_a_port_another_stack_holds_fails_fast_with_the_schedulers_reason(
+    deployed: tuple[Stack, swarm.SwarmDeployment],
+    engine: DockerEngine,
+    manager: SwarmEngine,
+    cluster: lifecycle.Cluster,
+) -> None:
+    assert deployed  # its nginx holds the edge node's 8080
+    second = _stack(unique_name("sw"))
+    started = time.monotonic()
+    try:
+        with pytest.raises(DeployFailed, match="host-mode port already in use") as failed:
+            swarm.up(second, manager, engine, cluster.registry, quiet, timeout=300)
+        print(f"refused in {time.monotonic() - started:.1f}s: {failed.value}")
+        assert time.monotonic() - started < 120  # not the 300 s timeout
+    finally:
+        swarm.down(second.name, manager, quiet)
+    assert _answer()["message"] == "Hello from deployer"
