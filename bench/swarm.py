@@ -4,7 +4,8 @@ requests fail while the swarm rolls an update and while it loses a node.
 One run, in this order, each figure measured here and written to bench/results/swarm.json:
 the cluster from nothing (`cluster down`, then `cluster up`; base images present), a cold `up`
 of the default stack (images built and pushed), a no-op `up`, a rolling update under load, a
-worker node killed under load (seconds until web runs 2/2 on the other nodes), `down`.
+`rollback` under load, a worker node killed under load (seconds until web runs 2/2 on the
+other nodes), `down`.
 Load goes to 127.0.0.1 only (the edge node's port 8080, published on 127.0.0.1:18080).
 
     .venv/bin/python bench/swarm.py [--keep-cluster]
@@ -16,6 +17,7 @@ import argparse
 import json
 import sys
 import time
+import urllib.request
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -54,6 +56,17 @@ def with_message(stack: Stack, message: str) -> Stack:
     )
 
 
+def both_answering(deadline: float) -> None:
+    """Until nginx has reached both web replicas (a task on another node enters the edge
+    node's DNS when the overlay's gossip brings it, a moment after the swarm calls it running)."""
+    hosts: set[str] = set()
+    while len(hosts) < 2:
+        if time.monotonic() > deadline:
+            raise SystemExit("nginx did not reach both web replicas within 30 s")
+        with urllib.request.urlopen(FRONT_DOOR, timeout=5) as response:
+            hosts.add(json.loads(response.read())["host"])
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--keep-cluster", action="store_true", help="leave the cluster running")
@@ -81,10 +94,18 @@ def main() -> int:
             load_during.wait_for(50)
         figures["rolling update requests"] = load_during.result.requests
         figures["rolling update failed"] = load_during.failed
+        with Load(FRONT_DOOR, clients=4) as load_back:
+            load_back.wait_for(50)
+            timed("rollback under load", figures,
+                  lambda: swarm.rollback(NAME, manager, quiet, timeout=300))  # fmt: skip
+            load_back.wait_for(50)
+        figures["rollback requests"] = load_back.result.requests
+        figures["rollback failed"] = load_back.failed
         # A worker that runs a web task now (the update may have moved them).
         web_now = sorted({t.node for t in swarm.status(NAME, manager) if t.service == "web"})
         victim_name = next(n for n in web_now if n != "node1")
         victim = form.node_containers(engine)[victim_name]
+        both_answering(time.monotonic() + 30)
         with Load(FRONT_DOOR, clients=4, timeout=15) as load_kill:
             load_kill.wait_for(50)
             killed = time.monotonic()
@@ -100,6 +121,7 @@ def main() -> int:
             load_kill.wait_for(50)
         figures["node killed requests"] = load_kill.result.requests
         figures["node killed failed"] = load_kill.failed
+        figures["node killed failures"] = sorted(set(load_kill.result.failures))
         print(f"node {victim_name} killed: back in {figures['node killed: web back to 2/2 (s)']}"
               f" s; {load_kill.result.requests} requests, {load_kill.failed} failed")  # fmt: skip
         engine.start(victim.id)
