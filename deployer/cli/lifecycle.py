@@ -178,6 +178,13 @@ def down(
     if on_swarm(platform):
         from deployer.cli import on_swarm as swarm_cli
 
+        if volumes or rmi:
+            # A swarm's volumes and images live on each node: the manager cannot remove them.
+            raise typer.BadParameter(
+                "not on a swarm: named volumes and images live on each node; remove them there "
+                "(`docker volume rm`, `docker image rm` against each node's engine)",
+                param_hint="--volumes" if volumes else "--rmi",
+            )
         return swarm_cli.down(stack_name, json_output)
     with progress(json_output) as report:
         removed = api.down(

@@ -51,6 +51,16 @@ def test_usage_errors_exit_64_with_the_usage() -> None:
         assert "Traceback" not in result.stderr
 
 
+def test_swarm_usage_errors_exit_64_before_any_engine_is_reached(tmp_path: Path) -> None:
+    nowhere = {"DOCKER_HOST": f"unix://{tmp_path}/no.sock"}
+    for args, says in ((["down", "--target", "swarm", "-v"], "live on each node"),
+                       (["down", "--target", "swarm", "--rmi"], "live on each node"),
+                       (["up", "--target", "cloud"], "choose engine or swarm")):  # fmt: skip
+        result = run(*args, env=nowhere)
+        assert result.returncode == 64, (args, result.stderr)
+        assert says in result.stderr and "Traceback" not in result.stderr
+
+
 def test_the_console_script_is_the_same_cli() -> None:
     script = Path(sys.executable).parent / "deployer"
     result = subprocess.run([str(script), "--help"], capture_output=True, text=True, timeout=60)
