@@ -51,7 +51,8 @@ class SwarmDeployment:
 
 
 def connect(docker_host: str | None = None) -> SwarmEngine:
-    """The Swarm manager `docker_host` (else DOCKER_HOST) names; raises if it is none."""
+    """The Swarm manager `docker_host` names (else DOCKER_HOST, else the Docker context);
+    raises if it is none."""
     from deployer.engine.docker_engine import DockerEngine  # docker loads only when connecting
 
     engine = DockerEngine(base_url=docker_host)

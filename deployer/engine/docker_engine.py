@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import socket
 import tempfile
 from collections.abc import Callable, Iterator
@@ -99,13 +100,39 @@ def _hint_for(text: str) -> str | None:
     return None
 
 
+def engine_params() -> dict[str, Any]:
+    """Where the engine is, the Docker CLI's way: DOCKER_HOST (with DOCKER_TLS_VERIFY and
+    DOCKER_CERT_PATH), else the context DOCKER_CONTEXT names, else the current context of
+    the Docker config (`docker context use`), else the local socket."""
+    from docker.context import ContextAPI
+
+    params: dict[str, Any] = docker.utils.kwargs_from_env()
+    if "base_url" in params:
+        return params
+    name = os.environ.get("DOCKER_CONTEXT") or None
+    try:
+        context = ContextAPI.get_context(name)
+    except docker.errors.DockerException as error:
+        raise EngineUnavailable(f"Docker context {name or '(current)'}: {error}") from None
+    if context is None:
+        raise EngineUnavailable(
+            f"DOCKER_CONTEXT={name}: no such Docker context",
+            hint="`docker context ls` lists them; unset DOCKER_CONTEXT for the local engine",
+        )
+    if context.Host:
+        params["base_url"] = context.Host
+    if context.TLSConfig is not None:
+        params["tls"] = context.TLSConfig
+    return params
+
+
 class DockerEngine:
     """The real engine, over the socket that DOCKER_HOST (or the default) names."""
 
     def __init__(self, timeout: int = 300, base_url: str | None = None) -> None:
         """The engine `base_url` names (unix://..., tcp://...), else DOCKER_HOST's."""
         with translated("connecting"):
-            params = {"base_url": base_url} if base_url else docker.utils.kwargs_from_env()
+            params = {"base_url": base_url} if base_url else engine_params()
             self.api = docker.APIClient(version=API_VERSION, timeout=timeout, **params)
 
     def ping(self) -> None:
