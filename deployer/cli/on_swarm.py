@@ -13,10 +13,11 @@ from deployer.swarm import TaskStatus
 
 
 def task_table(tasks: list[TaskStatus]) -> str:
-    headers = ["SERVICE", "SLOT", "NODE", "STATE", "IMAGE", "CONTAINER", "CHANGED", "ERROR"]
+    headers = ["SERVICE", "SLOT", "NODE", "STATE", "HEALTH", "IMAGE", "CONTAINER", "CHANGED",
+               "ERROR"]  # fmt: skip
     rows = [
-        [t.service, str(t.slot or "-"), t.node, t.state, t.image, t.container or "-",
-         f"{t.since} ago" if t.since else "-", t.error or "-"]
+        [t.service, str(t.slot or "-"), t.node, t.state, t.health or "-", t.image,
+         t.container or "-", f"{t.since} ago" if t.since else "-", t.error or "-"]
         for t in tasks
     ]  # fmt: skip
     return table(headers, rows)

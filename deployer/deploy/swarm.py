@@ -385,9 +385,20 @@ class TaskStatus:
     image: str
     container: str
     since: str
+    health: str = ""  # healthy, starting, or "" without a healthcheck (or not running)
 
     def as_data(self) -> dict[str, Any]:
         return dict(self.__dict__)
+
+
+def task_health(service: ServiceInfo, task: TaskInfo) -> str:
+    """The swarm holds a task with a healthcheck `starting` until its check passes, and
+    reports it `running` only then: the task's state is its health."""
+    container = (service.spec.get("TaskTemplate") or {}).get("ContainerSpec") or {}
+    test = (container.get("Healthcheck") or {}).get("Test") or []
+    if not test or test[0] == "NONE":
+        return ""
+    return {"running": "healthy", "starting": "starting"}.get(task.state, "")
 
 
 def status(engine: SwarmEngine, stack: str) -> list[TaskStatus]:
@@ -409,6 +420,7 @@ def status(engine: SwarmEngine, stack: str) -> list[TaskStatus]:
                     image=task.image.rpartition("@")[2][:19] or task.image,
                     container=task.container_id[:12],
                     since=_age(task.timestamp),
+                    health=task_health(service, task),
                 )
             )
     return sorted(rows, key=lambda r: (r.service, r.slot, r.node))

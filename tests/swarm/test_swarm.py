@@ -110,6 +110,7 @@ def test_default_stack_spreads_over_nodes_and_serves(
     assert [a.kind.value for a in deployment.plan.actions].count("create") == 2
     running = [t for t in deployment.tasks if t.state == "running"]
     assert sorted(t.service for t in running) == ["nginx", "web", "web"]
+    assert {t.health for t in running} == {"healthy"}  # both services have healthchecks
     assert len(set(_web_nodes(manager, stack.name))) == 2  # one replica per node
     nginx_node = next(t.node for t in running if t.service == "nginx")
     assert nginx_node == "node1"  # the edge node: its 8080 is the host's 127.0.0.1:18080

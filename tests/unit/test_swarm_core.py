@@ -11,6 +11,7 @@ from deployer.core.plan import Kind
 from deployer.core.swarm_reconcile import reconcile, rollback_plan
 from deployer.core.swarm_state import NodeInfo, ServiceInfo, SwarmObserved, TaskInfo
 from deployer.deploy import swarm_logs
+from deployer.deploy.swarm import task_health
 from deployer.model.spec import Mount, Placement, Port, Stack
 from deployer.stackfile.load import load
 
@@ -196,3 +197,18 @@ def test_a_swarm_log_line_names_its_service_slot_and_node() -> None:
     # The manager's own words (a node it cannot reach) stay whole, with no time.
     error = swarm_logs.parse("Error grabbing logs: node n3 is not available", "web", observed)
     assert (error.time, error.text) == (None, "Error grabbing logs: node n3 is not available")
+
+
+def test_a_tasks_health_is_its_state_when_the_service_has_a_healthcheck(stack: Stack) -> None:
+    specs = _specs(stack)
+    live = _live(specs)
+    web = live.services[0]
+    unchecked = ServiceInfo("id", "demo_x", 1, {}, {"TaskTemplate": {"ContainerSpec": {}}})
+
+    def task(state: str) -> TaskInfo:
+        return TaskInfo("t", "id", 1, "n", state, "running", "", "", "img", "c", "")
+
+    assert [task_health(web, task(s)) for s in ("starting", "running", "failed")] == [
+        "starting", "healthy", "",
+    ]  # fmt: skip
+    assert task_health(unchecked, task("running")) == ""
