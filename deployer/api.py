@@ -211,9 +211,13 @@ def _up(
 ) -> Deployment:
     started = time.monotonic()
     for service in stack.services:
-        if service.mode == "global" or service.placement != Placement():
-            report(Note(f"services.{service.name}: mode and placement are Swarm settings; "
-                        f"one engine runs its {service.replicas} replica(s) here"))  # fmt: skip
+        if service.mode == "global" or service.placement != Placement() or service.rollback:
+            report(
+                Note(
+                    f"services.{service.name}: mode, placement and rollback are Swarm "
+                    f"settings; one engine runs its {service.replicas} replica(s) here"
+                )
+            )
     only = selected(stack, options.services, not options.no_deps) if options.services else None
     built = images.prepare(
         engine, stack, report, bootstrap=bootstrap, services=only, build=options.build,

@@ -26,6 +26,7 @@ EXCLUDED_FIELDS = {
     "build",
     # How to replace containers, not what they are.
     "update",
+    "rollback",
     # Where a Swarm puts tasks: a single engine has one place.
     "mode",
     "placement",

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from deployer.core import hashing, labels, nginx, render, secrets
-from deployer.model.spec import SECRETS_DIR, File, Service, Stack
+from deployer.model.spec import SECRETS_DIR, File, RollbackPolicy, Service, Stack, UpdatePolicy
 from deployer.model.units import parse_size, to_nanoseconds
 
 # Docker's embedded DNS server, in every task on a user network.
@@ -224,6 +224,9 @@ def service_spec(
     }
 
 
+_HOW_TO_ROLL = {"UpdateConfig", "RollbackConfig"}
+
+
 def fields(spec: dict[str, Any], image_id: str) -> dict[str, str]:
     """Per-part digests of a spec (object ids left out): what a plan names when one differs.
     The image counts by its id, known before any push (so `plan` needs no registry)."""
@@ -244,7 +247,8 @@ def fields(spec: dict[str, Any], image_id: str) -> dict[str, str]:
 def labelled(spec: dict[str, Any], stack: str, service: str, image_id: str) -> dict[str, Any]:
     """The spec with deployer's labels: its hash (replicas left out, so scaling is no change)."""
     digests = fields(spec, image_id)
-    config_hash = hashing.config_hash(digests)
+    # How the swarm rolls is no part of what a task is: changing it replaces no task.
+    config_hash = hashing.config_hash({k: v for k, v in digests.items() if k not in _HOW_TO_ROLL})
     task = spec["TaskTemplate"]
     container = task["ContainerSpec"]
     return {
@@ -343,7 +347,11 @@ def _placement(service: Service, edge: bool) -> dict[str, Any]:
 
 
 def _update(service: Service, rollback: bool) -> dict[str, Any]:
-    policy = service.update
+    policy: UpdatePolicy | RollbackPolicy = service.update
+    failure_action = service.update.failure_action
+    if rollback:
+        policy = service.rollback or service.update
+        failure_action = service.rollback.failure_action if service.rollback else "pause"
     # A host-mode port is held by the task on its node: a second task there must wait for the
     # first to stop (start-first would leave it pending forever).
     order = "stop-first" if service.ports else policy.order
@@ -352,6 +360,6 @@ def _update(service: Service, rollback: bool) -> dict[str, Any]:
         "Delay": to_nanoseconds(policy.delay),
         "Monitor": to_nanoseconds(policy.monitor),
         "Order": order,
-        "FailureAction": "pause" if rollback else policy.failure_action,
+        "FailureAction": failure_action,
     }
     return found

@@ -464,6 +464,8 @@ class _Renderer:
         for key, how in container_settings.items():
             if getattr(service, key):
                 self.warn(name, key, f"not exported; {how}")
+        if service.rollback is not None:
+            self.warn(name, "rollback", "not exported; `kubectl rollout undo` rolls back")
         if service.mode == "global":
             self.warn(name, "mode", "not exported; a DaemonSet runs one pod per node")
         if service.placement != service.placement.__class__():

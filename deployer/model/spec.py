@@ -450,6 +450,17 @@ class UpdatePolicy(Model):
     failure_action: Literal["rollback", "pause", "continue"] = "rollback"
 
 
+class RollbackPolicy(Model):
+    """How a Swarm rolls a service back after a failed update (Compose's
+    deploy.rollback_config). Unset: the update's own order, parallelism, delay and monitor."""
+
+    order: Literal["start-first", "stop-first"] = "start-first"
+    parallelism: Annotated[int, Field(ge=1)] = 1
+    delay: Duration = timedelta(0)
+    monitor: Duration = timedelta(seconds=5)
+    failure_action: Literal["pause", "continue"] = "pause"
+
+
 class Placement(Model):
     """Where a Swarm may run a service's tasks (Compose's deploy.placement). A single engine
     has one place: it ignores this, with a note."""
@@ -514,6 +525,7 @@ class Service(Model):
     pull_policy: Literal["always", "missing", "never", "build"] | None = None
     proxy: Proxy | None = None
     update: UpdatePolicy = UpdatePolicy()
+    rollback: RollbackPolicy | None = None  # Swarm only
     # Swarm only (Compose's deploy.mode, deploy.placement); a single engine notes and ignores.
     mode: Literal["replicated", "global"] = "replicated"
     placement: Placement = Placement()

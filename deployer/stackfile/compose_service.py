@@ -60,7 +60,7 @@ _SHAPES: dict[str, tuple[str, ...]] = {
     "healthcheck.start_period": ("str", "int"), "healthcheck.disable": ("bool",),
     "deploy.replicas": ("int",), "deploy.resources": ("map",), "deploy.restart_policy": ("map",),
     "deploy.update_config": ("map",), "deploy.resources.limits": ("map",),
-    "deploy.mode": ("str",), "deploy.placement": ("map",),
+    "deploy.rollback_config": ("map",), "deploy.mode": ("str",), "deploy.placement": ("map",),
     "deploy.placement.constraints": ("list",), "deploy.placement.preferences": ("list",),
     "deploy.placement.max_replicas_per_node": ("int",),
     "deploy.resources.reservations": ("map",), "logging.driver": ("str",),
@@ -500,6 +500,11 @@ def _deploy(
         fields["update"] = {k: update[k] for k in taken if k in update}
     for key in sorted(set(update) - set(taken)):
         unsupported(f"deploy.update_config.{key}")
+    rollback = deploy.get("rollback_config") or {}
+    if rollback:
+        fields["rollback"] = {k: rollback[k] for k in taken if k in rollback}
+    for key in sorted(set(rollback) - set(taken)):
+        unsupported(f"deploy.rollback_config.{key}")
     if "mode" in deploy:
         fields["mode"] = deploy["mode"]
     placement = deploy.get("placement") or {}
@@ -515,7 +520,8 @@ def _deploy(
         }
     for key in sorted(set(placement) - {"constraints", "preferences", "max_replicas_per_node"}):
         unsupported(f"deploy.placement.{key}")
-    known = {"replicas", "resources", "restart_policy", "update_config", "mode", "placement"}
+    known = {"replicas", "resources", "restart_policy", "update_config", "rollback_config",
+             "mode", "placement"}  # fmt: skip
     for key in sorted(set(deploy) - known):
         unsupported(f"deploy.{key}")
 

@@ -164,19 +164,19 @@ def test_a_restarted_container_is_probed_anew() -> None:
 
 def test_swarm_settings_are_noted_and_ignored_on_a_single_engine() -> None:
     from deployer.core.events import Note
-    from deployer.model.spec import Placement
+    from deployer.model.spec import Placement, RollbackPolicy
 
     engine = FakeEngine()
     service = Service(
         name="app", image="deployer/python:bookworm", mode="global",
-        placement=Placement(constraints=("node.role==worker",)),
+        placement=Placement(constraints=("node.role==worker",)), rollback=RollbackPolicy(),
     )  # fmt: skip
     events: list[object] = []
     engine.images_by_tag["deployer/python:bookworm"] = "sha256:python"
     api.up(Stack(name="noted", services=[service]), engine, report=events.append)
     notes = [e.text() for e in events if isinstance(e, Note)]
     assert (
-        "services.app: mode and placement are Swarm settings; one engine runs its 1 replica(s) here"
-        in notes
+        "services.app: mode, placement and rollback are Swarm settings; one engine runs its "
+        "1 replica(s) here" in notes
     )
     assert len(engine.containers(labels.stack_filter("noted"))) == 1

@@ -23,6 +23,7 @@ from deployer.model.spec import (
     Placement,
     Port,
     Resources,
+    RollbackPolicy,
     Service,
     Stack,
     Ulimit,
@@ -176,6 +177,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "mac_address": {"mac_address": "02:42:ac:11:00:02"},
     "configs": {"configs": ("settings",)},
     "update": {"update": UpdatePolicy(drain_timeout="3s")},
+    "rollback": {"rollback": RollbackPolicy(order="stop-first")},
 }
 UNREPRESENTED = {"name", "build", "proxy"}  # identity; covered by image and the proxy tests
 

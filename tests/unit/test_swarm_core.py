@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -12,7 +14,8 @@ from deployer.core.swarm_reconcile import reconcile, rollback_plan
 from deployer.core.swarm_state import NodeInfo, ServiceInfo, SwarmObserved, TaskInfo
 from deployer.deploy import swarm_logs
 from deployer.deploy.swarm import task_health
-from deployer.model.spec import Mount, Placement, Port, Stack
+from deployer.model.spec import Mount, Placement, Port, RollbackPolicy, Stack
+from deployer.stackfile import codegen
 from deployer.stackfile.load import load
 
 ROOT = Path(__file__).parents[2]
@@ -212,3 +215,51 @@ def test_a_tasks_health_is_its_state_when_the_service_has_a_healthcheck(stack: S
         "starting", "healthy", "",
     ]  # fmt: skip
     assert task_health(unchecked, task("running")) == ""
+
+
+def test_composes_rollback_config_is_the_swarms_rollback_config(tmp_path: Path) -> None:
+    (tmp_path / "compose.yaml").write_text(
+        "services:\n"
+        "  web:\n"
+        "    image: shop\n"
+        "    deploy:\n"
+        "      update_config: {order: start-first, monitor: 20s}\n"
+        "      rollback_config: {parallelism: 2, order: stop-first, failure_action: continue}\n"
+    )
+    stack = load(tmp_path / "compose.yaml")
+    web = stack.service("web")
+    assert web.rollback == RollbackPolicy(parallelism=2, order="stop-first",
+                                          failure_action="continue")  # fmt: skip
+    spec = swarm_render.service_spec(stack, web, "img", [], {}, edge=True)
+    assert spec["RollbackConfig"] == {
+        "Parallelism": 2, "Delay": 0, "Monitor": 5_000_000_000, "Order": "stop-first",
+        "FailureAction": "continue",
+    }  # fmt: skip
+    # Unset, a rollback rolls like the update, and pauses if it fails too.
+    plain = web.model_copy(update={"rollback": None})
+    spec = swarm_render.service_spec(stack, plain, "img", [], {}, edge=True)
+    assert spec["RollbackConfig"]["Order"] == "start-first"
+    assert spec["RollbackConfig"]["Monitor"] == 20_000_000_000
+    assert spec["RollbackConfig"]["FailureAction"] == "pause"
+    # The generated stack.py says the same.
+    (tmp_path / "stack.py").write_text(codegen.stack_source(stack, "compose.yaml"))
+    assert load(tmp_path / "stack.py").service("web").rollback == web.rollback
+
+
+def test_how_the_swarm_rolls_is_a_planned_change_that_replaces_no_task(stack: Stack) -> None:
+    before = _specs(stack)
+    slower = stack.service("web").model_copy(
+        update={
+            "update": stack.service("web").update.model_copy(update={"delay": timedelta(seconds=5)})
+        }
+    )
+    changed = stack.model_copy(update={"services": (slower, stack.service("nginx"))})
+    after = _specs(changed)
+    plan = reconcile(changed, _live(before), after)
+    # (the rollback rolls like the update when the stack gives it no policy of its own)
+    assert [a.why() for a in plan.actions] == ["config changed: RollbackConfig, UpdateConfig"]
+
+    def task_hash(spec: dict[str, Any]) -> str:
+        return str(spec["TaskTemplate"]["ContainerSpec"]["Labels"][labels.CONFIG_HASH])
+
+    assert task_hash(after["web"]) == task_hash(before["web"])
