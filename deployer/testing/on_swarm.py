@@ -10,8 +10,9 @@ The same disposable copy as `throwaway` (a unique name, the images built once, f
 deployed onto the swarm: its images pushed to the cluster's registry, each published port put
 on a free port of the edge node that the host reaches on 127.0.0.1. Everything the copy made
 is removed from every node on exit, whether the block ends normally, raises, or `up` fails.
-There is no reaper on a swarm: a test process killed mid-way leaves its copy running, and
-`python -m deployer down --target swarm --name <copy>` (or `cluster down`) removes it.
+If the test process dies first (SIGKILL, a cancelled CI job), the session's swarm reaper (a
+container beside the cluster's nodes, talking to the manager's API) removes its services,
+configs, secrets and networks within seconds.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from pathlib import Path
 
 from deployer import api, swarm
 from deployer.cluster.lifecycle import Cluster
+from deployer.cluster.testbed import NODE_API_PORT, node_name
 from deployer.core import labels
 from deployer.core.events import Report, quiet
 from deployer.engine import Engine
@@ -32,7 +34,12 @@ from deployer.images import build as images
 from deployer.model.errors import DeployFailed, NotFound
 from deployer.model.spec import Port, Stack
 from deployer.stackfile import load
+from deployer.testing.reaper import Reaper
 from deployer.testing.stacks import disposable_copy
+
+# How a reaper (a container of the local engine) reaches the test cluster's manager.
+MANAGER_IN_CLUSTER = f"{node_name(1)}:{NODE_API_PORT}"
+CLUSTER_NETWORK = labels.network_name(labels.CLUSTER_STACK, "default")
 
 # (service, container port) -> the URL on 127.0.0.1 that reaches it through the edge node
 Urls = dict[tuple[str, int], str]
@@ -104,6 +111,7 @@ def swarm_throwaway(
     cluster: Cluster,
     *,
     builder: Engine | None = None,
+    reaper: bool = True,
     report: Report = quiet,
     timeout: float | None = None,
 ) -> Iterator[SwarmThrowaway]:
@@ -111,8 +119,13 @@ def swarm_throwaway(
     original = stack if isinstance(stack, Stack) else load.load(stack)
     manager = swarm.connect(cluster.docker_host)
     builder = builder or api.connect()
+    session = (
+        Reaper.swarm_session(builder, MANAGER_IN_CLUSTER, CLUSTER_NETWORK, report)
+        if reaper
+        else f"local-{secrets.token_hex(6)}"
+    )
     built = images.prepare(builder, original, report)
-    copy = disposable_copy(original, f"swarm-{secrets.token_hex(6)}", built)
+    copy = disposable_copy(original, session, built)
     copy, urls = on_the_edge(copy, cluster, edge_ports_in_use(manager))
     try:
         deployment = swarm.up(copy, manager, builder, cluster.registry, report, timeout)

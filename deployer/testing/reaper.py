@@ -31,26 +31,35 @@ class Reaper:
 
     _lock = threading.Lock()
     _current: Reaper | None = None
+    _swarm: dict[str, Reaper] = {}  # manager address -> this process's reaper for that swarm
 
-    def __init__(self, engine: Engine, report: Report) -> None:
+    def __init__(
+        self, engine: Engine, report: Report, swarm: tuple[str, str] | None = None
+    ) -> None:
+        """`swarm`: (a Swarm manager's API as host:port, a network of the local engine that
+        reaches it): the reaper removes the session's services there, not local objects."""
         self.session_id = f"{os.getpid()}-{secrets.token_hex(6)}"
         image = self._image(engine, report)
+        env = [f"REAPER_SESSION_LABEL={labels.SESSION}", f"REAPER_SESSION={self.session_id}"]
+        host_config: dict[str, object] = {
+            "AutoRemove": True,
+            "PortBindings": {"8080/tcp": [{"HostIp": "127.0.0.1", "HostPort": ""}]},
+        }
+        if swarm is None:
+            env.append(f"REAPER_ENGINE_SOCKET={_CONTAINER_SOCKET}")
+            host_config["Binds"] = [f"{_engine_socket()}:{_CONTAINER_SOCKET}"]
+        else:
+            manager, network = swarm
+            env += [f"REAPER_SWARM_MANAGER={manager}", f"REAPER_STACK_LABEL={labels.STACK}"]
+            host_config["NetworkMode"] = network
         plan = ContainerPlan(
             name=f"deployer-reaper-{self.session_id}",
             body={
                 "Image": image,
                 "Labels": {labels.REAPER: self.session_id},
-                "Env": [
-                    f"REAPER_ENGINE_SOCKET={_CONTAINER_SOCKET}",
-                    f"REAPER_SESSION_LABEL={labels.SESSION}",
-                    f"REAPER_SESSION={self.session_id}",
-                ],
+                "Env": env,
                 "ExposedPorts": {"8080/tcp": {}},
-                "HostConfig": {
-                    "AutoRemove": True,
-                    "Binds": [f"{_engine_socket()}:{_CONTAINER_SOCKET}"],
-                    "PortBindings": {"8080/tcp": [{"HostIp": "127.0.0.1", "HostPort": ""}]},
-                },
+                "HostConfig": host_config,
             },
         )
         container_id = engine.create_container(plan)
@@ -65,6 +74,18 @@ class Reaper:
             if cls._current is None:
                 cls._current = Reaper(engine, report)
             return cls._current.session_id
+
+    @classmethod
+    def swarm_session(
+        cls, engine: Engine, manager: str, network: str, report: Report = quiet
+    ) -> str:
+        """This process's session on the swarm whose manager API is `manager` (host:port,
+        reached from the local engine's `network`): its reaper removes what the session left
+        there once the process is gone."""
+        with cls._lock:
+            if manager not in cls._swarm:
+                cls._swarm[manager] = Reaper(engine, report, swarm=(manager, network))
+            return cls._swarm[manager].session_id
 
     @staticmethod
     def _image(engine: Engine, report: Report) -> str:

@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import json
 import re
+import signal
+import subprocess
+import sys
+import textwrap
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -281,3 +285,31 @@ def test_a_port_another_stack_holds_fails_fast_with_the_schedulers_reason(
     finally:
         swarm.down(second.name, manager, quiet)
     assert _answer()["message"] == "Hello from deployer"
+
+
+def test_the_swarm_reaper_removes_a_killed_sessions_throwaway(
+    engine: DockerEngine, manager: SwarmEngine, cluster: lifecycle.Cluster
+) -> None:
+    child = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(f"""
+            import time
+            from deployer.cluster import lifecycle
+            from deployer.core import labels
+            from deployer.testing import swarm_throwaway
+            with swarm_throwaway({str(ROOT / "stack.py")!r}, lifecycle.status()) as shop:
+                print(shop.stack.labels[labels.SESSION], shop.name, flush=True)
+                time.sleep(600)
+        """)],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert child.stdout is not None
+    session, name = child.stdout.readline().split()
+    mine = {"label": [f"{labels.SESSION}={session}"]}
+    assert len(manager.services(mine)) == 2  # there before the kill
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    seconds = wait_until(lambda: not manager.services(mine), 30, "the session's services gone")
+    print(f"reaper: the killed session's services gone {seconds:.1f}s after the kill")
+    wait_until(lambda: not manager.swarm_objects("config", mine), 60, "its configs gone")
+    wait_until(lambda: not manager.networks(labels.stack_filter(name)), 60, "its network gone")
+    wait_until(lambda: not leftovers(engine, name), 60, "nodes cleaned up")

@@ -12,6 +12,9 @@ but that session's objects. When every connection has closed and none comes back
 seconds, it removes every container, then every network and volume, carrying the session's
 label, and exits. A process that
 is SIGKILLed closes its connection all the same (the kernel does it), which is the point.
+
+A reaper for a Swarm (REAPER_SWARM_MANAGER: the manager's API, host:port) removes the session's
+services, configs and secrets on the manager instead, then their stacks' networks.
 """
 
 from __future__ import annotations
@@ -31,6 +34,10 @@ PORT = int(os.environ.get("REAPER_PORT", "8080"))
 GRACE = float(os.environ.get("REAPER_GRACE", "2"))
 FIRST_CONNECTION_TIMEOUT = float(os.environ.get("REAPER_FIRST_CONNECTION_TIMEOUT", "60"))
 API = "/v1.41"
+SWARM_MANAGER = os.environ.get("REAPER_SWARM_MANAGER", "")
+STACK_LABEL = os.environ.get("REAPER_STACK_LABEL", "io.deployer.stack")
+# Removed services' tasks let go of their configs, secrets and networks a few seconds later.
+RELEASE_SECONDS = 60.0
 SESSION_FILTER = "label={}={}".format(
     os.environ.get("REAPER_SESSION_LABEL", "io.deployer.session"),
     os.environ.get("REAPER_SESSION", ""),
@@ -53,7 +60,12 @@ class EngineConnection(http.client.HTTPConnection):
 
 
 def call(method: str, path: str, query: dict[str, str] | None = None) -> Any:
-    connection = EngineConnection()
+    host, _, port = SWARM_MANAGER.partition(":")
+    connection = (
+        http.client.HTTPConnection(host, int(port or 2375), timeout=60)
+        if SWARM_MANAGER
+        else EngineConnection()
+    )
     url = API + path + ("?" + urllib.parse.urlencode(query) if query else "")
     connection.request(method, url)
     response = connection.getresponse()
@@ -61,12 +73,41 @@ def call(method: str, path: str, query: dict[str, str] | None = None) -> Any:
     connection.close()
     if response.status >= 400 and response.status != 404:
         print(f"reaper: {method} {path}: {response.status} {body[:200]!r}", flush=True)
-    return json.loads(body) if body.startswith((b"[", b"{")) else None
+        return False
+    return json.loads(body) if body.startswith((b"[", b"{")) else True
+
+
+def remove_until_released(path: str, what: str) -> None:
+    """A config, secret or network stays in use until the removed services' tasks are gone."""
+    deadline = time.monotonic() + RELEASE_SECONDS
+    while call("DELETE", path) is False and time.monotonic() < deadline:
+        time.sleep(0.5)
+    print(f"reaper: removed {what}", flush=True)
+
+
+def reap_swarm(query: dict[str, str]) -> None:
+    services = call("GET", "/services", query) or []
+    stacks = {(s["Spec"].get("Labels") or {}).get(STACK_LABEL, "") for s in services}
+    for service in services:
+        call("DELETE", f"/services/{service['ID']}")
+        print(f"reaper: removed service {service['Spec']['Name']}", flush=True)
+    for kind in ("configs", "secrets"):
+        for item in call("GET", f"/{kind}", query) or []:
+            remove_until_released(f"/{kind}/{item['ID']}", f"{kind[:-1]} {item['Spec']['Name']}")
+    for stack in sorted(stacks - {""}):
+        by_stack = {"filters": json.dumps({"label": [f"{STACK_LABEL}={stack}"]})}
+        for network in call("GET", "/networks", by_stack) or []:
+            remove_until_released(f"/networks/{network['Id']}", f"network {network['Name']}")
 
 
 def reap() -> None:
     wanted = sorted(filters)
     print(f"reaper: removing everything matching {wanted}", flush=True)
+    if SWARM_MANAGER:
+        for flt in wanted:
+            key, _, value = flt.partition("=")
+            reap_swarm({"filters": json.dumps({key: [value]})})
+        return
     for flt in wanted:
         key, _, value = flt.partition("=")
         query = {"filters": json.dumps({key: [value]})}
