@@ -7,6 +7,7 @@ reconcile, status and apply steps.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 
@@ -88,6 +89,10 @@ class SwarmObserved:
 
     def service(self, name: str) -> ServiceInfo | None:
         return next((s for s in self.services if s.name == name), None)
+
+    @cached_property
+    def tasks_by_id(self) -> dict[str, TaskInfo]:
+        return {task.id: task for task in self.tasks}
 
     def tasks_of(self, service: ServiceInfo) -> list[TaskInfo]:
         return [task for task in self.tasks if task.service_id == service.id]

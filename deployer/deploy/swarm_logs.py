@@ -29,7 +29,7 @@ def parse(raw: str, service: str, observed: SwarmObserved) -> LogLine:
     if _TASK not in details:
         details, text = "", rest
     fields = dict(item.partition("=")[::2] for item in details.split(",") if item)
-    task = next((t for t in observed.tasks if t.id == fields.get(_TASK)), None)
+    task = observed.tasks_by_id.get(fields.get(_TASK, ""))
     node = observed.hostname(fields.get(_NODE, "")) if fields.get(_NODE) else "?"
     slot = task.slot if task is not None else 0
     name = f"{service}.{slot}@{node}" if slot else f"{service}@{node}"
