@@ -88,4 +88,9 @@ def status(engine: Engine | None = None) -> Cluster:
 def down(engine: Engine | None = None, report: Report = log) -> int:
     """Remove the nodes, the registry and their volumes (every image the nodes held goes too)."""
     engine = engine or api.connect()
+    # Swarm reapers of live test sessions: with the cluster gone they have nothing to reap, and
+    # its network cannot be removed while they are attached to it.
+    selector = {"label": [f"{labels.REAPER_NETWORK}={labels.CLUSTER_NETWORK}"]}
+    for reaper in engine.containers(selector):
+        engine.remove_container(reaper.id)
     return api.down(labels.CLUSTER_STACK, engine, report, stop_timeout=0, remove_volumes=True)

@@ -39,7 +39,6 @@ from deployer.testing.stacks import disposable_copy
 
 # How a reaper (a container of the local engine) reaches the test cluster's manager.
 MANAGER_IN_CLUSTER = f"{node_name(1)}:{NODE_API_PORT}"
-CLUSTER_NETWORK = labels.network_name(labels.CLUSTER_STACK, "default")
 
 # (service, container port) -> the URL on 127.0.0.1 that reaches it through the edge node
 Urls = dict[tuple[str, int], str]
@@ -120,7 +119,7 @@ def swarm_throwaway(
     manager = swarm.connect(cluster.docker_host)
     builder = builder or api.connect()
     session = (
-        Reaper.swarm_session(builder, MANAGER_IN_CLUSTER, CLUSTER_NETWORK, report)
+        Reaper.swarm_session(builder, MANAGER_IN_CLUSTER, labels.CLUSTER_NETWORK, report)
         if reaper
         else f"local-{secrets.token_hex(6)}"
     )

@@ -45,6 +45,7 @@ class Reaper:
             "AutoRemove": True,
             "PortBindings": {"8080/tcp": [{"HostIp": "127.0.0.1", "HostPort": ""}]},
         }
+        container_labels = {labels.REAPER: self.session_id}
         if swarm is None:
             env.append(f"REAPER_ENGINE_SOCKET={_CONTAINER_SOCKET}")
             host_config["Binds"] = [f"{_engine_socket()}:{_CONTAINER_SOCKET}"]
@@ -52,11 +53,12 @@ class Reaper:
             manager, network = swarm
             env += [f"REAPER_SWARM_MANAGER={manager}", f"REAPER_STACK_LABEL={labels.STACK}"]
             host_config["NetworkMode"] = network
+            container_labels[labels.REAPER_NETWORK] = network
         plan = ContainerPlan(
             name=f"deployer-reaper-{self.session_id}",
             body={
                 "Image": image,
-                "Labels": {labels.REAPER: self.session_id},
+                "Labels": container_labels,
                 "Env": env,
                 "ExposedPorts": {"8080/tcp": {}},
                 "HostConfig": host_config,
