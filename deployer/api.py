@@ -20,7 +20,7 @@ from deployer.deploy.observe import observe
 from deployer.engine import Engine
 from deployer.images import build as images
 from deployer.model.errors import NotFound
-from deployer.model.spec import Placement, Service, Stack
+from deployer.model.spec import Placement, Service, Stack, stack_name
 from deployer.stackfile import load
 
 DOWN = Cause(CauseKind.DOWN)
@@ -334,7 +334,7 @@ def gc(engine: Engine | None = None, report: Report = log, everything: bool = Fa
 
 def status(stack: Stack | str, engine: Engine | None = None) -> list[ReplicaStatus]:
     """One entry per container of the stack, read from labels (stack.py is not needed)."""
-    name = stack.name if isinstance(stack, Stack) else stack
+    name = stack_name(stack)
     engine = engine or connect()
     return _statuses(observe(engine, name))
 
@@ -361,7 +361,7 @@ def down(
     Named data volumes stay unless `remove_volumes`; with `remove_images`, the images deployer
     built for the stack go too.
     """
-    name = stack.name if isinstance(stack, Stack) else stack
+    name = stack_name(stack)
     engine = engine or connect()
     with DeployLock(name, lock_timeout, report):
         return _down(name, engine, report, stop_timeout, remove_images, remove_volumes)

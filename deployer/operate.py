@@ -28,7 +28,7 @@ from deployer.engine import Engine
 from deployer.engine.protocol import ContainerStats
 from deployer.images import build as images
 from deployer.model.errors import NotFound
-from deployer.model.spec import Stack
+from deployer.model.spec import Stack, stack_name
 
 __all__ = [
     "LogLine",
@@ -45,10 +45,6 @@ __all__ = [
     "stats",
     "stop",
 ]
-
-
-def _name(stack: Stack | str) -> str:
-    return stack.name if isinstance(stack, Stack) else stack
 
 
 def _services(observed: ObservedState, services: list[str] | tuple[str, ...]) -> set[str]:
@@ -75,7 +71,7 @@ def logs(
     """Every replica's log lines in time order; with `follow`, then live until `stop_event`
     (or the consumer stops iterating), taking in replicas that appear meanwhile."""
     engine = engine or api.connect()
-    name = _name(stack)
+    name = stack_name(stack)
     wanted = _services(observe(engine, name), services) if services else None
     after = log_streams.since_seconds(since)
 
@@ -124,7 +120,7 @@ def exec_command(
     otherwise (stdin forwarded until it ends when `interactive`).
     """
     engine = engine or api.connect()
-    container = _replica(engine, _name(stack), service, index)
+    container = _replica(engine, stack_name(stack), service, index)
     use_tty = sys.stdin.isatty() if tty is None else tty
     session = engine.exec_session(
         container.id, command, tty=use_tty, stdin=interactive, user=user, workdir=workdir,
@@ -222,7 +218,7 @@ def stop(
     """Stop running replicas (dependants first), each with its grace period. Docker will not
     restart them; `start` or `up` does. Returns how many stopped."""
     engine = engine or api.connect()
-    observed = observe(engine, _name(stack))
+    observed = observe(engine, stack_name(stack))
     with DeployLock(observed.stack, api.LOCK_TIMEOUT, report):
         return lifecycle.stop(engine, observed, _services(observed, services), report)
 
@@ -237,7 +233,7 @@ def start(
 ) -> int:
     """Start stopped replicas (dependencies first) and wait until they are healthy."""
     engine = engine or api.connect()
-    observed = observe(engine, _name(stack))
+    observed = observe(engine, stack_name(stack))
     with DeployLock(observed.stack, api.LOCK_TIMEOUT, report):
         return lifecycle.start(engine, observed, _services(observed, services), report, timeout)
 
@@ -308,7 +304,7 @@ class ReplicaStats:
 def stats(stack: Stack | str, engine: Engine | None = None) -> list[ReplicaStats]:
     """CPU and memory of every running replica (sampled by the engine, in parallel)."""
     engine = engine or api.connect()
-    running = [c for c in observe(engine, _name(stack)).containers if c.state == "running"]
+    running = [c for c in observe(engine, stack_name(stack)).containers if c.state == "running"]
     if not running:
         return []
     with ThreadPoolExecutor(max_workers=len(running)) as pool:

@@ -26,7 +26,7 @@ from deployer.engine import Engine
 from deployer.engine.protocol import SwarmEngine
 from deployer.images import build as images
 from deployer.model.errors import NotFound, StackError
-from deployer.model.spec import Stack
+from deployer.model.spec import Stack, stack_name
 from deployer.stackfile import load
 
 LOCAL_ENGINE = "unix:///var/run/docker.sock"
@@ -120,7 +120,7 @@ def rollback(
     """Every service back to the spec its last update replaced; returns once its tasks of that
     spec run healthy. Rolling back twice returns to the newer one."""
     started = time.monotonic()
-    name = stack.name if isinstance(stack, Stack) else stack
+    name = stack_name(stack)
     manager = manager or connect()
     with DeployLock(name, LOCK_TIMEOUT, report):
         report(Note(f"rolling back stack {name} to its previous version on the swarm"))
@@ -140,7 +140,7 @@ def logs(
 ) -> Iterator[LogLine]:
     """Every task's lines, from every node, in time order; with `follow`, then live until
     `stop_event` (or the consumer stops iterating)."""
-    name = stack.name if isinstance(stack, Stack) else stack
+    name = stack_name(stack)
     manager = manager or connect()
     observed = swarm.observe(manager, name)
     present = {s.labels.get(labels.SERVICE, ""): s for s in observed.services}
@@ -177,13 +177,13 @@ def plan(
 
 
 def status(stack: Stack | str, manager: SwarmEngine | None = None) -> list[swarm.TaskStatus]:
-    name = stack.name if isinstance(stack, Stack) else stack
+    name = stack_name(stack)
     return swarm.status(manager or connect(), name)
 
 
 def down(stack: Stack | str, manager: SwarmEngine | None = None, report: Report = log) -> int:
     """Remove the stack's services (their tasks on every node), configs, secrets, networks."""
-    name = stack.name if isinstance(stack, Stack) else stack
+    name = stack_name(stack)
     manager = manager or connect()
     with DeployLock(name, LOCK_TIMEOUT, report):
         return swarm.down(manager, name, report)

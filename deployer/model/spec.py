@@ -657,3 +657,8 @@ class Stack(Model):
         used = {att.name for svc in self.services for att in self.service_networks(svc)}
         implicit = (Network(name=DEFAULT_NETWORK),) if DEFAULT_NETWORK in used - declared else ()
         return self.networks + implicit
+
+
+def stack_name(stack: Stack | str) -> str:
+    """A stack's name, given the stack or the name itself (the API takes either)."""
+    return stack.name if isinstance(stack, Stack) else stack
