@@ -75,7 +75,7 @@ def ceilings(seconds: int) -> dict[str, dict[str, float]]:
     web = stack.service("web")
     probe = web.model_copy(update={"ports": (Port(container=8000),)})
     services = tuple(probe if s.name == "web" else s for s in stack.services)
-    with throwaway(stack.model_copy(update={"services": services})) as shop:
+    with throwaway(stack.model_copy(update={"services": services}), fast_probes=False) as shop:
         found = {
             "nginx alone (/nginx-health)": shop.url("nginx") + "/nginx-health",
             "one gunicorn replica, no nginx (/)": shop.url("web") + "/",
@@ -97,7 +97,7 @@ def main() -> int:
     }
     for round_ in range(args.rounds):
         for label, stack_file in STACKS.items():  # A, B; then A, B again
-            with throwaway(stack_file) as stack:
+            with throwaway(stack_file, fast_probes=False) as stack:
                 url = stack.url("nginx") + "/"
                 wrk(url, ["-t2", "-c50"], 3)  # warm-up, not counted
                 for load, options in LOADS:

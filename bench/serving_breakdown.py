@@ -227,7 +227,7 @@ def summarise_profile(raw: Path) -> dict[str, Any]:
 
 
 def measure(stack: Stack, seconds: int, account: bool, folder: Path) -> dict[str, Any]:
-    with throwaway(stack) as shop:
+    with throwaway(stack, fast_probes=False) as shop:
         url = shop.url("nginx") + "/"
         wrk(url, ["-t2", "-c50"], 2)  # warm-up, not counted
         if not account:
