@@ -101,10 +101,12 @@ def main() -> int:
     stack = load_stack(ROOT / "stack.py")
     labels = {False: "iptables (dockerd --userland-proxy=false)", True: "docker-proxy (default)"}
     runs: dict[bool, list[dict[str, Any]]] = {False: [], True: []}
+    proxy_off = False
     try:
         with tempfile.TemporaryDirectory() as folder:
             for round_ in range(args.rounds):
                 for userland in (False, True):
+                    proxy_off = not userland  # (set first: a failed start leaves no engine)
                     start_engine(userland)
                     figures = measure(stack, args.duration, True, Path(folder))
                     figures.pop("profile_of_one_worker", None)
@@ -115,8 +117,8 @@ def main() -> int:
                         flush=True,
                     )
     finally:
-        if not runs[True] or len(runs[False]) > len(runs[True]):
-            start_engine(True)  # leave the engine as it was found
+        if proxy_off:  # a failure mid-run: leave the engine as it was found
+            start_engine(True)
     summary = {labels[userland]: _summary(found) for userland, found in runs.items()}
     off, on = (summary[labels[u]]["requests_per_s"]["median"] for u in (False, True))
     print(f"iptables path / docker-proxy: {off / on:.2f}x requests/s")
