@@ -2,8 +2,9 @@
 
 For each variant of the default stack (one feature off, or one setting changed), a throwaway
 copy is deployed and loaded through nginx's published 127.0.0.1 port with `wrk -t2 -c100`.
-The unchanged stack runs first, in the middle and last, so that drift shows as its spread;
-each variant is reported against the baseline runs' median, by requests/s and by the CPU the
+Every variant runs once a round (three rounds by default, the order reversed every other round)
+and the unchanged stack twice a round, so that drift shows as the baseline's spread; each
+variant's median is reported against the baseline's median, by requests/s and by the CPU the
 chain spent per request (every container's cgroup, dockerd, containerd and its shims,
 docker-proxy; wrk's own CPU is recorded apart). The copies keep the stack's probe intervals.
 
@@ -14,7 +15,7 @@ A run of its own, before the others, adds
 Writes bench/results/serving-breakdown.json (keeping the "published port" figures that
 bench/userland_proxy.py adds: docker's userland proxy against its iptables path).
 
-    .venv/bin/python bench/serving_breakdown.py [--duration 8]
+    .venv/bin/python bench/serving_breakdown.py [--duration 8] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -99,7 +100,13 @@ VARIANTS: dict[str, Change] = {
     "nginx gzip off": template("gzip on;", "gzip off;"),
     "nginx rate-limit zone off": proxy(rate_limit=None),
     "tcp transport (not unix sockets)": proxy(transport="tcp"),
-    "1 worker per replica": web_env(WEB_CONCURRENCY="1"),
+    "nginx 1 worker process (not one per CPU)": template(
+        "worker_processes auto;", "worker_processes 1;"
+    ),
+    "nginx upstream keepalive_requests 100000 (not 1000)": template(
+        "keepalive 64;", "keepalive 64;\n        keepalive_requests 100000;"
+    ),
+    "2 workers per replica": web_env(WEB_CONCURRENCY="2"),
     "3 workers per replica": web_env(WEB_CONCURRENCY="3"),
     "4 workers per replica": web_env(WEB_CONCURRENCY="4"),
     "1 thread per worker": web_env(GUNICORN_THREADS="1"),
@@ -284,14 +291,20 @@ def _is_init(pid: int) -> bool:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=int, default=8)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install -y wrk")
     base = load_stack(ROOT / "stack.py")
     names = list(VARIANTS)
     middle = len(names) // 2
-    # The profiled run is apart: py-spy and the accounting take CPU from the load.
-    order = ["profiled", "baseline", *names[:middle], "baseline", *names[middle:], "baseline"]
+    # The profiled run is apart: py-spy takes CPU from the load. Every variant then runs once a
+    # round, the order reversed every other round so that drift hits them all alike.
+    order = ["profiled"]
+    for round_ in range(args.rounds):
+        ordered = names if round_ % 2 == 0 else names[::-1]
+        order += ["baseline", *ordered[:middle], "baseline", *ordered[middle:]]
+    order.append("baseline")
     runs: dict[str, list[dict[str, Any]]] = {}
     with tempfile.TemporaryDirectory() as temp:
         folder = Path(temp)
@@ -308,25 +321,29 @@ def main() -> int:
     baseline = statistics.median(baseline_runs)
     baseline_cpu_runs = [chain_cpu_us(r) for r in runs["baseline"]]
     baseline_cpu = statistics.median(baseline_cpu_runs)
-    # Under a noisy neighbour (this VM's steal time) requests/s drifts by 15% between runs;
-    # CPU per request, which steal does not inflate, is the steadier measure of a feature's cost.
-    table = {
-        name: {
-            "requests_per_s": figures[0]["requests_per_s"],
-            "p99_ms": figures[0]["p99_ms"],
-            "vs_baseline": round(float(figures[0]["requests_per_s"]) / baseline, 3),
-            "chain_cpu_us_per_request": round(chain_cpu_us(figures[0]), 1),
-            "chain_cpu_vs_baseline": round(chain_cpu_us(figures[0]) / baseline_cpu, 3),
+    # This VM's neighbours move requests/s and CPU per request alike by 15-30% from one run to
+    # the next: a feature's cost is read from medians over rounds, against the baseline's spread.
+    table = {}
+    for name, found in runs.items():
+        if name not in VARIANTS:
+            continue
+        rates = [float(run["requests_per_s"]) for run in found]
+        cpus = [chain_cpu_us(run) for run in found]
+        table[name] = {
+            "requests_per_s": {"median": statistics.median(rates), "runs": rates},
+            "p99_ms_median": statistics.median(float(run["p99_ms"]) for run in found),
+            "vs_baseline": round(statistics.median(rates) / baseline, 3),
+            "chain_cpu_us_per_request_median": round(statistics.median(cpus), 1),
+            "chain_cpu_vs_baseline": round(statistics.median(cpus) / baseline_cpu, 3),
         }
-        for name, figures in runs.items()
-        if name in VARIANTS
-    }
     result: dict[str, Any] = {
         "load": f"wrk {' '.join(LOAD)} -d{args.duration}s on nginx's published 127.0.0.1 port, /",
+        "rounds": args.rounds,
         "baseline_requests_per_s": {
             "median": round(baseline, 1),
             "runs": baseline_runs,
         },
+        "baseline_p99_ms_median": statistics.median(float(r["p99_ms"]) for r in runs["baseline"]),
         "baseline_chain_cpu_us_per_request": {
             "median": round(baseline_cpu, 1),
             "runs": [round(cpu, 1) for cpu in baseline_cpu_runs],
