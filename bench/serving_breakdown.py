@@ -235,27 +235,25 @@ def summarise_profile(raw: Path) -> dict[str, Any]:
     }
 
 
-def measure(
-    stack: Stack, seconds: int, account: bool, folder: Path, profile: bool = False
-) -> dict[str, Any]:
-    """wrk through nginx; with `account`, the CPU each part of the chain spent per request
-    (and with `profile`, a py-spy profile of one worker)."""
+def measure(stack: Stack, seconds: int, folder: Path, profile: bool = False) -> dict[str, Any]:
+    """wrk through nginx, and the CPU each part of the chain spent per request (with `profile`,
+    also a py-spy profile of one worker)."""
     with throwaway(stack, fast_probes=False) as shop:
         url = shop.url("nginx") + "/"
         wrk(url, ["-t2", "-c50"], 2)  # warm-up, not counted
-        if not account:
-            return wrk(url, LOAD, seconds)
         engine = api.connect()
         containers = {f"{r.service}-{r.replica} (cgroup)": r.id for r in shop.replicas()}
         full = {name: engine.inspect_container(cid).id for name, cid in containers.items()}
-        web = next(r for r in shop.replicas("web"))
-        master = int(json.loads(subprocess.run(
-            ["docker", "inspect", "-f", "{{json .State.Pid}}", web.id],
-            capture_output=True, text=True, check=True,
-        ).stdout))  # fmt: skip
         raw = folder / "profile.raw"
-        worker = _children(master)[0] if _is_init(master) else master
-        spy = profile_worker(worker, seconds, raw) if profile else None
+        spy = None
+        if profile:
+            web = next(r for r in shop.replicas("web"))
+            master = int(json.loads(subprocess.run(
+                ["docker", "inspect", "-f", "{{json .State.Pid}}", web.id],
+                capture_output=True, text=True, check=True,
+            ).stdout))  # fmt: skip
+            worker = _children(master)[0] if _is_init(master) else master
+            spy = profile_worker(worker, seconds, raw)
         before = cpu_snapshot(full)
         children_before = os.times()
         figures = wrk(url, LOAD, seconds)
@@ -310,8 +308,7 @@ def main() -> int:
         folder = Path(temp)
         for name in order:
             stack = VARIANTS[name](base, folder) if name in VARIANTS else base
-            profiled = name == "profiled"
-            figures = measure(stack, args.duration, True, folder, profile=profiled)
+            figures = measure(stack, args.duration, folder, profile=name == "profiled")
             runs.setdefault(name, []).append(figures)
             print(f"{name:<34} {figures['requests_per_s']:>8.0f} req/s  "
                   f"p99 {figures['p99_ms']:>7.1f} ms  non-2xx {figures['non_2xx']}  "

@@ -108,8 +108,7 @@ def main() -> int:
                 for userland in (False, True):
                     proxy_off = not userland  # (set first: a failed start leaves no engine)
                     start_engine(userland)
-                    figures = measure(stack, args.duration, True, Path(folder))
-                    figures.pop("profile_of_one_worker", None)
+                    figures = measure(stack, args.duration, Path(folder))
                     runs[userland].append(figures)
                     print(
                         f"round {round_ + 1} {labels[userland]}: "
