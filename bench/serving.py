@@ -72,10 +72,8 @@ def ceilings(seconds: int) -> dict[str, dict[str, float]]:
     """The chain's parts alone, at 100 connections: nginx answering by itself, and one
     gunicorn replica reached without nginx."""
     stack = load_stack(STACKS["deployer"])
-    web = stack.service("web")
-    probe = web.model_copy(update={"ports": (Port(container=8000),)})
-    services = tuple(probe if s.name == "web" else s for s in stack.services)
-    with throwaway(stack.model_copy(update={"services": services}), fast_probes=False) as shop:
+    probe = stack.with_service("web", ports=(Port(container=8000),))
+    with throwaway(probe, fast_probes=False) as shop:
         found = {
             "nginx alone (/nginx-health)": shop.url("nginx") + "/nginx-health",
             "one gunicorn replica, no nginx (/)": shop.url("web") + "/",

@@ -48,20 +48,15 @@ TICKS = os.sysconf("SC_CLK_TCK")
 Change = Callable[[Stack, Path], Stack]
 
 
-def _service(stack: Stack, name: str, **update: object) -> Stack:
-    services = tuple(s.model_copy(update=update) if s.name == name else s for s in stack.services)
-    return stack.model_copy(update={"services": services})
-
-
 def web_env(**env: str) -> Change:
-    return lambda stack, _: _service(stack, "web", env={**stack.service("web").env, **env})
+    return lambda stack, _: stack.with_service("web", env={**stack.service("web").env, **env})
 
 
 def proxy(**update: object) -> Change:
     def change(stack: Stack, _: Path) -> Stack:
         nginx = stack.service("nginx")
         assert nginx.proxy is not None
-        return _service(stack, "nginx", proxy=nginx.proxy.model_copy(update=update))
+        return stack.with_service("nginx", proxy=nginx.proxy.model_copy(update=update))
 
     return change
 
@@ -84,7 +79,7 @@ def template(old: str, new: str) -> Change:
 def web_cpus(cpus: float | None) -> Change:
     def change(stack: Stack, _: Path) -> Stack:
         web = stack.service("web")
-        return _service(stack, "web", resources=web.resources.model_copy(update={"cpus": cpus}))
+        return stack.with_service("web", resources=web.resources.model_copy(update={"cpus": cpus}))
 
     return change
 

@@ -49,11 +49,7 @@ def timed(step: str, figures: dict[str, Any], action: Callable[[], T]) -> T:
 
 
 def with_message(stack: Stack, message: str) -> Stack:
-    web = stack.service("web")
-    changed = web.model_copy(update={"env": {**web.env, "APP_MESSAGE": message}})
-    return stack.model_copy(
-        update={"services": tuple(changed if s.name == "web" else s for s in stack.services)}
-    )
+    return stack.with_service("web", env={**stack.service("web").env, "APP_MESSAGE": message})
 
 
 def both_answering(deadline: float) -> None:

@@ -615,6 +615,12 @@ class Stack(Model):
                 return service
         raise KeyError(name)
 
+    def with_service(self, name: str, **changes: Any) -> Stack:
+        """The stack with one service's fields changed (a copy, not validated again)."""
+        changed = self.service(name).model_copy(update=changes)
+        services = tuple(changed if s.name == name else s for s in self.services)
+        return self.model_copy(update={"services": services})
+
     def resolve(self, path: Path) -> Path:
         return path if path.is_absolute() else (self.root / path)
 

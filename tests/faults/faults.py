@@ -27,13 +27,7 @@ def on_a_fixed_port(stack: Stack) -> Stack:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = int(probe.getsockname()[1])
-    services = tuple(
-        s.model_copy(update={"ports": (Port(host=port, container=80, host_ip="127.0.0.1"),)})
-        if s.name == "nginx"
-        else s
-        for s in stack.services
-    )
-    return stack.model_copy(update={"services": services})
+    return stack.with_service("nginx", ports=(Port(host=port, container=80, host_ip="127.0.0.1"),))
 
 
 def deploy(

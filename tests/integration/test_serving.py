@@ -42,10 +42,8 @@ def count_of_root(metrics: str) -> float:
 def test_metrics_add_up_across_gunicorn_workers(engine: DockerEngine) -> None:
     # The default stack runs one worker per replica (its CPU limit is 1): ask for three.
     stack = load_stack(ROOT / "stack.py")
-    web = stack.service("web")
-    several = web.model_copy(update={"env": {**web.env, "WEB_CONCURRENCY": "3"}})
-    services = tuple(several if s.name == "web" else s for s in stack.services)
-    with throwaway(stack.model_copy(update={"services": services}), engine=engine) as shop:
+    several = stack.with_service("web", env={**stack.service("web").env, "WEB_CONCURRENCY": "3"})
+    with throwaway(several, engine=engine) as shop:
         _, before = shop.exec("web", ["python3", "-c", HIT, "0"])
         code, after = shop.exec("web", ["python3", "-c", HIT, "40"])
         workers = set(re.findall(r"Booting worker with pid: (\d+)", shop.logs("web")))

@@ -35,8 +35,7 @@ def stack(engine: DockerEngine) -> Iterator[Stack]:
 
 
 def with_web(stack: Stack, **changes: Any) -> Stack:
-    services = tuple(s.model_copy(update=changes) if s.name == "web" else s for s in stack.services)
-    return stack.model_copy(update={"services": services})
+    return stack.with_service("web", **changes)
 
 
 def ids(docker_api: docker.APIClient, stack: Stack) -> dict[str, str]:

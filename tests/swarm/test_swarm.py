@@ -48,9 +48,7 @@ def _stack(name: str) -> Stack:
 
 
 def _with_web(stack: Stack, **changes: object) -> Stack:
-    web = stack.service("web").model_copy(update=changes)
-    services = tuple(web if s.name == "web" else s for s in stack.services)
-    return stack.model_copy(update={"services": services})
+    return stack.with_service("web", **changes)
 
 
 def _answer() -> dict[str, str]:

@@ -115,3 +115,15 @@ def test_tmpfs_accepts_compose_list_form() -> None:
 def test_implicit_default_network() -> None:
     stack = Stack(name="s", services=[Service(name="w", image="x")])
     assert [n.name for n in stack.all_networks()] == ["default"]
+
+
+def test_with_service_changes_one_service_and_keeps_the_rest() -> None:
+    web, nginx = Service(name="web", image="web:1"), Service(name="nginx", image="nginx:1")
+    stack = Stack(name="shop", services=(web, nginx))
+    changed = stack.with_service("web", replicas=3, env={"A": "1"})
+    assert changed.service("web") == web.model_copy(update={"replicas": 3, "env": {"A": "1"}})
+    assert changed.service("nginx") is nginx
+    assert [s.name for s in changed.services] == ["web", "nginx"]
+    assert stack.service("web").replicas == 1  # the original is unchanged
+    with pytest.raises(KeyError):
+        stack.with_service("db", replicas=2)
