@@ -179,7 +179,7 @@ def up(
     """Converge the engine to `stack` and return once every container is healthy."""
     stack = load.checked(stack, "stack")
     engine = engine or connect()
-    with DeployLock(stack.name, lock_timeout, report):
+    with DeployLock(stack.name, lock_timeout, report, engine.identity()):
         return _up(stack, engine, report, timeout, bootstrap, options)
 
 
@@ -273,7 +273,7 @@ def rollback(
     """
     stack = load.checked(stack, "stack")
     engine = engine or connect()
-    with DeployLock(stack.name, lock_timeout, report):
+    with DeployLock(stack.name, lock_timeout, report, engine.identity()):
         observed = observe(engine, stack.name)
         services = []
         found_previous = False
@@ -363,7 +363,7 @@ def down(
     """
     name = stack_name(stack)
     engine = engine or connect()
-    with DeployLock(name, lock_timeout, report):
+    with DeployLock(name, lock_timeout, report, engine.identity()):
         return _down(name, engine, report, stop_timeout, remove_images, remove_volumes)
 
 

@@ -153,7 +153,7 @@ def run_once(
     needed = chosen - {service}
     built = images.prepare(engine, stack, report, services=chosen)
     desired = DesiredStack(stack, built)
-    with DeployLock(stack.name, api.LOCK_TIMEOUT, report):
+    with DeployLock(stack.name, api.LOCK_TIMEOUT, report, engine.identity()):
         api.converge(stack, engine, desired, report, only=needed)
     use_tty = sys.stdin.isatty() if tty is None else tty
     plan = one_off_plan(desired, service, command, env or {}, use_tty, interactive)
@@ -219,7 +219,7 @@ def stop(
     restart them; `start` or `up` does. Returns how many stopped."""
     engine = engine or api.connect()
     observed = observe(engine, stack_name(stack))
-    with DeployLock(observed.stack, api.LOCK_TIMEOUT, report):
+    with DeployLock(observed.stack, api.LOCK_TIMEOUT, report, engine.identity()):
         return lifecycle.stop(engine, observed, _services(observed, services), report)
 
 
@@ -234,7 +234,7 @@ def start(
     """Start stopped replicas (dependencies first) and wait until they are healthy."""
     engine = engine or api.connect()
     observed = observe(engine, stack_name(stack))
-    with DeployLock(observed.stack, api.LOCK_TIMEOUT, report):
+    with DeployLock(observed.stack, api.LOCK_TIMEOUT, report, engine.identity()):
         return lifecycle.start(engine, observed, _services(observed, services), report, timeout)
 
 
@@ -247,7 +247,7 @@ def restart(
 ) -> int:
     """Restart running replicas one at a time; behind a proxy, out of rotation meanwhile."""
     engine = engine or api.connect()
-    with DeployLock(stack.name, api.LOCK_TIMEOUT, report):
+    with DeployLock(stack.name, api.LOCK_TIMEOUT, report, engine.identity()):
         observed = observe(engine, stack.name)
         chosen = _services(observed, services)
         desired = DesiredStack(stack, images.resolve_without_building(engine, stack))

@@ -98,7 +98,7 @@ def up(
     nodes = swarm.check_target(manager)
     swarm.validate(stack, nodes, report)
     builder = builder or build_engine()
-    with DeployLock(stack.name, LOCK_TIMEOUT, report):
+    with DeployLock(stack.name, LOCK_TIMEOUT, report, manager.identity()):
         built = images.prepare(builder, stack, report)
         # Images count by id in the plan: nothing to push when every service matches.
         the_plan = swarm.plan(stack, manager, built, target_registry)
@@ -122,7 +122,7 @@ def rollback(
     started = time.monotonic()
     name = stack_name(stack)
     manager = manager or connect()
-    with DeployLock(name, LOCK_TIMEOUT, report):
+    with DeployLock(name, LOCK_TIMEOUT, report, manager.identity()):
         report(Note(f"rolling back stack {name} to its previous version on the swarm"))
         the_plan = swarm.rollback(manager, name, report, timeout)
     return SwarmDeployment(name, the_plan, swarm.status(manager, name), time.monotonic() - started)
@@ -185,7 +185,7 @@ def down(stack: Stack | str, manager: SwarmEngine | None = None, report: Report 
     """Remove the stack's services (their tasks on every node), configs, secrets, networks."""
     name = stack_name(stack)
     manager = manager or connect()
-    with DeployLock(name, LOCK_TIMEOUT, report):
+    with DeployLock(name, LOCK_TIMEOUT, report, manager.identity()):
         return swarm.down(manager, name, report)
 
 

@@ -45,6 +45,9 @@ class FakeEngine:
     def ping(self) -> None:
         return None
 
+    def identity(self) -> str:
+        return "FAKE:ENGINE:ID"
+
     @staticmethod
     def _matches(item_labels: dict[str, str], label_filter: dict[str, list[str]]) -> bool:
         wanted = (entry.partition("=") for entry in label_filter.get("label", []))

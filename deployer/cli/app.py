@@ -179,7 +179,8 @@ def root() -> typer.Typer:
         name="deployer",
         help="Deploy typed Python stacks (or Compose files) onto a Docker engine.",
         epilog="Exit codes: 2 invalid stack, 3 no engine, 4 image problem, 5 deploy failed, "
-        "6 engine refused, 7 not found, 8 another deploy holds the lock, 64 usage, "
+        "6 engine refused, 7 not found, 8 another deploy holds the lock, 9 unsafe or unreadable "
+        "local file, 64 usage, "
         "130 interrupted.",
         no_args_is_help=True,
         pretty_exceptions_enable=False,

@@ -2,6 +2,10 @@
 
 The kernel drops an flock when its holder dies, however it dies, so a lock left by a killed
 process is simply taken over; the holder's note in the file says who that was.
+
+The file lives in this user's private runtime folder (deploy.private), never in a folder
+another user can write, and is keyed on the engine's own id: however DOCKER_HOST spells it, one
+engine is one lock.
 """
 
 from __future__ import annotations
@@ -10,37 +14,41 @@ import fcntl
 import os
 import re
 import socket
-import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 
 from deployer.core.events import LockWaiting, Report, Warning
+from deployer.deploy.private import open_private_file, private_dir, runtime_dir
 from deployer.model.errors import LockBusy
 
 POLL_SECONDS = 0.2
+_NOTE_BYTES = 512
 
 
-def lock_path(stack: str) -> Path:
-    # Not under $TMPDIR: two shells with different TMPDIRs must still find the same lock.
-    shared = Path("/tmp") if Path("/tmp").is_dir() else Path(tempfile.gettempdir())
-    folder = Path(os.environ.get("DEPLOYER_LOCK_DIR") or shared / "deployer-locks")
-    engine = re.sub(r"[^A-Za-z0-9_.-]+", "_", os.environ.get("DOCKER_HOST", "default"))
+def lock_path(stack: str, engine_id: str) -> Path:
+    """Where the lock of `stack` on the engine whose id is `engine_id` lives (the folder is
+    made, private, if missing)."""
+    chosen = os.environ.get("DEPLOYER_LOCK_DIR")
+    folder = private_dir(Path(chosen)) if chosen else runtime_dir("locks")
+    engine = re.sub(r"[^A-Za-z0-9_.-]+", "_", engine_id or "default")
     return folder / f"{engine}--{stack}.lock"
 
 
 class DeployLock:
-    def __init__(self, stack: str, timeout: float, report: Report) -> None:
+    def __init__(self, stack: str, timeout: float, report: Report, engine_id: str = "") -> None:
+        """`engine_id`: the engine's own id (Engine.identity()), so that two spellings of one
+        engine's address share the lock."""
         self.stack = stack
         self.timeout = timeout
         self.report = report
-        self.path = lock_path(stack)
+        self.engine_id = engine_id
         self.fd = -1
 
     def __enter__(self) -> DeployLock:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
+        path = lock_path(self.stack, self.engine_id)
+        self.fd = open_private_file(path.parent, path.name)
         deadline = time.monotonic() + self.timeout
         told = False
         while not self._try():
@@ -83,7 +91,8 @@ class DeployLock:
         return True
 
     def _note(self) -> str:
-        return os.pread(self.fd, 512, 0).decode(errors="replace").strip()
+        text = os.pread(self.fd, _NOTE_BYTES, 0).decode(errors="replace").strip()
+        return "".join(ch if ch.isprintable() else "?" for ch in text)
 
     @staticmethod
     def _own_note() -> str:

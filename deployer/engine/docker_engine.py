@@ -134,10 +134,17 @@ class DockerEngine:
         with translated("connecting"):
             params = {"base_url": base_url} if base_url else engine_params()
             self.api = docker.APIClient(version=API_VERSION, timeout=timeout, **params)
+        self._identity = ""
 
     def ping(self) -> None:
         with translated("ping"):
             self.api.ping()
+
+    def identity(self) -> str:
+        if not self._identity:
+            with translated("reading the engine's id"):
+                self._identity = str(self.api.info().get("ID") or "")
+        return self._identity
 
     # -- containers ---------------------------------------------------------------------------
 

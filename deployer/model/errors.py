@@ -72,3 +72,9 @@ class Interrupted(DeployerError):
     """Ctrl-C (SIGINT) stopped a deploy: what ran is left for the next `up` to repair."""
 
     exit_code = 130
+
+
+class LocalFileError(DeployerError):
+    """A file or folder on this host that deployer keeps or reads is unsafe or unreadable."""
+
+    exit_code = 9
