@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,6 +18,7 @@ from deployer.deploy import health
 from deployer.deploy.apply import Apply, remove_containers
 from deployer.deploy.lock import DeployLock
 from deployer.deploy.observe import observe
+from deployer.deploy.rollout import previous_env
 from deployer.engine import Engine
 from deployer.images import build as images
 from deployer.model.errors import NotFound
@@ -282,7 +284,7 @@ def rollback(
             previous = _label_of(live, labels.PREVIOUS_SPEC)
             found_previous = found_previous or previous is not None
             spec_text = previous or _label_of(live, labels.SPEC)
-            services.append(Service.model_validate_json(spec_text) if spec_text else service)
+            services.append(_from_label(spec_text, service, live) if spec_text else service)
         if not found_previous:
             raise NotFound(
                 f"stack {stack.name} has no previous version to roll back to",
@@ -291,6 +293,35 @@ def rollback(
         report(Note(f"rolling back stack {stack.name} to its previous version"))
         target = stack.model_copy(update={"services": tuple(services)})
         return _up(load.checked(target, "rollback"), engine, report, timeout, bootstrap=False)
+
+
+def _from_label(spec_text: str, current: Service, live: list[ContainerInfo]) -> Service:
+    """The service a spec label describes, its env values found again by their digests in
+    the stack as it is now and in the running containers (labels hold no values)."""
+    data = json.loads(spec_text)
+    known = {
+        labels.env_digest(value): value
+        for env in [current.env, *(info.env for info in live), *map(previous_env, live)]
+        for value in env.values()
+    }
+    env, lost = {}, []
+    for key, digest in (data.get("env") or {}).items():
+        if digest in known:
+            env[key] = known[digest]
+        elif not str(digest).startswith("sha256:"):
+            env[key] = digest  # a label written before values were left out of labels
+        else:
+            lost.append(key)
+    if lost:
+        raise NotFound(
+            f"services.{current.name}.env: the previous value of {', '.join(sorted(lost))} is "
+            "not in the stack or in any running container, and deployer keeps no env values "
+            "in labels",
+            hint="set those values in the stack as they were, then run rollback again (or "
+            "`up` the version you want)",
+        )
+    data["env"] = env
+    return Service.model_validate(data)
 
 
 def _label_of(containers: list[ContainerInfo], key: str) -> str | None:

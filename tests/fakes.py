@@ -110,6 +110,7 @@ class FakeEngine:
         self.container_state[container_id] = ContainerInfo(
             id=container_id, name=plan.name, labels=plan.body["Labels"], state="created",
             health="", image=plan.body["Image"], image_id=plan.body["Image"], ports=ports,
+            env=dict(str(item).partition("=")[::2] for item in plan.body.get("Env") or []),
         )  # fmt: skip
         self.bodies[plan.name] = plan
         for file in plan.files:  # what put_archive would write: a proxy's config (and links)

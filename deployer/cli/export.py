@@ -37,6 +37,11 @@ def dump(manifests: list[dict[str, Any]]) -> str:
     return yaml.dump_all(manifests, Dumper=_Dumper, sort_keys=False, allow_unicode=True)
 
 
+def _text_of(paths: list[Path]) -> str:
+    """The stack files as written: what they spell is configuration, not a secret."""
+    return "\n".join(path.read_text(encoding="utf-8", errors="replace") for path in paths)
+
+
 @export_app.command("kubernetes")
 def export_kubernetes(
     ctx: typer.Context,
@@ -61,11 +66,20 @@ def export_kubernetes(
         str, typer.Option("--proxy", help="ingress (ingress-nginx) | nginx (the stack's own)")
     ] = "ingress",
     host: Annotated[str | None, typer.Option("--host", help="the Ingress rule's host")] = None,
+    include_secret_data: Annotated[
+        bool,
+        typer.Option(
+            "--include-secret-data",
+            help="write the values of secrets, env values from outside the stack files and "
+            "key files into the Secrets (off: Secrets without data, made with kubectl)",
+        ),
+    ] = False,
 ) -> int:
     """Deployments, Services, an Ingress (or the stack's nginx), claims and config maps."""
     if proxy not in {"ingress", "nginx"}:
         raise typer.BadParameter(f"{proxy!r}: choose ingress or nginx", param_hint="--proxy")
-    stack = target(ctx, files, project).stack()
+    chosen = target(ctx, files, project)
+    stack = chosen.stack()
     proxies = [s for s in stack.services if s.proxy is not None]
     template = None
     if proxy == "nginx" and proxies and proxies[0].proxy is not None:
@@ -73,6 +87,7 @@ def export_kubernetes(
     options = kubernetes.Options(
         namespace=namespace, image_registry=image_registry, image_tag=image_tag,
         proxy="nginx" if proxy == "nginx" else "ingress", host=host, proxy_template=template,
+        stack_text=_text_of(chosen.paths()[0]), include_secret_data=include_secret_data,
     )  # fmt: skip
     result = kubernetes.export(stack, options)
     for warning in result.warnings:

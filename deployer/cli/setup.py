@@ -35,7 +35,8 @@ def import_compose(
     force: Annotated[bool, typer.Option("--force", help="overwrite an existing file")] = False,
 ) -> int:
     """Write an equivalent, readable stack.py from a Compose file."""
-    from deployer.stackfile import codegen, compose, load  # only this command needs them
+    # only this command needs them
+    from deployer.stackfile import codegen, compose, load, sources
 
     if not compose_file.is_file():
         raise StackError(str(compose_file), ["file not found"])
@@ -56,8 +57,9 @@ def import_compose(
     written_in = Path.cwd() if to_stdout else output.parent.resolve()
     relative = Path(os.path.relpath(compose_file.parent.resolve(), written_in))
     # Values from the environment, .env and env files are read when stack.py loads.
-    sources = compose.env_sources([compose_file], relative)
-    text = codegen.stack_source(_rebased(stack, relative), compose_file.name, sources)
+    environment = compose.environment_for(compose_file, options)
+    found = sources.import_sources([compose_file], environment, relative)
+    text = codegen.stack_source(_rebased(stack, relative), compose_file.name, found)
     if to_stdout:
         print(text, end="")
         return 0

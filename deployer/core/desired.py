@@ -57,13 +57,21 @@ class DesiredStack:
         return files
 
     def spec_label(self, service: Service) -> str:
-        """The service as it runs (its image by reference): what `rollback` returns to."""
+        """The service as it runs (its image by reference): what `rollback` returns to. Env
+        values are not in it, only their digests (labels are no place for values that may be
+        secrets): rollback finds each value again by its digest (labels.env_digest)."""
         data = service.model_dump(mode="json", exclude={"build"})
         data["image"] = self.images[service.name].reference
+        data["env"] = {key: labels.env_digest(value) for key, value in service.env.items()}
         return json.dumps(data, sort_keys=True, separators=(",", ":"))
 
     def container(
-        self, service: Service, replica: int, name: str | None = None, previous_spec: str = ""
+        self,
+        service: Service,
+        replica: int,
+        name: str | None = None,
+        previous_spec: str = "",
+        previous_env: dict[str, str] | None = None,
     ) -> ContainerPlan:
         desired = self.services[service.name]
         return render.container_plan(
@@ -76,6 +84,7 @@ class DesiredStack:
             files=self.files(service),
             spec=self.spec_label(service),
             previous_spec=previous_spec,
+            previous_env=previous_env,
             name=name,
         )
 

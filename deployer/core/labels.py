@@ -5,6 +5,7 @@ State is read back from these labels only: there is no state file.
 
 from __future__ import annotations
 
+import hashlib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -54,6 +55,10 @@ SOCKET_ENV = "DEPLOYER_SOCKET"
 # The slot path a socket-reached replica claims for itself when nothing routes there (after an
 # engine restart empties the socket volume, say): read by its healthcheck.
 SLOT_ENV = "DEPLOYER_SLOT"
+# The env values of the version a container replaced, as JSON, in its own environment: what
+# `rollback` restores them from (its label holds digests only). Env is where these values
+# already live; labels are copied into logs and metrics.
+PREVIOUS_ENV = "DEPLOYER_PREVIOUS_ENV"
 # On a proxy that reaches its upstream over unix sockets: that upstream's service name, so the
 # routes (slot links) can be checked from labels alone.
 ROUTES = f"{PREFIX}.routes"
@@ -73,6 +78,13 @@ BASE_IMAGE = f"{PREFIX}.base-image"
 VERSION = f"{PREFIX}.version"
 
 FORMAT_VERSION = "1"
+
+
+def env_digest(value: str) -> str:
+    """What a spec label holds in place of an env value. The engine shows the value itself to
+    whoever can read the label (a container's Config.Env), so a plain digest hides nothing
+    that the label's readers could not see."""
+    return "sha256:" + hashlib.sha256(value.encode()).hexdigest()
 
 
 def container_name(stack: str, service: str, replica: int) -> str:

@@ -40,6 +40,7 @@ class ContainerInfo:
     # seconds one probe may take.
     healthcheck: tuple[str, ...] = ()
     health_timeout: float = 30.0
+    env: dict[str, str] = field(default_factory=dict)  # as the engine runs it (Config.Env)
 
 
 @dataclass(frozen=True)

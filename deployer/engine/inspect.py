@@ -31,6 +31,7 @@ def container_info(data: dict[str, Any]) -> ContainerInfo:
         oom_killed=bool(state.get("OOMKilled")),
         healthcheck=tuple((config.get("Healthcheck") or {}).get("Test") or ()),
         health_timeout=((config.get("Healthcheck") or {}).get("Timeout") or 30 * 10**9) / 1e9,
+        env=dict(str(item).partition("=")[::2] for item in config.get("Env") or []),
     )
 
 

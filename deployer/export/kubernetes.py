@@ -2,12 +2,19 @@
 
 Per service a Deployment (and a Service when something reaches it), the proxy as an Ingress (or,
 with proxy="nginx", as its own Deployment with the rendered config in a ConfigMap), named volumes
-as PersistentVolumeClaims, mounted files as ConfigMaps. Whatever has no Kubernetes equivalent is
-a warning that names the field: nothing is dropped silently.
+as PersistentVolumeClaims, mounted configuration files as ConfigMaps. Whatever has no Kubernetes
+equivalent is a warning that names the field: nothing is dropped silently.
+
+Manifests are committed and shared, so no secret is written into them: secrets, mounted files
+that are not plainly configuration (keys, certificates, anything outside the stack's folder),
+and env values that the stack files do not spell out themselves (they came from the shell or an
+env file) become Secret objects without data, referenced by name; the cluster's own Secret
+holds the values (`kubectl create secret`), unless `include_secret_data` asks for them.
 """
 
 from __future__ import annotations
 
+import base64
 import math
 import re
 from dataclasses import dataclass, field
@@ -40,6 +47,22 @@ class Options:
     proxy: ProxyMode = "ingress"
     host: str | None = None  # the Ingress rule's host (any host when None)
     proxy_template: str | None = None  # the nginx template's text (proxy="nginx")
+    # The stack files' own text: an env value spelled there is configuration and is written
+    # inline; any other (from the shell, an env file) goes into a Secret. None: every value.
+    stack_text: str | None = None
+    include_secret_data: bool = False  # write secret values into the Secrets (explicitly)
+
+
+# A mounted file is inlined into a ConfigMap only when it is plainly configuration.
+_CONFIG_SUFFIXES = {
+    ".conf", ".cfg", ".cnf", ".ini", ".yaml", ".yml", ".json", ".toml", ".xml", ".properties",
+    ".txt", ".html", ".htm", ".css", ".js", ".lua", ".sql", ".md", ".template", ".tmpl",
+}  # fmt: skip
+_SECRET_NAMES = re.compile(
+    r"(key|secret|passw|token|credential|htpasswd|netrc|pgpass|id_rsa|id_ed25519|id_ecdsa|"
+    r"\.pem$|\.crt$|\.der$|\.p12$|\.pfx$|\.jks$|\.keystore$|\.env$|^\.env)",
+    re.IGNORECASE,
+)
 
 
 def export(stack: Stack, options: Options = Options()) -> Export:
@@ -212,7 +235,7 @@ class _Renderer:
                 for port, protocol in container_ports
             ]  # fmt: skip
         if service.env:
-            found["env"] = [{"name": k, "value": v} for k, v in sorted(service.env.items())]
+            found["env"] = self.env(service)
         resources = _resources(service)
         if resources:
             found["resources"] = resources
@@ -221,15 +244,56 @@ class _Renderer:
         found["securityContext"] = self.security_context(service)
         return found
 
+    def env(self, service: Service) -> list[dict[str, Any]]:
+        """Values the stack files spell inline; the others by reference to the service's
+        env Secret (made here, with no data unless asked)."""
+        known = self.options.stack_text
+        inline = {k: v for k, v in service.env.items() if known is not None and v in known}
+        hidden = {k: v for k, v in service.env.items() if k not in inline}
+        secret = _dns_name(f"{service.name}-env")
+        if hidden:
+            self.secret(secret, service.name, {k: v.encode() for k, v in hidden.items()})
+            self.warn(service.name, "env", f"{', '.join(sorted(hidden))}: their values come "
+                      f"from outside the stack files, so they are in Secret {secret}: "
+                      + self.secret_hint(secret, hidden))  # fmt: skip
+        return [
+            {"name": k, "value": v} if k in inline else
+            {"name": k, "valueFrom": {"secretKeyRef": {"name": secret, "key": k}}}
+            for k, v in sorted(service.env.items())
+        ]  # fmt: skip
+
+    def secret(self, name: str, service: str | None, values: dict[str, bytes]) -> None:
+        """A Secret with the keys `values` has: with its data only when asked for."""
+        manifest: Manifest = {
+            "apiVersion": "v1", "kind": "Secret", "metadata": self.metadata(name, service),
+            "type": "Opaque",
+        }  # fmt: skip
+        if self.options.include_secret_data:
+            manifest["data"] = {
+                key: base64.b64encode(value).decode() for key, value in values.items()
+            }
+        self.add(manifest)
+
+    def secret_hint(self, name: str, values: dict[str, str]) -> str:
+        if self.options.include_secret_data:
+            return "its data is written (--include-secret-data): keep these files private"
+        keys = " ".join(f"--from-literal={key}=..." for key in sorted(values))
+        return (
+            f"its data is not written; create it with `kubectl create secret generic {name} {keys}`"
+        )
+
     def security_context(self, service: Service) -> dict[str, Any]:
         context: dict[str, Any] = {}
-        no_new_privileges = any(
-            opt.replace("=", ":") in {"no-new-privileges:true", "no-new-privileges"}
-            for opt in service.security_opt
+        # Docker allows privilege escalation unless told otherwise; a pod here does not.
+        context["allowPrivilegeEscalation"] = False
+        unconfined = any(
+            opt.replace("=", ":") == "seccomp:unconfined" for opt in service.security_opt
         )
-        context["allowPrivilegeEscalation"] = not no_new_privileges
+        context["seccompProfile"] = {"type": "Unconfined" if unconfined else "RuntimeDefault"}
         for opt in service.security_opt:
-            if opt.replace("=", ":") not in {"no-new-privileges:true", "no-new-privileges"}:
+            if opt.replace("=", ":") not in {
+                "no-new-privileges:true", "no-new-privileges", "seccomp:unconfined"
+            }:  # fmt: skip
                 self.warn(
                     service.name,
                     "security_opt",
@@ -290,16 +354,45 @@ class _Renderer:
             )
             return
         name = _dns_name(f"{service.name}-{path.name}")
-        self.add(
-            {
-                "apiVersion": "v1",
-                "kind": "ConfigMap",
-                "metadata": self.metadata(name, service.name),
-                "data": {path.name: path.read_text(encoding="utf-8")},
-            }
-        )
-        volumes.append({"name": name, "configMap": {"name": name}})
+        text = self.configuration(path)
+        if text is None:
+            data = path.read_bytes() if self.options.include_secret_data else b""
+            self.secret(name, service.name, {path.name: data})
+            self.warn(service.name, "mounts", f"{source} is not plainly configuration (a key, "
+                      f"a certificate, or a file outside the stack's folder): it is mounted from "
+                      f"Secret {name}; " + self.file_hint(name, path.name, source))  # fmt: skip
+            volumes.append({"name": name, "secret": {"secretName": name}})
+        else:
+            self.add(
+                {
+                    "apiVersion": "v1",
+                    "kind": "ConfigMap",
+                    "metadata": self.metadata(name, service.name),
+                    "data": {path.name: text},
+                }
+            )
+            volumes.append({"name": name, "configMap": {"name": name}})
         mounts.append({"name": name, "mountPath": target, "subPath": path.name, "readOnly": True})
+
+    def configuration(self, path: Path) -> str | None:
+        """The file's text when it is plainly configuration, else None (never inlined)."""
+        root = self.stack.root.resolve()
+        resolved = path.resolve()
+        inside = resolved == root or root in resolved.parents
+        if not inside or _SECRET_NAMES.search(path.name) or path.suffix not in _CONFIG_SUFFIXES:
+            return None
+        try:
+            return path.read_text(encoding="utf-8")
+        except (UnicodeDecodeError, OSError):
+            return None
+
+    def file_hint(self, name: str, key: str, source: str) -> str:
+        if self.options.include_secret_data:
+            return "its data is written (--include-secret-data): keep these files private"
+        return (
+            f"its data is not written; create it with `kubectl create secret generic {name} "
+            f"--from-file={key}={source}`"
+        )
 
     def claim(self, volume: str) -> None:
         self.add(
@@ -475,6 +568,7 @@ class _Renderer:
             # Values are never written into manifests: the cluster's own Secret holds them.
             self.warn(name, "secrets", f"{secret.path()}: create a Secret ({secret.source}) "
                       "with kubectl and mount it there; values are not exported")  # fmt: skip
+
         for config in service.configs:
             self.warn(name, "configs", f"{config.path()}: put {config.source} in a ConfigMap "
                       "and mount it there")  # fmt: skip

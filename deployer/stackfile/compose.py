@@ -15,7 +15,6 @@ from pydantic import ValidationError
 
 from deployer.model.errors import StackError
 from deployer.model.spec import Config, Network, Secret, Service, Stack, Volume
-from deployer.stackfile.codegen import EnvSource
 from deployer.stackfile.compose_merge import Loader, merge, rebased, without_tags
 from deployer.stackfile.compose_service import (
     mapping,
@@ -134,47 +133,6 @@ class _Merged:
         if len(self.documents) == 1:
             return f"line {self.line(path)}"
         return self.where(path)
-
-
-def env_sources(paths: list[Path], folder: Path = Path(".")) -> dict[str, EnvSource]:
-    """Per service, where its environment comes from, as the files spell it (later files
-    win): what `import` keeps reading at load time instead of writing values. `folder`: where
-    the Compose files are as seen from the stack.py being written."""
-    found: dict[str, EnvSource] = {}
-    for path in paths:
-        try:
-            data = yaml.load(path.read_text(encoding="utf-8"), Loader=Loader)
-        except (yaml.YAMLError, OSError, UnicodeDecodeError):
-            continue  # the loader has already said what is wrong with it
-        services = data.get("services") if isinstance(data, dict) else None
-        for name, body in (services or {}).items() if isinstance(services, dict) else []:
-            if isinstance(body, dict):
-                found[str(name)] = _env_source(body, folder)
-    return found
-
-
-def _env_source(body: dict[str, Any], folder: Path) -> EnvSource:
-    value = body.get("environment")
-    value = [value] if isinstance(value, str) else value
-    pairs = (
-        list(value.items()) if isinstance(value, dict)
-        else [tuple(str(i).partition("=")[::2]) for i in value or []]
-    )  # fmt: skip
-    templates = {
-        str(key): str(raw) for key, raw in pairs
-        if raw is not None and "$" in str(raw).replace("$$", "")
-    }  # fmt: skip
-    files = body.get("env_file")
-    files = [files] if isinstance(files, str | dict) else files or []
-    paths_of = [
-        f if isinstance(f, str) else str(f.get("path", "")) if isinstance(f, dict) else ""
-        for f in files
-    ]
-    return EnvSource(
-        files=tuple(str(folder / p) for p in paths_of if p),
-        explicit=frozenset(str(key) for key, _ in pairs),
-        templates=templates,
-    )
 
 
 def load_compose(path: Path, warn: Warn, options: ComposeOptions | None = None) -> Stack:

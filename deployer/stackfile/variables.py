@@ -27,6 +27,10 @@ class Variables:
     def __call__(self, name: str, default: str = "") -> str:
         return self.values.get(name, default)
 
+    def pick(self, *names: str) -> dict[str, str]:
+        """Those of `names` that have a value: Compose's bare `environment: [NAME]`."""
+        return {name: self.values[name] for name in names if name in self.values}
+
     def env_file(self, path: str) -> dict[str, str]:
         """The variables of an env file (relative to the stack file), as Compose reads them."""
         return read_env_file(self.folder / path, self.values)

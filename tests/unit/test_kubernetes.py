@@ -43,6 +43,7 @@ def _export(path: str, **options: Any) -> Export:
         proxy = next(s for s in stack.services if s.proxy is not None)
         assert proxy.proxy is not None
         options["proxy_template"] = stack.resolve(proxy.proxy.template).read_text()
+    options.setdefault("stack_text", (ROOT / path).read_text())  # as the CLI passes it
     return export(stack, Options(**options))
 
 
