@@ -6,7 +6,7 @@ import json
 import sys
 import time
 from collections.abc import Callable
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import typer
 
@@ -20,6 +20,7 @@ from deployer.cli.app import (
     ProjectOption,
     RegistryOption,
     ServicesArgument,
+    Target,
     on_swarm,
     print_json,
     target,
@@ -386,12 +387,23 @@ def config(
     output_format: Annotated[
         str, typer.Option("--format", help="yaml | json", show_default=True)
     ] = "yaml",
+    show_values: Annotated[
+        bool,
+        typer.Option(
+            "--show-values",
+            help="print values from the environment and env files (hidden by default: they "
+            "may be secrets)",
+        ),
+    ] = False,
 ) -> int:
     """The stack as deployer will deploy it: files merged, names resolved, defaults filled in."""
     if output_format not in {"yaml", "json"}:
         raise typer.BadParameter(f"{output_format!r}: choose yaml or json", param_hint="--format")
-    stack = target(ctx, files, project).stack()
+    chosen = target(ctx, files, project)
+    stack = chosen.stack()
     data = stack.model_dump(mode="json", exclude_defaults=False)
+    if not show_values:
+        data = _concealed(chosen, data)
     if output_format == "json":
         print_json(data)
     else:
@@ -399,6 +411,21 @@ def config(
 
         print(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), end="")
     return 0
+
+
+def _concealed(chosen: Target, data: dict[str, Any]) -> dict[str, Any]:
+    from deployer.stackfile import compose, conceal, load, sources
+
+    paths, as_compose = chosen.paths()
+    text = "\n".join(p.read_text(encoding="utf-8", errors="replace") for p in paths)
+    outside: frozenset[str] = frozenset()
+    if as_compose or any(load.is_compose(p) for p in paths):
+        options = load.ComposeOptions(
+            env_files=tuple(chosen.env_files or ()), profiles=tuple(chosen.profiles or ())
+        )
+        environment = compose.environment_for(paths[0], options)
+        outside = sources.import_sources(paths, environment).outside_values
+    return conceal.concealed(data, text, outside)
 
 
 @commands.command()
