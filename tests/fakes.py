@@ -100,6 +100,8 @@ class FakeEngine:
         if any(plan.name.startswith(prefix) for prefix in self.refused):
             self.calls.append(f"refuse {plan.name}")
             raise EngineError(f"creating container {plan.name}: Conflict. injected refusal")
+        if any(c.name == plan.name for c in self.container_state.values()):
+            raise EngineError(f"creating container {plan.name}: Conflict. The name is in use")
         container_id = next(self._ids)
         bindings = plan.body["HostConfig"]["PortBindings"]
         ports = [

@@ -32,6 +32,9 @@ class CauseKind(StrEnum):
     IMAGE_CHANGED = "image changed"
     SCALED = "replicas"
     INTERRUPTED = "left over from an interrupted update"
+    # Created but never started: a deploy killed before it wrote the container's files
+    # (secrets, configs, the proxy's config) and started it; it cannot be trusted as current.
+    NEVER_STARTED = "never started (left by an interrupted deploy)"
     STOPPED = "stopped"
     NO_LONGER_IN_STACK = "no longer in stack"
     ROUTE_MISSING = "route missing"

@@ -13,6 +13,7 @@ from deployer.model.spec import Service, Stack
 NOT_FOUND = Cause(CauseKind.NOT_FOUND)
 GONE = Cause(CauseKind.NO_LONGER_IN_STACK)
 INTERRUPTED = Cause(CauseKind.INTERRUPTED)
+NEVER_STARTED = Cause(CauseKind.NEVER_STARTED)
 
 
 @dataclass(frozen=True)
@@ -107,9 +108,11 @@ def _service_actions(
     job: bool = False,
 ) -> list[Action]:
     existing = observed.service_containers(service.name)
-    actions: list[Action] = []
+    # Files are written between create and start: one never started may lack them.
+    actions: list[Action] = [_remove(c, NEVER_STARTED) for c in existing if c.state == "created"]
     slots: dict[int, list[ContainerInfo]] = {}
-    for live in existing:
+    started = [c for c in existing if c.state != "created"]
+    for live in started:
         slots.setdefault(replica_of(live), []).append(live)
     kept: list[ContainerInfo] = []
     for replica in sorted(slots):
@@ -131,7 +134,7 @@ def _service_actions(
     free = (n for n in range(1, service.replicas + len(taken) + 1) if n not in taken)
     for _ in range(service.replicas - len(kept)):
         replica = next(free)
-        cause = NOT_FOUND if not existing else scale
+        cause = NOT_FOUND if not started else scale
         name = labels.container_name(stack, service.name, replica)
         actions.append(Action(Kind.CREATE, name, cause, service.name, replica))
     return actions

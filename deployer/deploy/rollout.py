@@ -103,7 +103,7 @@ class ServiceRun:
         self._start_stopped(of[Kind.START])
         self._create(of[Kind.CREATE])
         self._replace(of[Kind.RECREATE])
-        self._scale_down([a for a in of[Kind.REMOVE] if a.cause.kind is not CauseKind.INTERRUPTED])
+        self._scale_down([a for a in of[Kind.REMOVE] if a.cause.kind not in _LEFTOVERS])
         if self.service.replicas:
             self.upstream.ensure(self._canonical_members(), self.drain)
 
@@ -111,7 +111,7 @@ class ServiceRun:
 
     def _repair(self, removals: list[Action], renames: list[Action]) -> None:
         """Finish what an interrupted deploy left: duplicates go, successors get their names."""
-        leftovers = [a for a in removals if a.cause.kind is CauseKind.INTERRUPTED]
+        leftovers = [a for a in removals if a.cause.kind in _LEFTOVERS]
         if leftovers:
             ids = {a.container_id for a in leftovers}
             # Out of the proxies first, so their connections drain before the containers stop.
@@ -309,6 +309,10 @@ class ServiceRun:
 
     def _canonical_members(self) -> list[Member]:
         return sorted((replica, self._canonical(replica)) for replica, _ in self.serving)
+
+
+# What an interrupted deploy left: removed before anything is created in its place.
+_LEFTOVERS = {CauseKind.INTERRUPTED, CauseKind.NEVER_STARTED}
 
 
 def _previous_spec(live: list[ContainerInfo], wanted_hash: str) -> tuple[str, dict[str, str]]:
