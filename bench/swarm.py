@@ -33,6 +33,7 @@ from deployer.core.events import quiet  # noqa: E402
 from deployer.engine.docker_engine import DockerEngine  # noqa: E402
 from deployer.model.spec import Stack  # noqa: E402
 from deployer.stackfile.load import load  # noqa: E402
+from deployer.testing.on_swarm import published_on_nodes  # noqa: E402
 from tests.integration.load import Load  # noqa: E402
 
 T = TypeVar("T")
@@ -74,7 +75,7 @@ def main() -> int:
                     lambda: lifecycle.up(ClusterOptions(), engine, quiet))  # fmt: skip
     figures["nodes"] = len(cluster.nodes)
     manager = swarm.connect(cluster.docker_host)
-    stack = load(ROOT / "stack.py").model_copy(update={"name": NAME})
+    stack = published_on_nodes(load(ROOT / "stack.py").model_copy(update={"name": NAME}))
 
     def up(target: Stack) -> swarm.SwarmDeployment:
         return swarm.up(target, manager, engine, cluster.registry, quiet, timeout=300)

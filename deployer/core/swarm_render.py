@@ -63,7 +63,22 @@ def problems(stack: Stack, service: Service, nodes: int) -> list[str]:
     for attachment in stack.service_networks(service):
         if attachment.ipv4_address or attachment.ipv6_address:
             found.append(f"{where}.networks.{attachment.name}: a Swarm picks task addresses")
+    for index, port in enumerate(service.ports):
+        if port.host_ip not in PUBLIC_ADDRESSES:
+            # One engine keeps the loopback default; a swarm would publish on every address
+            # of every node: what was private would turn public without a word.
+            found.append(
+                f"{where}.ports.{index}: {port.host_ip}:{port.host or ''}:{port.container} "
+                "cannot be kept on a Swarm, which publishes a port on every address of every "
+                "node: to publish it there, say so with host_ip '0.0.0.0' (\"0.0.0.0:"
+                f'{port.host or port.container}:{port.container}"); to keep it private, '
+                "remove the port"
+            )
     return found
+
+
+# What a port must say to be published on a swarm: every address, explicitly.
+PUBLIC_ADDRESSES = {"0.0.0.0", "::"}
 
 
 def notes(stack: Stack, service: Service) -> list[str]:
@@ -76,9 +91,6 @@ def notes(stack: Stack, service: Service) -> list[str]:
     if any(option.startswith("no-new-privileges") for option in service.security_opt):
         found.append(f"{where}.security_opt: no-new-privileges is not a Swarm setting "
                      "(Engine API 1.41); ignored")  # fmt: skip
-    if any(port.host_ip not in ("", "0.0.0.0") for port in service.ports):
-        found.append(f"{where}.ports: a Swarm publishes on every address of the node; "
-                     "host_ip ignored")  # fmt: skip
     if service.proxy is not None and service.proxy.transport == "socket":
         found.append(f"{where}.proxy: unix sockets do not cross nodes; nginx reaches "
                      f"tasks.{service.proxy.upstream} by DNS")  # fmt: skip

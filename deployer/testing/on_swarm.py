@@ -81,6 +81,20 @@ def edge_ports_in_use(manager: SwarmEngine) -> set[int]:
     return used
 
 
+def published_on_nodes(stack: Stack) -> Stack:
+    """The stack with each published port on every address of the swarm's nodes, as a swarm
+    requires it said (the test cluster's nodes are reached from the host's loopback only)."""
+    services = tuple(
+        service.model_copy(
+            update={
+                "ports": tuple(p.model_copy(update={"host_ip": "0.0.0.0"}) for p in service.ports)
+            }
+        )
+        for service in stack.services
+    )
+    return stack.model_copy(update={"services": services})
+
+
 def on_the_edge(
     stack: Stack, cluster: Cluster, in_use: set[int]
 ) -> tuple[Stack, dict[tuple[str, int], str]]:
@@ -98,7 +112,11 @@ def on_the_edge(
                     hint="cluster up --publish HOST:NODE (repeatable) publishes more",
                 )
             edge = free.pop(0)
-            ports.append(Port(host=edge, container=port.container, protocol=port.protocol))
+            # Every address of the node container; the host reaches it on its loopback only.
+            ports.append(
+                Port(host=edge, container=port.container, protocol=port.protocol,
+                     host_ip="0.0.0.0")
+            )  # fmt: skip
             urls[(service.name, port.container)] = f"http://127.0.0.1:{cluster.edge_ports[edge]}"
         services.append(service.model_copy(update={"ports": tuple(ports)}))
     return stack.model_copy(update={"services": tuple(services)}), urls

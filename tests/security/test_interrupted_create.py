@@ -23,9 +23,7 @@ def shop(tmp_path: Path) -> Stack:
     return Stack(
         name="shop",
         root=tmp_path,
-        services=[
-            Service(name="web", image="web:1", replicas=2, secrets=[SecretUse(source="db")])
-        ],
+        services=[Service(name="web", image="web:1", replicas=2, secrets=[SecretUse(source="db")])],
         secrets=[Secret(name="db", file="db_password")],
     )
 
@@ -93,11 +91,13 @@ def test_on_the_real_engine_the_next_up_repairs_a_container_left_unstarted(
     deployment = api.up(stack, engine=engine)
 
     assert [a.why() for a in deployment.plan.actions] == [
-        "never started (left by an interrupted deploy)", "not found"
+        "never started (left by an interrupted deploy)",
+        "not found",
     ]
     (replica,) = deployment.replicas
     assert replica.id != left[:12] and replica.state == "running"
     assert docker_api.inspect_container(replica.id)["State"]["Health"]["Status"] in {
-        "healthy", "starting"
+        "healthy",
+        "starting",
     }
     assert engine.exec(replica.id, ["cat", "/run/secrets/db"]) == (0, "s3cr3t")

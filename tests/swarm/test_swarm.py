@@ -34,6 +34,7 @@ from deployer.model.spec import (
 )
 from deployer.stackfile.load import load
 from deployer.testing import swarm_throwaway
+from deployer.testing.on_swarm import published_on_nodes
 from tests.integration.conftest import ROOT, unique_name
 from tests.integration.load import Load
 from tests.swarm.conftest import FRONT_DOOR, leftovers, wait_until
@@ -44,7 +45,7 @@ CLIENTS = 4
 
 
 def _stack(name: str) -> Stack:
-    return load(ROOT / "stack.py").model_copy(update={"name": name})
+    return published_on_nodes(load(ROOT / "stack.py").model_copy(update={"name": name}))
 
 
 def _with_web(stack: Stack, **changes: object) -> Stack:
