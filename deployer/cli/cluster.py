@@ -46,9 +46,6 @@ def _print(cluster: lifecycle.Cluster) -> None:
 def cluster_up(
     nodes: Annotated[int, typer.Option("--nodes", min=1, max=9, help="dockerd nodes")] = 3,
     managers: Annotated[int, typer.Option("--managers", min=1, help="of them, managers")] = 1,
-    api_port: Annotated[
-        int, typer.Option("--api-port", help="127.0.0.1 port of the first manager's Docker API")
-    ] = ClusterOptions.api_port,
     registry_port: Annotated[
         int, typer.Option("--registry-port", help="127.0.0.1 port of the registry")
     ] = ClusterOptions.registry_port,
@@ -67,7 +64,7 @@ def cluster_up(
     if managers > nodes:
         raise typer.BadParameter(f"{managers} managers but {nodes} nodes", param_hint="--managers")
     options = ClusterOptions(
-        nodes=nodes, managers=managers, api_port=api_port, registry_port=registry_port,
+        nodes=nodes, managers=managers, registry_port=registry_port,
         publish=_publish(publish) if publish else ClusterOptions().publish,
     )  # fmt: skip
     with progress(json_output) as report:

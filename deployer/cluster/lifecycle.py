@@ -2,19 +2,43 @@
 
 from __future__ import annotations
 
+import dataclasses
+import secrets
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from deployer import api
 from deployer.cluster import form
-from deployer.cluster.testbed import NODE_API_PORT, REGISTRY_PORT, ClusterOptions, cluster_stack
+from deployer.cluster.testbed import REGISTRY_PORT, REGISTRY_USER, ClusterOptions, cluster_stack
 from deployer.core import labels
 from deployer.core.events import Report, log
 from deployer.engine import Engine
+from deployer.local import registries
+from deployer.local.private import runtime_dir
 from deployer.model.errors import NotFound
 
 DEFAULT = ClusterOptions()
+
+
+def private(options: ClusterOptions) -> ClusterOptions:
+    """The options with this user's private API folder and the registry's password (made
+    once per registry address, kept 0600, so `cluster up` again changes nothing)."""
+    registry = options.registry
+    kept = registries.credentials(registry)
+    if not kept or not kept.get("htpasswd"):
+        import bcrypt  # only the cluster needs it
+
+        password = secrets.token_urlsafe(24)
+        hashed = bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=10)).decode()
+        kept = {
+            "username": REGISTRY_USER, "password": password, "serveraddress": registry,
+            "htpasswd": f"{REGISTRY_USER}:{hashed}\n",
+        }  # fmt: skip
+        registries.save_credentials(registry, kept)
+    return dataclasses.replace(
+        options, api_dir=str(runtime_dir("cluster")), registry_htpasswd=kept["htpasswd"]
+    )
 
 
 @dataclass(frozen=True)
@@ -54,6 +78,7 @@ def up(
     """Start (or converge) the nodes and the registry, then form the swarm; wait until Ready."""
     started = time.monotonic()
     engine = engine or api.connect()
+    options = private(options)
     api.up(cluster_stack(options), engine, report, timeout=timeout)
     nodes = form.form(engine, options, report)
     edge = {node: host for host, node in options.publish}
@@ -70,8 +95,8 @@ def status(engine: Engine | None = None) -> Cluster:
         for replica in replicas
         for port in replica.ports
     }
-    docker_host = f"tcp://127.0.0.1:{ports.get(('node1', NODE_API_PORT), '?')}"
     registry = f"127.0.0.1:{ports.get(('registry', REGISTRY_PORT), '?')}"
+    docker_host = dataclasses.replace(DEFAULT, api_dir=str(runtime_dir("cluster"))).docker_host
     manager = form.node_containers(engine).get("node1")
     running = manager is not None and manager.state == "running"
     nodes = form.swarm_nodes(engine, manager) if running and manager else []
@@ -80,7 +105,7 @@ def status(engine: Engine | None = None) -> Cluster:
         for replica in replicas
         if replica.service == "node1"
         for port in replica.ports
-        if port.container_port != NODE_API_PORT and port.host_port
+        if port.host_port
     }
     return Cluster(docker_host, registry, nodes, edge_ports=edge)
 
@@ -88,9 +113,17 @@ def status(engine: Engine | None = None) -> Cluster:
 def down(engine: Engine | None = None, report: Report = log) -> int:
     """Remove the nodes, the registry and their volumes (every image the nodes held goes too)."""
     engine = engine or api.connect()
-    # Swarm reapers of live test sessions: with the cluster gone they have nothing to reap, and
-    # its network cannot be removed while they are attached to it.
-    selector = {"label": [f"{labels.REAPER_NETWORK}={labels.CLUSTER_NETWORK}"]}
+    # Swarm reapers of live test sessions: with the cluster gone they have nothing to reap.
+    selector = {"label": [labels.REAPER_SWARM]}
     for reaper in engine.containers(selector):
         engine.remove_container(reaper.id)
-    return api.down(labels.CLUSTER_STACK, engine, report, stop_timeout=0, remove_volumes=True)
+    ports = [
+        port.host_port
+        for replica in api.status(labels.CLUSTER_STACK, engine)
+        if replica.service == "registry"
+        for port in replica.ports
+    ]
+    removed = api.down(labels.CLUSTER_STACK, engine, report, stop_timeout=0, remove_volumes=True)
+    for port in ports:
+        registries.forget(f"127.0.0.1:{port}")
+    return removed

@@ -2,6 +2,11 @@
 
 Pure: this only describes the containers; deployer's own `up` creates them, health-gated, and
 `down` removes them. deployer.cluster.form then makes a Swarm of the running nodes.
+
+A node's Docker API is root on the host (a node runs with nearly every capability), so no node
+listens on TCP: the first manager's API is a unix socket in a host folder only its user can
+enter (0700, bind-mounted), and the registry asks for a password (htpasswd) that only the
+cluster's user holds.
 """
 
 from __future__ import annotations
@@ -12,7 +17,6 @@ from deployer.core import labels
 from deployer.model.spec import (
     File,
     Healthcheck,
-    HttpProbe,
     Mount,
     Port,
     Service,
@@ -26,8 +30,12 @@ _ONE_AT_A_TIME = UpdatePolicy(order="stop-first")
 
 NODE_IMAGE = "deployer/node:bookworm"
 REGISTRY_IMAGE = "deployer/registry:bookworm"
-NODE_API_PORT = 2375
 REGISTRY_PORT = 5000
+# Where node1's API socket is inside it; the host folder mounted there is ClusterOptions.api_dir.
+NODE_API_DIR = "/run/deployer-api"
+API_SOCKET = "docker.sock"
+REGISTRY_USER = "deployer"
+_HTPASSWD = "/etc/docker/registry/htpasswd"
 SWARM_PORT = 2377
 ENTRYPOINT = "/usr/local/sbin/deployer-node"
 
@@ -47,8 +55,9 @@ mount --make-rshared /
 rm -f /var/run/docker.pid /run/docker/containerd/containerd.pid
 # The registry at the same address the host pushes to: one image reference works everywhere.
 socat TCP-LISTEN:"$REGISTRY_PORT",bind=127.0.0.1,fork,reuseaddr TCP:registry:5000 &
-# --tls=false: without it dockerd sleeps 15 s before listening on TCP without TLS.
-exec dockerd -H unix:///var/run/docker.sock -H tcp://0.0.0.0:2375 --tls=false \\
+# No TCP listener: the host reaches the first manager's API through a socket in a private
+# folder it mounts ($API_SOCKET); the others only through the swarm.
+exec dockerd -H unix:///var/run/docker.sock ${API_SOCKET:+-H unix://$API_SOCKET} \\
   --storage-driver overlay2
 """
 
@@ -63,15 +72,28 @@ storage:
     enabled: true
 http:
   addr: :5000
+auth:
+  htpasswd:
+    realm: deployer-cluster
+    path: /etc/docker/registry/htpasswd
 """
+
+
+_REGISTRY_PROBE = (
+    "exec 3<>/dev/tcp/127.0.0.1/5000 && printf 'GET /v2/ HTTP/1.0\\r\\n\\r\\n' >&3 && "
+    "read -r status <&3 && [[ $status == *' 401 '* ]]"
+)
 
 
 @dataclass(frozen=True)
 class ClusterOptions:
     nodes: int = 3
     managers: int = 1
-    # Host ports on 127.0.0.1: the first manager's Docker API and the registry.
-    api_port: int = 23750
+    # A private host folder (0700) for the first manager's API socket: set by cluster.lifecycle.
+    api_dir: str = "/run/deployer/cluster"
+    # The registry's htpasswd line (bcrypt): its password is in the cluster user's own files.
+    registry_htpasswd: str = ""
+    # Host port on 127.0.0.1 of the registry (which asks for the password).
     registry_port: int = 15000
     # (host port on 127.0.0.1, port on the edge node): how the host reaches published services.
     # Several, so that throwaway stacks can run beside a stack that publishes 8080.
@@ -81,7 +103,7 @@ class ClusterOptions:
 
     @property
     def docker_host(self) -> str:
-        return f"tcp://127.0.0.1:{self.api_port}"
+        return f"unix://{self.api_dir}/{API_SOCKET}"
 
     @property
     def registry(self) -> str:
@@ -105,17 +127,20 @@ def cluster_stack(options: ClusterOptions) -> Stack:
 def _node(index: int, options: ClusterOptions) -> Service:
     name = node_name(index)
     ports: list[Port] = []
+    env = {"REGISTRY_PORT": str(options.registry_port)}
+    mounts = [Mount(type="volume", source=f"{name}-docker", target="/var/lib/docker")]
     if index == 1:  # the first manager: the API the host drives, and the edge's ports
-        ports.append(Port(host=options.api_port, container=NODE_API_PORT))
         ports += [Port(host=host, container=node) for host, node in options.publish]
+        mounts.append(Mount(type="bind", source=options.api_dir, target=NODE_API_DIR))
+        env["API_SOCKET"] = f"{NODE_API_DIR}/{API_SOCKET}"
     return Service(
         name=name,
         image=NODE_IMAGE,
         command=("sh", ENTRYPOINT),
         hostname=name,
-        env={"REGISTRY_PORT": str(options.registry_port)},
+        env=env,
         files=(File(path=ENTRYPOINT, content=_NODE_ENTRYPOINT, mode=0o755),),
-        mounts=(Mount(type="volume", source=f"{name}-docker", target="/var/lib/docker"),),
+        mounts=tuple(mounts),
         ports=tuple(ports),
         cap_add=("ALL",),
         cap_drop=("SYS_RESOURCE",),
@@ -138,11 +163,15 @@ def _registry(options: ClusterOptions) -> Service:
     return Service(
         name="registry",
         image=REGISTRY_IMAGE,
-        files=(File(path="/etc/docker/registry/config.yml", content=_REGISTRY_CONFIG),),
+        files=(
+            File(path="/etc/docker/registry/config.yml", content=_REGISTRY_CONFIG),
+            File(path=_HTPASSWD, content=options.registry_htpasswd, mode=0o644),
+        ),
         mounts=(Mount(type="volume", source="registry-data", target="/var/lib/docker-registry"),),
         ports=(Port(host=options.registry_port, container=REGISTRY_PORT),),
         healthcheck=Healthcheck(
-            http=HttpProbe(path="/v2/", port=REGISTRY_PORT),
+            # Up and asking for the password: 401 is its healthy answer without one.
+            command=("bash", "-c", _REGISTRY_PROBE),
             interval="1s",
             timeout="2s",
             retries=3,

@@ -70,9 +70,9 @@ ONE_OFF = f"{PREFIX}.one-off"
 SESSION = f"{PREFIX}.session"
 THROWAWAY = f"{PREFIX}.throwaway"
 REAPER = f"{PREFIX}.reaper"
-# A swarm reaper's: the network it reaches its cluster's manager on (the cluster's, which
-# cannot be removed while the reaper is attached to it).
-REAPER_NETWORK = f"{PREFIX}.reaper.network"
+# A swarm reaper's: the manager's API socket it reaches its cluster through (`cluster down`
+# removes such reapers: with the cluster gone they have nothing left to reap).
+REAPER_SWARM = f"{PREFIX}.reaper.swarm"
 # Which base image a deployer-built base image is (python, nginx), for `images` listing.
 BASE_IMAGE = f"{PREFIX}.base-image"
 VERSION = f"{PREFIX}.version"
@@ -199,7 +199,6 @@ def network_labels(stack: str, network: str) -> dict[str, str]:
 EDGE_NODE = f"{PREFIX}.edge"
 # The local test cluster's stack name (its nodes and registry are an ordinary deployer stack).
 CLUSTER_STACK = "deployer-cluster"
-CLUSTER_NETWORK = network_name(CLUSTER_STACK, "default")
 
 
 def swarm_service_name(stack: str, service: str) -> str:

@@ -20,7 +20,7 @@ from pathlib import Path
 from types import TracebackType
 
 from deployer.core.events import LockWaiting, Report, Warning
-from deployer.deploy.private import open_private_file, private_dir, runtime_dir
+from deployer.local.private import open_private_file, private_dir, runtime_dir
 from deployer.model.errors import LockBusy
 
 POLL_SECONDS = 0.2

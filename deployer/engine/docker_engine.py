@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import docker
+import docker.auth
 import docker.errors
 import requests
 
@@ -28,6 +29,7 @@ from deployer.core.swarm_state import NodeInfo, ServiceInfo, SwarmInfo, SwarmObj
 from deployer.engine import archive
 from deployer.engine.inspect import container_info, stats_of
 from deployer.engine.protocol import ContainerStats, PathStat, Session
+from deployer.local import registries
 from deployer.model.errors import EngineError, EngineUnavailable, ImageError, NotFound
 
 API_VERSION = "1.41"  # Engine 20.10; newer engines still speak it, so bodies mean the same.
@@ -397,14 +399,34 @@ class DockerEngine:
         # The raw Engine API body: deployer renders the whole ServiceSpec itself.
         with translated(f"creating service {spec.get('Name')}"):
             url = self.api._url("/services/create")
-            created = self.api._result(self.api._post_json(url, data=spec), json=True)
+            response = self.api._post_json(url, data=spec, headers=self._pull_auth(spec))
+            created = self.api._result(response, json=True)
         return str(created["ID"])
 
     def update_service(self, service_id: str, version: int, spec: dict[str, Any]) -> None:
         with translated(f"updating service {spec.get('Name')}"):
             url = self.api._url("/services/{0}/update", service_id)
-            response = self.api._post_json(url, data=spec, params={"version": version})
+            response = self.api._post_json(
+                url, data=spec, params={"version": version}, headers=self._pull_auth(spec)
+            )
             self.api._raise_for_status(response)
+
+    def _registry_auth(self, reference: str) -> dict[str, str] | None:
+        """The password for the registry an image reference names: deployer's own (the test
+        cluster's), else the Docker config's (`docker login`)."""
+        registry, _ = docker.auth.resolve_repository_name(reference.partition("@")[0])
+        kept = registries.credentials(registry)
+        if kept:
+            return {k: kept[k] for k in ("username", "password", "serveraddress") if k in kept}
+        found = docker.auth.resolve_authconfig(self.api._auth_configs, registry)
+        return dict(found) if found else None
+
+    def _pull_auth(self, spec: dict[str, Any]) -> dict[str, str]:
+        """The header that lets every node pull the service's image (docker stack deploy's
+        --with-registry-auth); the swarm keeps it, encrypted, for the tasks' pulls."""
+        image = str(((spec.get("TaskTemplate") or {}).get("ContainerSpec") or {}).get("Image", ""))
+        auth = self._registry_auth(image) if image else None
+        return {"X-Registry-Auth": docker.auth.encode_header(auth).decode()} if auth else {}
 
     def remove_service(self, service_id: str) -> None:
         # Gone already is what removing wanted.
@@ -460,7 +482,9 @@ class DockerEngine:
         with translated(f"pushing {repository}:{tag}"):
             self.api.tag(image, repository, tag)
             digest = ""
-            for line in self.api.push(repository, tag=tag, stream=True, decode=True):
+            auth = self._registry_auth(repository)
+            pushing = self.api.push(repository, tag=tag, stream=True, decode=True, auth_config=auth)
+            for line in pushing:
                 if line.get("error"):
                     raise ImageError(
                         f"pushing {repository}:{tag}: {line['error']}",

@@ -25,7 +25,6 @@ from pathlib import Path
 
 from deployer import api, swarm
 from deployer.cluster.lifecycle import Cluster
-from deployer.cluster.testbed import NODE_API_PORT, node_name
 from deployer.core import labels
 from deployer.core.events import Report, quiet
 from deployer.engine import Engine
@@ -36,9 +35,6 @@ from deployer.model.spec import Port, Stack
 from deployer.stackfile import load
 from deployer.testing.reaper import Reaper
 from deployer.testing.stacks import disposable_copy
-
-# How a reaper (a container of the local engine) reaches the test cluster's manager.
-MANAGER_IN_CLUSTER = f"{node_name(1)}:{NODE_API_PORT}"
 
 # (service, container port) -> the URL on 127.0.0.1 that reaches it through the edge node
 Urls = dict[tuple[str, int], str]
@@ -137,7 +133,7 @@ def swarm_throwaway(
     manager = swarm.connect(cluster.docker_host)
     builder = builder or api.connect()
     session = (
-        Reaper.swarm_session(builder, MANAGER_IN_CLUSTER, labels.CLUSTER_NETWORK, report)
+        Reaper.swarm_session(builder, cluster.docker_host.removeprefix("unix://"), report)
         if reaper
         else f"local-{secrets.token_hex(6)}"
     )

@@ -31,29 +31,28 @@ class Reaper:
 
     _lock = threading.Lock()
     _current: Reaper | None = None
-    _swarm: dict[str, Reaper] = {}  # manager address -> this process's reaper for that swarm
+    _swarm: dict[str, Reaper] = {}  # manager socket -> this process's reaper for that swarm
 
-    def __init__(
-        self, engine: Engine, report: Report, swarm: tuple[str, str] | None = None
-    ) -> None:
-        """`swarm`: (a Swarm manager's API as host:port, a network of the local engine that
-        reaches it): the reaper removes the session's services there, not local objects."""
+    def __init__(self, engine: Engine, report: Report, swarm_socket: str | None = None) -> None:
+        """`swarm_socket`: a Swarm manager's API socket on this host: the reaper removes the
+        session's services there, not local objects."""
         self.session_id = f"{os.getpid()}-{secrets.token_hex(6)}"
+        # Only this process knows it: nobody else who reaches the port counts as the session.
+        token = secrets.token_hex(16)
         image = self._image(engine, report)
-        env = [f"REAPER_SESSION_LABEL={labels.SESSION}", f"REAPER_SESSION={self.session_id}"]
+        env = [
+            f"REAPER_SESSION_LABEL={labels.SESSION}", f"REAPER_SESSION={self.session_id}",
+            f"REAPER_TOKEN={token}", f"REAPER_ENGINE_SOCKET={_CONTAINER_SOCKET}",
+        ]  # fmt: skip
         host_config: dict[str, object] = {
             "AutoRemove": True,
             "PortBindings": {"8080/tcp": [{"HostIp": "127.0.0.1", "HostPort": ""}]},
+            "Binds": [f"{swarm_socket or _engine_socket()}:{_CONTAINER_SOCKET}"],
         }
         container_labels = {labels.REAPER: self.session_id}
-        if swarm is None:
-            env.append(f"REAPER_ENGINE_SOCKET={_CONTAINER_SOCKET}")
-            host_config["Binds"] = [f"{_engine_socket()}:{_CONTAINER_SOCKET}"]
-        else:
-            manager, network = swarm
-            env += [f"REAPER_SWARM_MANAGER={manager}", f"REAPER_STACK_LABEL={labels.STACK}"]
-            host_config["NetworkMode"] = network
-            container_labels[labels.REAPER_NETWORK] = network
+        if swarm_socket is not None:
+            env += ["REAPER_SWARM=1", f"REAPER_STACK_LABEL={labels.STACK}"]
+            container_labels[labels.REAPER_SWARM] = swarm_socket
         plan = ContainerPlan(
             name=f"deployer-reaper-{self.session_id}",
             body={
@@ -68,7 +67,7 @@ class Reaper:
         engine.start(container_id)
         port = engine.inspect_container(container_id).ports[0].host_port
         # Kept open on purpose until the process ends: its closing is the reaper's signal.
-        self.connection = _handshake(port, f"label={labels.SESSION}={self.session_id}")
+        self.connection = _handshake(port, f"{token} label={labels.SESSION}={self.session_id}")
 
     @classmethod
     def session(cls, engine: Engine, report: Report = quiet) -> str:
@@ -78,16 +77,14 @@ class Reaper:
             return cls._current.session_id
 
     @classmethod
-    def swarm_session(
-        cls, engine: Engine, manager: str, network: str, report: Report = quiet
-    ) -> str:
-        """This process's session on the swarm whose manager API is `manager` (host:port,
-        reached from the local engine's `network`): its reaper removes what the session left
-        there once the process is gone."""
+    def swarm_session(cls, engine: Engine, manager_socket: str, report: Report = quiet) -> str:
+        """This process's session on the swarm whose manager's API socket (on this host) is
+        `manager_socket`: its reaper removes what the session left there once the process is
+        gone."""
         with cls._lock:
-            if manager not in cls._swarm:
-                cls._swarm[manager] = Reaper(engine, report, swarm=(manager, network))
-            return cls._swarm[manager].session_id
+            if manager_socket not in cls._swarm:
+                cls._swarm[manager_socket] = Reaper(engine, report, manager_socket)
+            return cls._swarm[manager_socket].session_id
 
     @staticmethod
     def _image(engine: Engine, report: Report) -> str:

@@ -13,7 +13,7 @@ import pytest
 
 from deployer import api
 from deployer.deploy.lock import DeployLock, lock_path
-from deployer.deploy.private import private_dir
+from deployer.local.private import private_dir
 from deployer.model.errors import LocalFileError
 from deployer.model.spec import Service, Stack
 from tests.fakes import FakeEngine

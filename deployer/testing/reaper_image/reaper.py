@@ -3,22 +3,25 @@
 It runs in a container of its own with the engine's socket mounted. Protocol, one TCP connection
 per test process, held open for the process's whole life:
 
-    client -> "label=<session label>=<session id>\\n"
+    client -> "<session token> label=<session label>=<session id>\\n"
     reaper -> "ACK\\n"
 
-The reaper is started for one session (REAPER_SESSION_LABEL, REAPER_SESSION): it accepts that
-filter and no other ("ERR ..."), so whatever reaches its port can never make it remove anything
-but that session's objects. When every connection has closed and none comes back within GRACE
-seconds, it removes every container, then every network and volume, carrying the session's
-label, and exits. A process that
-is SIGKILLed closes its connection all the same (the kernel does it), which is the point.
+The reaper is started for one session (REAPER_SESSION_LABEL, REAPER_SESSION) with a secret token
+(REAPER_TOKEN) that only the session's process knows: it accepts that filter with that token and
+nothing else ("ERR ..."), so whatever reaches its port can never make it remove anything but that
+session's objects. Only connections that gave the token count: another local process that
+connects and drops can neither make it reap early nor keep it from reaping. When every counted
+connection has closed and none comes back within GRACE seconds, it removes every container, then
+every network and volume, carrying the session's label, and exits. A process that is SIGKILLed
+closes its connection all the same (the kernel does it), which is the point.
 
-A reaper for a Swarm (REAPER_SWARM_MANAGER: the manager's API, host:port) removes the session's
+A reaper for a Swarm (REAPER_SWARM=1, the manager's API socket mounted) removes the session's
 services, configs and secrets on the manager instead, then their stacks' networks.
 """
 
 from __future__ import annotations
 
+import hmac
 import http.client
 import json
 import os
@@ -34,7 +37,8 @@ PORT = int(os.environ.get("REAPER_PORT", "8080"))
 GRACE = float(os.environ.get("REAPER_GRACE", "2"))
 FIRST_CONNECTION_TIMEOUT = float(os.environ.get("REAPER_FIRST_CONNECTION_TIMEOUT", "60"))
 API = "/v1.41"
-SWARM_MANAGER = os.environ.get("REAPER_SWARM_MANAGER", "")
+SWARM = os.environ.get("REAPER_SWARM", "") == "1"
+TOKEN = os.environ.get("REAPER_TOKEN", "")
 STACK_LABEL = os.environ.get("REAPER_STACK_LABEL", "io.deployer.stack")
 # Removed services' tasks let go of their configs, secrets and networks a few seconds later.
 RELEASE_SECONDS = 60.0
@@ -45,6 +49,7 @@ SESSION_FILTER = "label={}={}".format(
 
 filters: set[str] = set()
 connections = 0
+seen_any = False  # a connection that gave the token
 last_change = time.monotonic()
 lock = threading.Lock()
 
@@ -60,12 +65,7 @@ class EngineConnection(http.client.HTTPConnection):
 
 
 def call(method: str, path: str, query: dict[str, str] | None = None) -> Any:
-    host, _, port = SWARM_MANAGER.partition(":")
-    connection = (
-        http.client.HTTPConnection(host, int(port or 2375), timeout=60)
-        if SWARM_MANAGER
-        else EngineConnection()
-    )
+    connection = EngineConnection()
     url = API + path + ("?" + urllib.parse.urlencode(query) if query else "")
     connection.request(method, url)
     response = connection.getresponse()
@@ -103,7 +103,7 @@ def reap_swarm(query: dict[str, str]) -> None:
 def reap() -> None:
     wanted = sorted(filters)
     print(f"reaper: removing everything matching {wanted}", flush=True)
-    if SWARM_MANAGER:
+    if SWARM:
         for flt in wanted:
             key, _, value = flt.partition("=")
             reap_swarm({"filters": json.dumps({key: [value]})})
@@ -123,13 +123,19 @@ def reap() -> None:
             call("DELETE", f"/volumes/{volume['Name']}")
 
 
+def authentic(text: str) -> bool:
+    token, _, wanted = text.partition(" ")
+    if not TOKEN or SESSION_FILTER.endswith("="):
+        return False
+    return hmac.compare_digest(token.encode(), TOKEN.encode()) and wanted == SESSION_FILTER
+
+
 def serve_client(client: socket.socket) -> None:
-    global connections, last_change
-    with lock:
-        connections += 1
-        last_change = time.monotonic()
+    global connections, last_change, seen_any
+    counted = False
     buffer = b""
     try:
+        client.settimeout(10)  # a stranger that says nothing is dropped
         while True:
             data = client.recv(4096)
             if not data:
@@ -138,19 +144,28 @@ def serve_client(client: socket.socket) -> None:
             while b"\n" in buffer:
                 line, buffer = buffer.split(b"\n", 1)
                 text = line.decode(errors="replace").strip()
-                if text == SESSION_FILTER and not SESSION_FILTER.endswith("="):
+                if authentic(text):
                     with lock:
-                        filters.add(text)
+                        filters.add(SESSION_FILTER)
+                        if not counted:
+                            connections += 1
+                            seen_any = True
+                            last_change = time.monotonic()
+                    counted = True
+                    client.settimeout(None)
                     client.sendall(b"ACK\n")
                 elif text:
                     client.sendall(b"ERR this reaper removes only its own session's objects\n")
+            if len(buffer) > 4096:
+                break
     except OSError:
         pass
     finally:
         client.close()
-        with lock:
-            connections -= 1
-            last_change = time.monotonic()
+        if counted:
+            with lock:
+                connections -= 1
+                last_change = time.monotonic()
 
 
 def main() -> int:
@@ -161,20 +176,19 @@ def main() -> int:
     server.settimeout(0.2)
     print(f"reaper: listening on {PORT}", flush=True)
     started = time.monotonic()
-    seen_any = False
     while True:
         try:
             client, _ = server.accept()
-            seen_any = True
             threading.Thread(target=serve_client, args=(client,), daemon=True).start()
         except TimeoutError:
             pass
         with lock:
             idle = connections == 0 and time.monotonic() - last_change > GRACE
-        if seen_any and idle:
+            authenticated = seen_any
+        if authenticated and idle:
             reap()
             return 0
-        if not seen_any and time.monotonic() - started > FIRST_CONNECTION_TIMEOUT:
+        if not authenticated and time.monotonic() - started > FIRST_CONNECTION_TIMEOUT:
             print("reaper: nobody connected; exiting", flush=True)
             return 0
 

@@ -1,0 +1,1 @@
+"""What deployer keeps on this host: private folders and files no other user controls."""
