@@ -332,7 +332,9 @@ def _label_of(containers: list[ContainerInfo], key: str) -> str | None:
 def gc(engine: Engine | None = None, report: Report = log, everything: bool = False) -> int:
     """Remove throwaway stacks that no live test session holds (all of them with `everything`).
 
-    A session is live while its reaper container runs. Returns how many objects were removed.
+    A session is live while its reaper container runs. Only objects that carry the throwaway
+    label and the dead session's label go: a stack of the same name that is not a throwaway,
+    or another session's, is not touched. Returns how many objects were removed.
     """
     engine = engine or connect()
     throwaway = {"label": [f"{labels.THROWAWAY}=1"]}
@@ -345,21 +347,24 @@ def gc(engine: Engine | None = None, report: Report = log, everything: bool = Fa
             if c.state == "running"
         }
     )
-    stacks = sorted(
+    found: list[dict[str, str]] = [
+        *(c.labels for c in engine.containers(throwaway)),
+        *(n.labels for n in engine.networks(throwaway)),
+        *(v.labels for v in engine.volumes(throwaway)),
+    ]
+    dead = sorted(
         {
-            c.labels.get(labels.STACK, "")
-            for c in engine.containers(throwaway)
-            if c.labels.get(labels.SESSION) not in live
+            (found_labels.get(labels.STACK, ""), found_labels.get(labels.SESSION, ""))
+            for found_labels in found
+            if found_labels.get(labels.SESSION) not in live
         }
-        | {n.labels.get(labels.STACK, "") for n in engine.networks(throwaway)
-           if n.labels.get(labels.SESSION) not in live}
-        | {v.labels.get(labels.STACK, "") for v in engine.volumes(throwaway)
-           if v.labels.get(labels.SESSION) not in live}
-    )  # fmt: skip
+    )
     removed = 0
-    for name in stacks:
+    for name, session in dead:
         report(Note(f"removing throwaway stack {name}"))
-        removed += down(name, engine=engine, report=report, stop_timeout=0, remove_volumes=True)
+        only = {labels.THROWAWAY: "1", labels.SESSION: session}
+        with DeployLock(name, LOCK_TIMEOUT, report, engine.identity()):
+            removed += _down(name, engine, report, 0, False, True, only)
     return removed
 
 
@@ -405,8 +410,9 @@ def _down(
     stop_timeout: int | None,
     remove_images: bool,
     remove_volumes: bool,
+    only: dict[str, str] | None = None,
 ) -> int:
-    observed = observe(engine, name)
+    observed = observe(engine, name, only)
     removals = [
         Action(Kind.REMOVE, c.name, DOWN, c.labels.get(labels.SERVICE, ""), replica_of(c), c.id)
         for c in [*observed.one_offs, *observed.containers]

@@ -11,17 +11,28 @@ import hashlib
 import os
 from collections.abc import Mapping
 
+from deployer.model.errors import StackError
 from deployer.model.spec import Config, ConfigUse, File, Secret, SecretUse, Service, Stack
 
 
-def content(stack: Stack, source: Secret | Config, environ: Mapping[str, str] = os.environ) -> str:
+def content(
+    stack: Stack, source: Secret | Config, environ: Mapping[str, str] = os.environ
+) -> bytes:
+    """The bytes as they are (a secret may be binary: a DER key, a keystore)."""
     if source.file is not None:
-        return stack.resolve(source.file).read_text(encoding="utf-8")
+        path = stack.resolve(source.file)
+        try:
+            return path.read_bytes()
+        except OSError as error:
+            kind = "secrets" if isinstance(source, Secret) else "configs"
+            raise StackError(
+                str(path), [f"{kind}.{source.name}.file: cannot read it: {error.strerror}"]
+            ) from None
     if source.environment is not None:
-        return environ.get(source.environment, "")
+        return environ.get(source.environment, "").encode()
     if isinstance(source, Secret):
-        return source.content.get_secret_value() if source.content is not None else ""
-    return source.content or ""
+        return source.content.get_secret_value().encode() if source.content is not None else b""
+    return (source.content or "").encode()
 
 
 def _uses(stack: Stack, service: Service) -> list[tuple[SecretUse | ConfigUse, Secret | Config]]:
@@ -36,7 +47,7 @@ def _uses(stack: Stack, service: Service) -> list[tuple[SecretUse | ConfigUse, S
 def files(stack: Stack, service: Service) -> list[File]:
     """The files a service's containers get for its secrets and configs."""
     return [
-        File(path=use.path(), content=content(stack, source), mode=use.mode, uid=use.uid,
+        File(path=use.path(), data=content(stack, source), mode=use.mode, uid=use.uid,
              gid=use.gid)
         for use, source in _uses(stack, service)
     ]  # fmt: skip
@@ -45,6 +56,6 @@ def files(stack: Stack, service: Service) -> list[File]:
 def digests(stack: Stack, service: Service) -> dict[str, str]:
     """Per target path: a digest of what is written there (what the config hash sees)."""
     return {
-        use.path(): hashlib.sha256(content(stack, source).encode()).hexdigest()
+        use.path(): hashlib.sha256(content(stack, source)).hexdigest()
         for use, source in _uses(stack, service)
     }

@@ -8,6 +8,7 @@ round robin (endpoint mode dnsrr) and publish ports on the node that runs them (
 from __future__ import annotations
 
 import hashlib
+import hmac
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -128,8 +129,10 @@ def proxy_config(stack: Stack, proxy: Service, template: str) -> str:
                   count=1, flags=re.MULTILINE)  # fmt: skip
 
 
-def files(stack: Stack, service: Service, template: str | None) -> list[SwarmFile]:
-    """The service's files, configs, secrets and proxy config, as Swarm objects."""
+def files(stack: Stack, service: Service, template: str | None, key: bytes) -> list[SwarmFile]:
+    """The service's files, configs, secrets and proxy config, as Swarm objects, named by a
+    digest of their content keyed with `key` (a plain hash in a secret's public name would let
+    anyone who lists secrets test guesses of a weak password)."""
     found = []
     written = list(service.files) + secrets.files(stack, service)
     if service.proxy is not None and template is not None:
@@ -140,8 +143,8 @@ def files(stack: Stack, service: Service, template: str | None) -> list[SwarmFil
         if file.link is not None:
             continue  # links to nginx's own files: the proxy config includes them absolutely
         kind = "secret" if file.path in secret_paths else "config"
-        data = file.content.encode()
-        digest = hashlib.sha256(data + file.path.encode()).hexdigest()
+        data = file.payload()
+        digest = hmac.new(key, data + file.path.encode(), hashlib.sha256).hexdigest()
         found.append(SwarmFile(kind, labels.swarm_object_name(stack.name, kind, digest), data,
                                file.path, file.uid, file.gid, file.mode))  # fmt: skip
     return found

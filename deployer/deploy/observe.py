@@ -11,10 +11,12 @@ from deployer.engine import Engine
 from deployer.model.errors import DeployerError
 
 
-def observe(engine: Engine, stack: str) -> ObservedState:
-    """Every object of the stack. The route check (an exec in the proxy, ~50 ms) runs while
-    networks and volumes are listed: a no-op `up` pays for the slowest, not the sum."""
+def observe(engine: Engine, stack: str, only: dict[str, str] | None = None) -> ObservedState:
+    """Every object of the stack (carrying the `only` labels too, when given). The route check
+    (an exec in the proxy, ~50 ms) runs while networks and volumes are listed: a no-op `up`
+    pays for the slowest, not the sum."""
     selector = labels.stack_filter(stack)
+    selector["label"] += [f"{key}={value}" for key, value in sorted((only or {}).items())]
     found = sorted(engine.containers(selector), key=lambda c: c.name)
     containers = [c for c in found if labels.ONE_OFF not in c.labels]
     with ThreadPoolExecutor(max_workers=3) as pool:

@@ -18,6 +18,7 @@ from deployer.core.swarm_reconcile import reconcile, rollback_plan
 from deployer.core.swarm_state import ServiceInfo, SwarmObserved, TaskInfo
 from deployer.engine import Engine
 from deployer.engine.protocol import SwarmEngine
+from deployer.local import keys
 from deployer.model.errors import DeployFailed, EngineError, NotFound, StackError
 from deployer.model.spec import Stack
 
@@ -63,6 +64,8 @@ class DesiredServices:
     images: dict[str, ServiceImage]
     references: dict[str, str]  # service -> what the tasks run (a digest reference)
     edge: bool
+    # This user's key for the secrets' and configs' names (deployer.local.keys).
+    object_key: bytes = field(default_factory=keys.object_key)
     files: dict[str, list[swarm_render.SwarmFile]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -70,7 +73,9 @@ class DesiredServices:
             template = (
                 self.stack.resolve(service.proxy.template).read_text() if service.proxy else None
             )
-            self.files[service.name] = swarm_render.files(self.stack, service, template)
+            self.files[service.name] = swarm_render.files(
+                self.stack, service, template, self.object_key
+            )
 
     def spec(self, name: str, object_ids: dict[str, str] | None = None) -> dict[str, Any]:
         service = self.stack.service(name)

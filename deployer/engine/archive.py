@@ -20,7 +20,7 @@ def tar_of(files: list[File], relative_to: str = "/") -> bytes:
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as archive:
         for file in files:
-            data = file.content.encode()
+            data = file.payload()
             member = tarfile.TarInfo(file.path.removeprefix(relative_to).lstrip("/"))
             if file.link is not None:
                 member.type, member.linkname = tarfile.SYMTYPE, file.link

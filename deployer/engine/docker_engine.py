@@ -27,7 +27,7 @@ from deployer.core.render import ContainerPlan
 from deployer.core.state import ContainerInfo, NetworkInfo, VolumeInfo
 from deployer.core.swarm_state import NodeInfo, ServiceInfo, SwarmInfo, SwarmObject, TaskInfo
 from deployer.engine import archive
-from deployer.engine.inspect import container_info, stats_of
+from deployer.engine.inspect import container_info, exit_code, stats_of
 from deployer.engine.protocol import ContainerStats, PathStat, Session
 from deployer.local import registries
 from deployer.model.errors import EngineError, EngineUnavailable, ImageError, NotFound
@@ -233,7 +233,7 @@ class DockerEngine:
             created = self.api.exec_create(container_id, command)
             output: bytes = self.api.exec_start(created["Id"])
             code = self.api.exec_inspect(created["Id"])["ExitCode"]
-        return int(code or 0), output.decode(errors="replace")
+        return exit_code(code), output.decode(errors="replace")
 
     # -- networks -----------------------------------------------------------------------------
 
@@ -571,7 +571,7 @@ class DockerEngine:
     def exec_exit_code(self, session: Session) -> int:
         with translated("reading the exit code"):
             code = self.api.exec_inspect(session.exec_id).get("ExitCode")
-        return int(code if code is not None else 1)
+        return exit_code(code)
 
     def path_stat(self, container_id: str, path: str) -> PathStat | None:
         # HEAD of the archive endpoint: the engine stats the path; nothing is copied or run.

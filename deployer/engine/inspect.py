@@ -35,6 +35,17 @@ def container_info(data: dict[str, Any]) -> ContainerInfo:
     )
 
 
+def exit_code(value: object) -> int:
+    """An exec's ExitCode as the engine reports it: None means it did not say (the process
+    still runs, or the engine lost it), which is no success."""
+    if value is None or isinstance(value, bool):
+        return 1
+    try:
+        return int(str(value))
+    except ValueError:
+        return 1
+
+
 def published_ports(data: dict[str, Any]) -> list[PublishedPort]:
     ports = ((data.get("NetworkSettings") or {}).get("Ports")) or {}
     found = []

@@ -320,6 +320,12 @@ class File(Model):
     gid: Annotated[int, Field(ge=0)] = 0
     # When set, the file is a symbolic link to this path instead of `content`.
     link: str | None = None
+    # Bytes instead of `content` (a binary secret, a DER key): deployer's own, never dumped.
+    data: bytes | None = Field(default=None, exclude=True, repr=False)
+
+    def payload(self) -> bytes:
+        """What is written: `data` when given, else `content` as UTF-8."""
+        return self.data if self.data is not None else self.content.encode()
 
     @field_validator("path")
     @classmethod
@@ -429,7 +435,8 @@ class Proxy(Model):
     template: Path = Path("nginx/nginx.conf.template")
     # Generous by default: it stops a runaway client, not a busy one. None turns it off.
     rate_limit: RateLimit | None = RateLimit()
-    max_body_size: str = "10m"
+    # nginx's client_max_body_size, pasted into its config: a size and nothing else.
+    max_body_size: Annotated[str, Field(pattern=r"^\d+[kKmMgG]?$")] = "10m"
     # The upstream's /metrics through the public port: off by default (the stack's own scrapers
     # reach the replicas directly on the stack's network).
     public_metrics: bool = False

@@ -36,8 +36,49 @@ class Override:
         return f"!override {self.value!r}"
 
 
-class Loader(yaml.SafeLoader):
-    """YAML as Compose reads it: the safe loader plus Compose's two merge tags."""
+# A document whose aliases expand past this many nodes is refused ("billion laughs": a 1 KB
+# file of nested aliases would otherwise keep every later step busy for minutes).
+MAX_EXPANDED_NODES = 200_000
+
+
+class BoundedLoader(yaml.SafeLoader):
+    """The safe loader with a cap on what aliases may expand to."""
+
+    def compose_document(self) -> yaml.Node | None:
+        node: yaml.Node | None = super().compose_document()
+        if node is not None and expanded_size(node) > MAX_EXPANDED_NODES:
+            raise yaml.YAMLError(
+                f"its aliases expand to more than {MAX_EXPANDED_NODES} values (line "
+                f"{node.start_mark.line + 1}); a Compose file needs far fewer: write the "
+                "repeated parts out, or nest fewer aliases"
+            )
+        return node
+
+
+def expanded_size(root: yaml.Node) -> int:
+    """How many nodes the document has with every alias expanded (counted once per node,
+    so an exponential expansion costs linear time to count)."""
+    sizes: dict[int, int] = {}
+
+    def size(node: yaml.Node) -> int:
+        known = sizes.get(id(node))
+        if known is not None:
+            return known
+        sizes[id(node)] = 1  # a node reached again while counting it (a recursive alias)
+        children: list[yaml.Node] = []
+        if isinstance(node, yaml.MappingNode):
+            children = [part for pair in node.value for part in pair]
+        elif isinstance(node, yaml.SequenceNode):
+            children = list(node.value)
+        total = min(1 + sum(size(child) for child in children), MAX_EXPANDED_NODES + 1)
+        sizes[id(node)] = total
+        return total
+
+    return size(root)
+
+
+class Loader(BoundedLoader):
+    """YAML as Compose reads it: the bounded safe loader plus Compose's two merge tags."""
 
 
 def _reset(loader: yaml.SafeLoader, node: yaml.Node) -> _Reset:

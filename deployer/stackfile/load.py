@@ -246,10 +246,11 @@ def _load_yaml(file: Path, warn: Callable[[str], None], options: ComposeOptions)
     import yaml  # only for YAML stacks: most runs never need it
 
     from deployer.stackfile.compose import environment_for
+    from deployer.stackfile.compose_merge import BoundedLoader
     from deployer.stackfile.interpolate import interpolate, unset_message
 
     try:
-        document = yaml.safe_load(file.read_text(encoding="utf-8"))
+        document = yaml.load(file.read_text(encoding="utf-8"), Loader=BoundedLoader)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"line {mark.line + 1}: " if mark is not None else ""

@@ -39,35 +39,9 @@ class Reaper:
         self.session_id = f"{os.getpid()}-{secrets.token_hex(6)}"
         # Only this process knows it: nobody else who reaches the port counts as the session.
         token = secrets.token_hex(16)
-        image = self._image(engine, report)
-        env = [
-            f"REAPER_SESSION_LABEL={labels.SESSION}", f"REAPER_SESSION={self.session_id}",
-            f"REAPER_TOKEN={token}", f"REAPER_ENGINE_SOCKET={_CONTAINER_SOCKET}",
-        ]  # fmt: skip
-        host_config: dict[str, object] = {
-            "AutoRemove": True,
-            "PortBindings": {"8080/tcp": [{"HostIp": "127.0.0.1", "HostPort": ""}]},
-            "Binds": [f"{swarm_socket or _engine_socket()}:{_CONTAINER_SOCKET}"],
-        }
-        container_labels = {labels.REAPER: self.session_id}
-        if swarm_socket is not None:
-            env += ["REAPER_SWARM=1", f"REAPER_STACK_LABEL={labels.STACK}"]
-            container_labels[labels.REAPER_SWARM] = swarm_socket
-        plan = ContainerPlan(
-            name=f"deployer-reaper-{self.session_id}",
-            body={
-                "Image": image,
-                "Labels": container_labels,
-                "Env": env,
-                "ExposedPorts": {"8080/tcp": {}},
-                "HostConfig": host_config,
-            },
-        )
-        container_id = engine.create_container(plan)
-        engine.start(container_id)
-        port = engine.inspect_container(container_id).ports[0].host_port
+        _, port = launch(engine, report, self.session_id, token, swarm_socket)
         # Kept open on purpose until the process ends: its closing is the reaper's signal.
-        self.connection = _handshake(port, f"{token} label={labels.SESSION}={self.session_id}")
+        self.connection = _handshake(port, handshake_line(token, self.session_id))
 
     @classmethod
     def session(cls, engine: Engine, report: Report = quiet) -> str:
@@ -102,6 +76,43 @@ class Reaper:
 
 
 _CONTAINER_SOCKET = "/var/run/docker.sock"
+
+
+def launch(
+    engine: Engine, report: Report, session_id: str, token: str, swarm_socket: str | None = None
+) -> tuple[str, int]:
+    """Start a reaper for `session_id` that answers only `token`; its id and 127.0.0.1 port."""
+    image = Reaper._image(engine, report)
+    env = [
+        f"REAPER_SESSION_LABEL={labels.SESSION}", f"REAPER_SESSION={session_id}",
+        f"REAPER_TOKEN={token}", f"REAPER_ENGINE_SOCKET={_CONTAINER_SOCKET}",
+    ]  # fmt: skip
+    host_config: dict[str, object] = {
+        "AutoRemove": True,
+        "PortBindings": {"8080/tcp": [{"HostIp": "127.0.0.1", "HostPort": ""}]},
+        "Binds": [f"{swarm_socket or _engine_socket()}:{_CONTAINER_SOCKET}"],
+    }
+    container_labels = {labels.REAPER: session_id}
+    if swarm_socket is not None:
+        env += ["REAPER_SWARM=1", f"REAPER_STACK_LABEL={labels.STACK}"]
+        container_labels[labels.REAPER_SWARM] = swarm_socket
+    plan = ContainerPlan(
+        name=f"deployer-reaper-{session_id}",
+        body={
+            "Image": image,
+            "Labels": container_labels,
+            "Env": env,
+            "ExposedPorts": {"8080/tcp": {}},
+            "HostConfig": host_config,
+        },
+    )
+    container_id = engine.create_container(plan)
+    engine.start(container_id)
+    return container_id, engine.inspect_container(container_id).ports[0].host_port
+
+
+def handshake_line(token: str, session_id: str) -> str:
+    return f"{token} label={labels.SESSION}={session_id}"
 
 
 def _engine_socket() -> str:

@@ -40,9 +40,9 @@ def desired(made: Stack) -> DesiredStack:
 def test_secrets_and_configs_become_files_with_their_owner_and_mode(tmp_path: Path) -> None:
     made = stack(tmp_path)
     files = {f.path: f for f in secrets.files(made, made.service("web"))}
-    assert files["/run/secrets/db_password"].content == VALUE
+    assert files["/run/secrets/db_password"].payload() == VALUE.encode()
     assert (files["/run/secrets/api.key"].mode, files["/run/secrets/api.key"].uid) == (0o400, 10001)
-    assert files["/settings"].content == "debug = false\n"
+    assert files["/settings"].payload() == b"debug = false\n"
     plan = desired(made).container(made.service("web"), 1)
     assert {"Type": "volume", "Target": "/run/secrets"} in plan.body["HostConfig"]["Mounts"]
     assert {f.path for f in plan.files} >= set(files)
@@ -124,7 +124,7 @@ def test_compose_secrets_and_configs_map_and_import(
     web = made.service("web")
     assert [u.path() for u in web.secrets] == ["/run/secrets/db_password", "/run/secrets/api.key"]
     assert (web.secrets[1].uid, web.secrets[1].mode) == (10001, 0o400)
-    files = {f.path: f.content for f in secrets.files(made, web)}
+    files = {f.path: f.payload().decode() for f in secrets.files(made, web)}
     assert files == {"/run/secrets/db_password": VALUE, "/run/secrets/api.key": "from-env",
                      "/settings": "debug = false"}  # fmt: skip
     assert any("secrets.remote.external" in w for w in warnings)

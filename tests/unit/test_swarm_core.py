@@ -19,6 +19,7 @@ from deployer.stackfile import codegen
 from deployer.stackfile.load import load
 
 ROOT = Path(__file__).parents[2]
+KEY = b"k" * 32  # the user's key for secret names (deployer.local.keys)
 
 
 @pytest.fixture
@@ -30,7 +31,7 @@ def _specs(stack: Stack, edge: bool = True) -> dict[str, dict[str, object]]:
     template = (ROOT / "nginx/nginx.conf.template").read_text()
     found = {}
     for service in stack.services:
-        files = swarm_render.files(stack, service, template if service.proxy else None)
+        files = swarm_render.files(stack, service, template if service.proxy else None, KEY)
         body = swarm_render.service_spec(stack, service, f"reg/{service.name}@sha256:1", files,
                                          {}, edge)  # fmt: skip
         found[service.name] = swarm_render.labelled(body, stack.name, service.name, "sha256:1")
@@ -87,7 +88,7 @@ def test_the_proxy_reaches_every_task_by_dns_at_request_time(stack: Stack) -> No
     assert "proxy_pass http://$deployer_upstream;" in config
     assert "proxy_pass http://$deployer_upstream/health;" in config
     assert "proxy_pass http://web" not in config
-    files = swarm_render.files(stack, stack.service("nginx"), template)
+    files = swarm_render.files(stack, stack.service("nginx"), template, KEY)
     assert [(f.kind, f.path) for f in files] == [("config", labels.PROXY_CONFIG)]
 
 

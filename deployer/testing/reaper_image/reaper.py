@@ -155,6 +155,7 @@ def serve_client(client: socket.socket) -> None:
                     client.settimeout(None)
                     client.sendall(b"ACK\n")
                 elif text:
+                    print("reaper: refused a line without the session's token", flush=True)
                     client.sendall(b"ERR this reaper removes only its own session's objects\n")
             if len(buffer) > 4096:
                 break
