@@ -420,6 +420,9 @@ class RateLimit(Model):
     burst: Annotated[int, Field(ge=0)] = 10000
 
 
+_NGINX_SIZE = re.compile(r"^\d+[kKmMgG]?$")
+
+
 class Proxy(Model):
     """Marks an nginx service as the reverse proxy of `upstream`: deployer renders its config.
 
@@ -436,10 +439,17 @@ class Proxy(Model):
     # Generous by default: it stops a runaway client, not a busy one. None turns it off.
     rate_limit: RateLimit | None = RateLimit()
     # nginx's client_max_body_size, pasted into its config: a size and nothing else.
-    max_body_size: Annotated[str, Field(pattern=r"^\d+[kKmMgG]?$")] = "10m"
+    max_body_size: str = "10m"
     # The upstream's /metrics through the public port: off by default (the stack's own scrapers
     # reach the replicas directly on the stack's network).
     public_metrics: bool = False
+
+    @field_validator("max_body_size")
+    @classmethod
+    def _nginx_size(cls, value: str) -> str:
+        if not _NGINX_SIZE.match(value):
+            raise ValueError("not a size nginx takes: write digits with k, m or g ('10m')")
+        return value
 
 
 class UpdatePolicy(Model):
