@@ -69,6 +69,17 @@ def test_request_id_round_trips_and_is_made_when_missing(shop: Throwaway) -> Non
         assert re.fullmatch(r"[0-9a-f]{32}", response.headers["X-Request-ID"])
 
 
+@pytest.mark.parametrize(
+    "given",
+    ["has space", "x" * 129, 'quote"and<tag>', "tab\tinside"],
+    ids=["space", "long", "html", "tab"],
+)
+def test_a_request_id_that_is_not_a_plain_token_is_not_echoed(shop: Throwaway, given: str) -> None:
+    request = urllib.request.Request(shop.url("nginx") + "/", headers={"X-Request-ID": given})
+    with urllib.request.urlopen(request) as response:
+        assert re.fullmatch(r"[0-9a-f]{32}", response.headers["X-Request-ID"])
+
+
 def test_security_headers_are_present(shop: Throwaway) -> None:
     with urllib.request.urlopen(shop.url("nginx") + "/") as response:
         assert response.headers["X-Frame-Options"] == "DENY"

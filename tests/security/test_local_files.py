@@ -136,3 +136,20 @@ def test_an_unreadable_lock_folder_is_a_clear_error_not_a_traceback(tmp_path: Pa
     blocked.write_text("")
     with pytest.raises(LocalFileError):
         private_dir(blocked / "locks")
+
+
+def test_gc_removes_only_the_dead_sessions_throwaway_objects() -> None:
+    from deployer.core import labels
+
+    fake = FakeEngine(images={"web:1": "sha256:w"})
+    # A dead test session's throwaway, and someone's real stack that happens to share its name.
+    dead = {labels.THROWAWAY: "1", labels.SESSION: "4242-dead"}
+    throwaway = Stack(name="shop", labels=dead, services=[Service(name="tmp", image="web:1")])
+    api.up(throwaway, engine=fake)
+    real = Stack(name="shop", services=[Service(name="web", image="web:1")])
+    api.up(real, engine=fake, options=api.UpOptions(services=("web",)))
+    assert len(fake.container_state) == 2
+    removed = api.gc(engine=fake)
+    left = sorted(c.name for c in fake.container_state.values())
+    assert left == ["shop-web-1"]
+    assert removed == 2  # its container and its network

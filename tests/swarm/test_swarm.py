@@ -3,15 +3,19 @@ request, rolled back when an update fails, recovered after a node dies, removed 
 
 from __future__ import annotations
 
+import base64
 import json
+import os
 import re
 import signal
 import subprocess
 import sys
 import textwrap
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -21,6 +25,7 @@ from deployer.core import labels
 from deployer.core.events import quiet
 from deployer.engine.docker_engine import DockerEngine
 from deployer.engine.protocol import SwarmEngine
+from deployer.local import registries
 from deployer.model.errors import DeployFailed, NotFound, StackError
 from deployer.model.spec import (
     Config,
@@ -312,3 +317,31 @@ def test_the_swarm_reaper_removes_a_killed_sessions_throwaway(
     wait_until(lambda: not manager.swarm_objects("config", mine), 60, "its configs gone")
     wait_until(lambda: not manager.networks(labels.stack_filter(name)), 60, "its network gone")
     wait_until(lambda: not leftovers(engine, name), 60, "nodes cleaned up")
+
+
+def test_the_cluster_opens_no_engine_api_on_tcp_and_its_registry_asks_for_a_password(
+    engine: DockerEngine, cluster: lifecycle.Cluster
+) -> None:
+    """Audit finding 4: a node's API is root on the host; the registry holds every image."""
+    for name, node in form.node_containers(engine).items():
+        code, listening = engine.exec(node.id, ["ss", "-Hltn"])
+        assert code == 0, listening
+        ports = {line.split()[3].rsplit(":", 1)[-1] for line in listening.splitlines()}
+        assert not ports & {"2375", "2376"}, (name, listening)
+    socket_path = Path(cluster.docker_host.removeprefix("unix://"))
+    assert socket_path.is_socket()
+    folder = socket_path.parent.stat()
+    assert (folder.st_uid, folder.st_mode & 0o777) == (os.geteuid(), 0o700)
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(f"http://{cluster.registry}/v2/", timeout=5)
+    assert refused.value.code == 401
+    kept = registries.credentials(cluster.registry)
+    assert kept is not None
+    token = base64.b64encode(f"{kept['username']}:{kept['password']}".encode()).decode()
+    request = urllib.request.Request(
+        f"http://{cluster.registry}/v2/", headers={"Authorization": f"Basic {token}"}
+    )
+    with urllib.request.urlopen(request, timeout=5) as response:
+        assert response.status == 200
+    kept_file = next(socket_path.parents[1].glob("registries/*.json"))
+    assert kept_file.stat().st_mode & 0o777 == 0o600
