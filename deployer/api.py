@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,7 +17,6 @@ from deployer.deploy import health
 from deployer.deploy.apply import Apply, remove_containers
 from deployer.deploy.lock import DeployLock
 from deployer.deploy.observe import observe
-from deployer.deploy.rollout import previous_env
 from deployer.engine import Engine
 from deployer.images import build as images
 from deployer.model.errors import NotFound
@@ -281,10 +279,10 @@ def rollback(
         found_previous = False
         for service in stack.services:
             live = observed.service_containers(service.name)
-            previous = _label_of(live, labels.PREVIOUS_SPEC)
+            previous = _env_of(live, labels.PREVIOUS_SPEC_ENV)
             found_previous = found_previous or previous is not None
-            spec_text = previous or _label_of(live, labels.SPEC)
-            services.append(_from_label(spec_text, service, live) if spec_text else service)
+            spec_text = previous or _env_of(live, labels.SPEC_ENV)
+            services.append(Service.model_validate_json(spec_text) if spec_text else service)
         if not found_previous:
             raise NotFound(
                 f"stack {stack.name} has no previous version to roll back to",
@@ -295,37 +293,8 @@ def rollback(
         return _up(load.checked(target, "rollback"), engine, report, timeout, bootstrap=False)
 
 
-def _from_label(spec_text: str, current: Service, live: list[ContainerInfo]) -> Service:
-    """The service a spec label describes, its env values found again by their digests in
-    the stack as it is now and in the running containers (labels hold no values)."""
-    data = json.loads(spec_text)
-    known = {
-        labels.env_digest(value): value
-        for env in [current.env, *(info.env for info in live), *map(previous_env, live)]
-        for value in env.values()
-    }
-    env, lost = {}, []
-    for key, digest in (data.get("env") or {}).items():
-        if digest in known:
-            env[key] = known[digest]
-        elif not str(digest).startswith("sha256:"):
-            env[key] = digest  # a label written before values were left out of labels
-        else:
-            lost.append(key)
-    if lost:
-        raise NotFound(
-            f"services.{current.name}.env: the previous value of {', '.join(sorted(lost))} is "
-            "not in the stack or in any running container, and deployer keeps no env values "
-            "in labels",
-            hint="set those values in the stack as they were, then run rollback again (or "
-            "`up` the version you want)",
-        )
-    data["env"] = env
-    return Service.model_validate(data)
-
-
-def _label_of(containers: list[ContainerInfo], key: str) -> str | None:
-    values = sorted({c.labels[key] for c in containers if c.labels.get(key)})
+def _env_of(containers: list[ContainerInfo], key: str) -> str | None:
+    values = sorted({c.env[key] for c in containers if c.env.get(key)})
     return values[0] if values else None
 
 

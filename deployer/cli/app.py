@@ -86,6 +86,25 @@ class Target:
             stack = stack.model_copy(update={"name": name})
         return stack
 
+    def text(self) -> str:
+        """The stack files as written: what they spell is configuration, not a secret."""
+        paths, _ = self.paths()
+        return "\n".join(p.read_text(encoding="utf-8", errors="replace") for p in paths)
+
+    def outside_values(self) -> frozenset[str]:
+        """The values the YAML files' templates and env files read from outside them (none for
+        stack.py, whose env values are judged by `text`)."""
+        from deployer.stackfile import compose, sources
+
+        paths, _ = self.paths()
+        if paths[0].suffix == ".py":
+            return frozenset()
+        options = load.ComposeOptions(
+            env_files=tuple(self.env_files or ()), profiles=tuple(self.profiles or ())
+        )
+        environment = compose.environment_for(paths[0], options)
+        return sources.import_sources(paths, environment).outside_values
+
     def name(self) -> str:
         """The stack's name, without reading a file when -p (or its variable) gives it."""
         return self.project_name(compose=False) or self.stack().name

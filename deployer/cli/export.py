@@ -37,11 +37,6 @@ def dump(manifests: list[dict[str, Any]]) -> str:
     return yaml.dump_all(manifests, Dumper=_Dumper, sort_keys=False, allow_unicode=True)
 
 
-def _text_of(paths: list[Path]) -> str:
-    """The stack files as written: what they spell is configuration, not a secret."""
-    return "\n".join(path.read_text(encoding="utf-8", errors="replace") for path in paths)
-
-
 @export_app.command("kubernetes")
 def export_kubernetes(
     ctx: typer.Context,
@@ -87,7 +82,8 @@ def export_kubernetes(
     options = kubernetes.Options(
         namespace=namespace, image_registry=image_registry, image_tag=image_tag,
         proxy="nginx" if proxy == "nginx" else "ingress", host=host, proxy_template=template,
-        stack_text=_text_of(chosen.paths()[0]), include_secret_data=include_secret_data,
+        stack_text=chosen.text(), include_secret_data=include_secret_data,
+        outside_values=chosen.outside_values(),
     )  # fmt: skip
     result = kubernetes.export(stack, options)
     for warning in result.warnings:

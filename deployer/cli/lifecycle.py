@@ -414,18 +414,9 @@ def config(
 
 
 def _concealed(chosen: Target, data: dict[str, Any]) -> dict[str, Any]:
-    from deployer.stackfile import compose, conceal, load, sources
+    from deployer.stackfile import conceal
 
-    paths, as_compose = chosen.paths()
-    text = "\n".join(p.read_text(encoding="utf-8", errors="replace") for p in paths)
-    outside: frozenset[str] = frozenset()
-    if as_compose or any(load.is_compose(p) for p in paths):
-        options = load.ComposeOptions(
-            env_files=tuple(chosen.env_files or ()), profiles=tuple(chosen.profiles or ())
-        )
-        environment = compose.environment_for(paths[0], options)
-        outside = sources.import_sources(paths, environment).outside_values
-    return conceal.concealed(data, text, outside)
+    return conceal.concealed(data, chosen.text(), chosen.outside_values())
 
 
 @commands.command()

@@ -56,13 +56,10 @@ class DesiredStack:
             ]
         return files
 
-    def spec_label(self, service: Service) -> str:
-        """The service as it runs (its image by reference): what `rollback` returns to. Env
-        values are not in it, only their digests (labels are no place for values that may be
-        secrets): rollback finds each value again by its digest (labels.env_digest)."""
+    def spec(self, service: Service) -> str:
+        """The service as it runs (its image by reference): what `rollback` returns to."""
         data = service.model_dump(mode="json", exclude={"build"})
         data["image"] = self.images[service.name].reference
-        data["env"] = {key: labels.env_digest(value) for key, value in service.env.items()}
         return json.dumps(data, sort_keys=True, separators=(",", ":"))
 
     def container(
@@ -71,7 +68,6 @@ class DesiredStack:
         replica: int,
         name: str | None = None,
         previous_spec: str = "",
-        previous_env: dict[str, str] | None = None,
     ) -> ContainerPlan:
         desired = self.services[service.name]
         return render.container_plan(
@@ -82,9 +78,8 @@ class DesiredStack:
             config_hash=desired.config_hash,
             config_fields=hashing.fields_label(desired.config_fields),
             files=self.files(service),
-            spec=self.spec_label(service),
+            spec=self.spec(service),
             previous_spec=previous_spec,
-            previous_env=previous_env,
             name=name,
         )
 

@@ -5,7 +5,6 @@ State is read back from these labels only: there is no state file.
 
 from __future__ import annotations
 
-import hashlib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -23,8 +22,6 @@ CONFIG_FIELDS = f"{PREFIX}.config-fields"
 DEPENDS_ON = f"{PREFIX}.depends-on"
 # The service definition (compact JSON) a container was made from, and the one it replaced:
 # `rollback` returns to the latter without any state file.
-SPEC = f"{PREFIX}.spec"
-PREVIOUS_SPEC = f"{PREFIX}.previous-spec"
 # On images deployer builds. Distinct keys from the container ones on purpose: the engine copies
 # image labels onto every container made from the image, by deployer or anyone else.
 IMAGE_STACK = f"{PREFIX}.image.stack"
@@ -55,10 +52,11 @@ SOCKET_ENV = "DEPLOYER_SOCKET"
 # The slot path a socket-reached replica claims for itself when nothing routes there (after an
 # engine restart empties the socket volume, say): read by its healthcheck.
 SLOT_ENV = "DEPLOYER_SLOT"
-# The env values of the version a container replaced, as JSON, in its own environment: what
-# `rollback` restores them from (its label holds digests only). Env is where these values
-# already live; labels are copied into logs and metrics.
-PREVIOUS_ENV = "DEPLOYER_PREVIOUS_ENV"
+# The service as a container runs it, and the one it replaced, as JSON: what `rollback` returns
+# to. In the container's own environment, not in labels: a spec holds env values and whatever
+# the stack took from the shell, and labels are copied into logs, metrics and `docker ps`.
+SPEC_ENV = "DEPLOYER_SPEC"
+PREVIOUS_SPEC_ENV = "DEPLOYER_PREVIOUS_SPEC"
 # On a proxy that reaches its upstream over unix sockets: that upstream's service name, so the
 # routes (slot links) can be checked from labels alone.
 ROUTES = f"{PREFIX}.routes"
@@ -80,11 +78,10 @@ VERSION = f"{PREFIX}.version"
 FORMAT_VERSION = "1"
 
 
-def env_digest(value: str) -> str:
-    """What a spec label holds in place of an env value. The engine shows the value itself to
-    whoever can read the label (a container's Config.Env), so a plain digest hides nothing
-    that the label's readers could not see."""
-    return "sha256:" + hashlib.sha256(value.encode()).hexdigest()
+def spec_env(spec: str, previous_spec: str) -> list[str]:
+    """The container's own record of its spec and the one it replaced (see SPEC_ENV)."""
+    found = [f"{SPEC_ENV}={spec}"] if spec else []
+    return found + ([f"{PREVIOUS_SPEC_ENV}={previous_spec}"] if previous_spec else [])
 
 
 def container_name(stack: str, service: str, replica: int) -> str:
@@ -172,14 +169,8 @@ def container_labels(
     config_hash: str,
     config_fields: str,
     depends_on: list[str],
-    spec: str = "",
-    previous_spec: str = "",
 ) -> dict[str, str]:
-    extra = {SPEC: spec} if spec else {}
-    if previous_spec:
-        extra[PREVIOUS_SPEC] = previous_spec
     return {
-        **extra,
         CONFIG_FIELDS: config_fields,
         STACK: stack,
         SERVICE: service,

@@ -5,7 +5,6 @@ Units are the engine's: durations in nanoseconds, memory in bytes, CPUs in nano-
 
 from __future__ import annotations
 
-import json
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,7 +47,6 @@ def container_plan(
     files: list[File],
     spec: str = "",
     previous_spec: str = "",
-    previous_env: dict[str, str] | None = None,
     name: str | None = None,
 ) -> ContainerPlan:
     """The create body of one replica; `name` overrides the usual one (for a successor)."""
@@ -65,11 +63,7 @@ def container_plan(
     body: dict[str, Any] = {
         "Image": image,
         "Env": [f"{key}={value}" for key, value in sorted(service.env.items())]
-        + (
-            [f"{labels.PREVIOUS_ENV}={json.dumps(previous_env, sort_keys=True)}"]
-            if previous_env
-            else []
-        ),
+        + labels.spec_env(spec, previous_spec),
         "Labels": {
             **stack.labels,
             **service.labels,
@@ -80,8 +74,6 @@ def container_plan(
                 config_hash,
                 config_fields,
                 sorted(service.needs()),
-                spec,
-                previous_spec,
             ),
         },
         "ExposedPorts": {

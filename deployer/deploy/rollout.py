@@ -8,7 +8,6 @@ whole service is done, so a failure puts everything back as it was.
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -84,7 +83,7 @@ class ServiceRun:
         self.drain = service.update.drain_timeout.total_seconds()
         self.upstream = Upstream(engine, desired, service, observed, report)
         wanted = desired.services[service.name].config_hash
-        self.previous_spec, self.previous_env = _previous_spec(live, wanted)
+        self.previous_spec = _previous_spec(live, wanted)
         # The replicas the proxies send traffic to.
         self.serving: list[Member] = sorted(
             (replica_of(info), info.name) for info in live if info.state == "running"
@@ -257,9 +256,7 @@ class ServiceRun:
         if successor:
             stack = self.desired.stack.name
             name = labels.next_container_name(stack, self.service.name, replica, wanted)
-        plan = self.desired.container(
-            self.service, replica, name, self.previous_spec, self.previous_env
-        )
+        plan = self.desired.container(self.service, replica, name, self.previous_spec)
         container_id = self.engine.create_container(plan)
         self.names[container_id] = name
         self.report(ContainerCreated(name))
@@ -315,23 +312,12 @@ class ServiceRun:
 _LEFTOVERS = {CauseKind.INTERRUPTED, CauseKind.NEVER_STARTED}
 
 
-def _previous_spec(live: list[ContainerInfo], wanted_hash: str) -> tuple[str, dict[str, str]]:
-    """What a new container of this service replaces: the stale containers' spec, if any, and
-    the env values it ran with (its label has their digests only)."""
+def _previous_spec(live: list[ContainerInfo], wanted_hash: str) -> str:
+    """What a new container of this service replaces: the stale containers' spec, if any."""
     for info in live:
-        if info.labels.get(labels.CONFIG_HASH) != wanted_hash and info.labels.get(labels.SPEC):
-            keys = json.loads(info.labels[labels.SPEC]).get("env") or {}
-            return info.labels[labels.SPEC], {k: v for k, v in info.env.items() if k in keys}
+        if info.labels.get(labels.CONFIG_HASH) != wanted_hash and info.env.get(labels.SPEC_ENV):
+            return info.env[labels.SPEC_ENV]
     for info in live:
-        if info.labels.get(labels.PREVIOUS_SPEC):
-            return info.labels[labels.PREVIOUS_SPEC], previous_env(info)
-    return "", {}
-
-
-def previous_env(info: ContainerInfo) -> dict[str, str]:
-    """The env values of the version `info` replaced, as it keeps them."""
-    try:
-        found = json.loads(info.env.get(labels.PREVIOUS_ENV) or "{}")
-    except ValueError:
-        return {}
-    return {str(k): str(v) for k, v in found.items()} if isinstance(found, dict) else {}
+        if info.env.get(labels.PREVIOUS_SPEC_ENV):
+            return info.env[labels.PREVIOUS_SPEC_ENV]
+    return ""

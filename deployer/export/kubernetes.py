@@ -22,7 +22,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-from deployer.core import labels, nginx
+from deployer.core import labels, nginx, outside
+from deployer.model.errors import StackError
 from deployer.model.spec import Healthcheck, Service, Stack, UpdatePolicy
 
 Manifest = dict[str, Any]
@@ -51,6 +52,9 @@ class Options:
     # inline; any other (from the shell, an env file) goes into a Secret. None: every value.
     stack_text: str | None = None
     include_secret_data: bool = False  # write secret values into the Secrets (explicitly)
+    # Values that came from outside the stack files (those its Compose templates read): an
+    # argument holding one reads it from the env Secret; any other field holding one is refused.
+    outside_values: frozenset[str] = frozenset()
 
 
 # A mounted file is inlined into a ConfigMap only when it is plainly configuration.
@@ -66,6 +70,44 @@ _SECRET_NAMES = re.compile(
 
 
 def export(stack: Stack, options: Options = Options()) -> Export:
+    """The manifests. Raises StackError when a field other than the environment or an
+    argument holds a value from outside the stack files (unless include_secret_data)."""
+    result = _render(stack, options)
+    protected = outside.guarded(options.outside_values)
+    if options.include_secret_data or not protected:
+        return result
+    result.warnings = [_scrubbed(warning, protected) for warning in result.warnings]
+    leaks = sorted(
+        {
+            f"{manifest['kind']}/{manifest['metadata']['name']}: {path}"
+            for manifest in result.manifests
+            for value in protected
+            for path in outside.paths_holding(manifest, value)
+            # An image reference is what the cluster pulls, never a secret: a tag from .env
+            # (`image: app:${TAG}`) is written as it is.
+            if not path.endswith(".image")
+        }
+    )
+    if leaks:
+        raise StackError(
+            "export kubernetes",
+            [
+                f"{leak} holds a value from the environment or an env file, which manifests "
+                "never hold: set it through the service's environment (exported as a Secret), "
+                "or pass --include-secret-data"
+                for leak in leaks
+            ],
+        )
+    return result
+
+
+def _scrubbed(text: str, guarded: list[str]) -> str:
+    for value in guarded:
+        text = text.replace(value, "<from the environment>")
+    return text
+
+
+def _render(stack: Stack, options: Options) -> Export:
     result = Export()
     renderer = _Renderer(stack, options, result)
     if stack.networks:
@@ -217,10 +259,11 @@ class _Renderer:
         found["imagePullPolicy"] = {"always": "Always", "never": "Never"}.get(
             service.pull_policy or "", "IfNotPresent"
         )
+        hidden_args: dict[str, str] = {}
         if service.entrypoint is not None:
-            found["command"] = list(service.entrypoint)
+            found["command"] = self.arguments(list(service.entrypoint), hidden_args)
         if service.command is not None:
-            found["args"] = list(service.command)
+            found["args"] = self.arguments(list(service.command), hidden_args)
         if service.working_dir:
             found["workingDir"] = service.working_dir
         container_ports = sorted(
@@ -234,8 +277,8 @@ class _Renderer:
                  "protocol": protocol.upper()}
                 for port, protocol in container_ports
             ]  # fmt: skip
-        if service.env:
-            found["env"] = self.env(service)
+        if service.env or hidden_args:
+            found["env"] = self.env(service, hidden_args)
         resources = _resources(service)
         if resources:
             found["resources"] = resources
@@ -244,22 +287,37 @@ class _Renderer:
         found["securityContext"] = self.security_context(service)
         return found
 
-    def env(self, service: Service) -> list[dict[str, Any]]:
-        """Values the stack files spell inline; the others by reference to the service's
-        env Secret (made here, with no data unless asked)."""
+    def arguments(self, words: list[str], hidden: dict[str, str]) -> list[str]:
+        """An argument holding an outside value becomes $(DEPLOYER_ARG_n): Kubernetes expands
+        it from the container's env, which reads it from the service's env Secret."""
+        found = []
+        for word in words:
+            if any(value in word for value in outside.guarded(self.options.outside_values)):
+                key = f"DEPLOYER_ARG_{len(hidden) + 1}"
+                hidden[key] = word
+                word = f"$({key})"
+            found.append(word)
+        return found
+
+    def env(self, service: Service, hidden_args: dict[str, str]) -> list[dict[str, Any]]:
+        """Values the stack files spell inline; the others (and arguments that hold outside
+        values) by reference to the service's env Secret (made here, without data unless
+        asked)."""
         known = self.options.stack_text
         inline = {k: v for k, v in service.env.items() if known is not None and v in known}
-        hidden = {k: v for k, v in service.env.items() if k not in inline}
+        hidden = {k: v for k, v in service.env.items() if k not in inline} | hidden_args
         secret = _dns_name(f"{service.name}-env")
         if hidden:
             self.secret(secret, service.name, {k: v.encode() for k, v in hidden.items()})
             self.warn(service.name, "env", f"{', '.join(sorted(hidden))}: their values come "
                       f"from outside the stack files, so they are in Secret {secret}: "
                       + self.secret_hint(secret, hidden))  # fmt: skip
+        # Arguments' keys first: $(VAR) expands only variables defined before it is used.
+        ordered = [*hidden_args, *sorted(service.env)]
         return [
-            {"name": k, "value": v} if k in inline else
+            {"name": k, "value": inline[k]} if k in inline else
             {"name": k, "valueFrom": {"secretKeyRef": {"name": secret, "key": k}}}
-            for k, v in sorted(service.env.items())
+            for k in ordered
         ]  # fmt: skip
 
     def secret(self, name: str, service: str | None, values: dict[str, bytes]) -> None:

@@ -16,9 +16,10 @@ from typing import Any
 
 from pydantic import BaseModel, SecretStr
 
+from deployer.core import outside
 from deployer.model.errors import StackError
 from deployer.model.spec import Stack
-from deployer.stackfile.sources import EnvSource, ImportSources, significant
+from deployer.stackfile.sources import EnvSource, ImportSources
 
 WIDTH = 88
 _SIZE_FIELDS = {"memory", "shm_size"}
@@ -83,7 +84,7 @@ def _refuse_leaks(stack: Stack, origin: str, text: str, sources: ImportSources) 
     # A value the files spell themselves is no leak.
     leaked = sorted(
         value for value in sources.outside_values
-        if significant(value) and value in text and value not in sources.written
+        if outside.significant(value) and value in text and value not in sources.written
     )  # fmt: skip
     if not leaked:
         return
@@ -92,7 +93,7 @@ def _refuse_leaks(stack: Stack, origin: str, text: str, sources: ImportSources) 
             path
             for service in stack.services
             for value in leaked
-            for path in _paths_holding(
+            for path in outside.paths_holding(
                 service.model_dump(mode="json"), value, f"services.{service.name}"
             )
         }
@@ -106,22 +107,6 @@ def _refuse_leaks(stack: Stack, origin: str, text: str, sources: ImportSources) 
             for path in where or ["(a field)"]
         ],
     )
-
-
-def _paths_holding(data: Any, value: str, path: str) -> list[str]:
-    if isinstance(data, dict):
-        return [
-            found
-            for key, item in data.items()
-            for found in _paths_holding(item, value, f"{path}.{key}" if path else str(key))
-        ]
-    if isinstance(data, list):
-        return [
-            found
-            for index, item in enumerate(data)
-            for found in _paths_holding(item, value, f"{path}.{index}")
-        ]
-    return [path] if isinstance(data, str) and value in data else []
 
 
 def _identifier(name: str) -> str:
@@ -174,6 +159,8 @@ def _value(value: Any, indent: int, writing: _Writing, field: str) -> str:
         return _model(value, indent, writing)
     if isinstance(value, SecretStr):  # inline in the Compose file already
         return _value(value.get_secret_value(), indent, writing, field)
+    if isinstance(value, Path):
+        return _value(str(value), indent, writing, field)
     if isinstance(value, str) and _template_of(value, writing.sources):
         writing.used.add("Variables")
         return f"var.substitute({_string(_template_of(value, writing.sources))})"
@@ -181,8 +168,6 @@ def _value(value: Any, indent: int, writing: _Writing, field: str) -> str:
         return oct(value)
     if isinstance(value, timedelta):
         return _string(_duration(value))
-    if isinstance(value, Path):
-        return _string(str(value))
     if isinstance(value, int) and not isinstance(value, bool) and field in _SIZE_FIELDS:
         size = _size(value)
         return _string(size) if isinstance(size, str) else str(size)

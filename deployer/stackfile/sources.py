@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from deployer.core import outside
 from deployer.stackfile.compose_merge import Loader
 from deployer.stackfile.interpolate import InterpolationError, read_env_file, substitute
 
@@ -57,15 +58,9 @@ class ImportSources:
             return None
         template = text.replace("$", "$$")
         for name, value in sorted(self.variables.items(), key=lambda item: -len(item[1])):
-            if significant(value) and value.replace("$", "$$") in template:
+            if outside.significant(value) and value.replace("$", "$$") in template:
                 template = template.replace(value.replace("$", "$$"), "${" + name + "}")
         return template if template != text.replace("$", "$$") else None
-
-
-def significant(value: str) -> bool:
-    """A value worth guarding: short or numeric ones (a port, a count) are configuration and
-    would match by chance."""
-    return len(value) >= 4 and not value.isdigit()
 
 
 class _Recording(Mapping[str, str]):
