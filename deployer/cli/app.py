@@ -181,12 +181,29 @@ ProfileOption = Annotated[
 ]  # fmt: skip
 
 
+def _print_version(asked: bool) -> None:
+    if asked:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            print(f"deployer {version('deployer')}")
+        except PackageNotFoundError:  # a checkout on sys.path, not installed
+            print("deployer (not installed: run scripts/host-setup)")
+        raise typer.Exit()
+
+
 def _global(
     ctx: typer.Context,
     files: FilesOption = None,
     project: ProjectOption = None,
     env_files: EnvFileOption = None,
     profiles: ProfileOption = None,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", is_eager=True, callback=_print_version, help="print the version and exit"
+        ),
+    ] = False,
 ) -> None:
     """Deploy typed Python stacks (or Compose files) onto a Docker engine."""
     ctx.obj = Target(files=files, project=project, env_files=env_files, profiles=profiles)

@@ -38,10 +38,10 @@ class Reaper:
         session's services there, not local objects."""
         self.session_id = f"{os.getpid()}-{secrets.token_hex(6)}"
         # Only this process knows it: nobody else who reaches the port counts as the session.
-        token = secrets.token_hex(16)
-        _, port = launch(engine, report, self.session_id, token, swarm_socket)
+        self.token = secrets.token_hex(16)
+        _, port = launch(engine, report, self.session_id, self.token, swarm_socket)
         # Kept open on purpose until the process ends: its closing is the reaper's signal.
-        self.connection = _handshake(port, handshake_line(token, self.session_id))
+        self.connection = _handshake(port, handshake_line(self.token, self.session_id))
 
     @classmethod
     def session(cls, engine: Engine, report: Report = quiet) -> str:

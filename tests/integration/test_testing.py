@@ -21,7 +21,7 @@ from deployer.core import labels
 from deployer.engine.docker_engine import DockerEngine
 from deployer.model.errors import DeployerError, DeployFailed
 from deployer.testing import throwaway
-from deployer.testing.reaper import Reaper
+from deployer.testing.reaper import Reaper, handshake_line
 from tests.integration.conftest import ROOT, cli
 
 # A tiny stack: deployer's own Python base serving a folder, with an HTTP healthcheck.
@@ -224,8 +224,13 @@ def test_the_reaper_refuses_any_filter_but_its_own_session(engine: DockerEngine)
         if c.state == "running"
     )  # fmt: skip
     port = reaper.ports[0].host_port
+    assert Reaper._current is not None
+    token = Reaper._current.token
     with socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
-        connection.sendall(f"label={labels.STACK}=someone-elses-stack\n".encode())
+        connection.sendall(f"{token} label={labels.STACK}=someone-elses-stack\n".encode())
         assert connection.recv(64).startswith(b"ERR")
+        # Its own session's filter, without the session's token: refused too.
         connection.sendall(f"label={labels.SESSION}={session}\n".encode())
+        assert connection.recv(64).startswith(b"ERR")
+        connection.sendall(f"{handshake_line(token, session)}\n".encode())
         assert connection.recv(16) == b"ACK\n"

@@ -198,3 +198,10 @@ def test_env_file_and_profile_are_global_options(
     assert "line 3: services.web.image: required variable TAG is missing a value: set TAG" in (
         capsys.readouterr().err
     )
+
+
+def test_version_prints_the_installed_version(capsys: pytest.CaptureFixture[str]) -> None:
+    from importlib.metadata import version
+
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out == f"deployer {version('deployer')}\n"
