@@ -15,6 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
 
+from bench import smoke
 from deployer.model.errors import StackError
 from deployer.stackfile import load
 
@@ -31,6 +32,7 @@ def warned_key(message: str) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    smoke.add_option(parser)  # the full run takes seconds already: the same run
     arguments = parser.parse_args()
     loaded: dict[str, int] = Counter()
     refused: dict[str, list[str]] = {}

@@ -9,6 +9,7 @@ bench/results/faults.json. Exits non-zero if any scenario failed its test.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import subprocess
@@ -17,18 +18,24 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).parents[1]))
+
+from bench import smoke
+
 ROOT = Path(__file__).parents[1]
-RESULTS = ROOT / "bench" / "results"
 GROUPS = ["not engine_restart", "engine_restart"]
+# The smoke run: one scenario, to check that figures are still collected.
+SMOKE_SCENARIO = "a_manually_stopped_replica_shows_in_status"
 
 
-def run_suite(figures: Path) -> int:
+def run_suite(figures: Path, only: str | None = None) -> int:
     worst = 0
-    for group in GROUPS:
+    for group in GROUPS if only is None else GROUPS[:1]:
         environment = dict(os.environ, DEPLOYER_FAULT_FIGURES=str(figures))
+        chosen = ["-k", only] if only else []
         done = subprocess.run(
             [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-m", group,
-             "tests/faults"],
+             *chosen, "tests/faults"],
             cwd=ROOT, env=environment,
         )  # fmt: skip
         worst = max(worst, done.returncode)
@@ -40,11 +47,17 @@ def cell(value: object) -> str:
 
 
 def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    smoke.add_option(parser)
+    args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         figures = Path(folder) / "figures.jsonl"
         figures.touch()
-        code = run_suite(figures)
+        code = run_suite(figures, SMOKE_SCENARIO if args.smoke else None)
         scenarios = [json.loads(line) for line in figures.read_text().splitlines() if line]
+    if not scenarios:
+        print("no scenario recorded a figure: the suite's `figures` fixture is not called")
+        code = code or 1
     columns = ["requests", "failed", "recovery_seconds", "downtime_seconds"]
     print(f"\n{'scenario':<62} " + " ".join(f"{c:>17}" for c in columns) + "  other figures")
     for scenario in scenarios:
@@ -55,7 +68,7 @@ def main() -> int:
             + "  "
             + ", ".join(f"{k}={v}" for k, v in others.items())
         )
-    RESULTS.mkdir(parents=True, exist_ok=True)
+    results = smoke.results_dir(args.smoke)
     result = {
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": f"{os.cpu_count()} CPUs",
@@ -63,8 +76,8 @@ def main() -> int:
         "suite_passed": code == 0,
         "scenarios": scenarios,
     }
-    (RESULTS / "faults.json").write_text(json.dumps(result, indent=2) + "\n")
-    print(f"\nwrote {RESULTS / 'faults.json'} ({len(scenarios)} scenarios, suite exit {code})")
+    (results / "faults.json").write_text(json.dumps(result, indent=2) + "\n")
+    print(f"\nwrote {results / 'faults.json'} ({len(scenarios)} scenarios, suite exit {code})")
     return code
 
 

@@ -30,6 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
 
+from bench import smoke
 from bench.compose import binary
 from bench.noop_up import compose_service
 from deployer import api, load_stack
@@ -40,7 +41,6 @@ from deployer.testing import throwaway
 from deployer.testing.reaper import Reaper
 
 ROOT = Path(__file__).parents[1]
-RESULTS = ROOT / "bench" / "results"
 PHASES = ("cold_up", "noop_up", "down")
 
 
@@ -105,7 +105,10 @@ def throwaway_runs(stack: Stack, runs: int) -> list[float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
+    smoke.add_option(parser)
     args = parser.parse_args()
+    if args.smoke:
+        args.runs = 1
     compose = str(binary())
     python = sys.executable
     stack = load_stack(ROOT / "stack.py")
@@ -158,8 +161,8 @@ def main() -> int:
         "targets": {"cold_up": 0.7, "down": 0.5, "throwaway_s": 2.0},
         "all": times,
     }
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "lifecycle.json").write_text(json.dumps(result, indent=2) + "\n")
+    results = smoke.results_dir(args.smoke)
+    (results / "lifecycle.json").write_text(json.dumps(result, indent=2) + "\n")
     ratios = result["ratio_deployer_over_compose"]
     assert isinstance(ratios, dict)
     for phase in PHASES:
@@ -171,7 +174,7 @@ def main() -> int:
     print(
         f"throwaway of the default stack: {t['median_s']:.2f}s ({t['min_s']:.2f}-{t['max_s']:.2f})"
     )
-    print(f"wrote {RESULTS / 'lifecycle.json'}")
+    print(f"wrote {results / 'lifecycle.json'}")
     return 0
 
 

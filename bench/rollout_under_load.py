@@ -22,12 +22,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
 
+from bench import smoke
 from bench.stack_copy import write_default_stack
 from deployer import api, load_stack
 from deployer.images.build import prepare
 
 ROOT = Path(__file__).parents[1]
-RESULTS = ROOT / "bench" / "results"
 NAME = "bench-rollout"
 
 
@@ -55,7 +55,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--duration", type=int, default=40, help="seconds of load")
+    smoke.add_option(parser)
     args = parser.parse_args()
+    if args.smoke:  # long enough for the rollout to finish inside the load
+        args.connections, args.duration = 4, 25
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install -y wrk")
     with tempfile.TemporaryDirectory() as first, tempfile.TemporaryDirectory() as second:
@@ -92,8 +95,9 @@ def main() -> int:
         "rollout_inside_load_window": finished_in_window,
         "served_after": served,
     }
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "rollout_under_load.json").write_text(json.dumps(result, indent=2) + "\n")
+    (smoke.results_dir(args.smoke) / "rollout_under_load.json").write_text(
+        json.dumps(result, indent=2) + "\n"
+    )
     print(output)
     print(f"rollout of a new web image under load: {rollout_seconds:.1f}s, "
           f"{int(figures['requests'])} requests, {int(figures['non_2xx_3xx'])} non-2xx, "

@@ -26,11 +26,13 @@ from typing import Any, TypeVar
 ROOT = Path(__file__).parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench import smoke  # noqa: E402
 from deployer import swarm  # noqa: E402
 from deployer.cluster import form, lifecycle  # noqa: E402
 from deployer.cluster.testbed import ClusterOptions  # noqa: E402
 from deployer.core.events import quiet  # noqa: E402
 from deployer.engine.docker_engine import DockerEngine  # noqa: E402
+from deployer.engine.protocol import SwarmEngine  # noqa: E402
 from deployer.model.spec import Stack  # noqa: E402
 from deployer.stackfile.load import load  # noqa: E402
 from deployer.testing.on_swarm import published_on_nodes  # noqa: E402
@@ -64,9 +66,58 @@ def both_answering(deadline: float) -> None:
             hosts.add(json.loads(response.read())["host"])
 
 
+def under_load(
+    stack: Stack,
+    manager: SwarmEngine,
+    engine: DockerEngine,
+    figures: dict[str, Any],
+    up: Callable[[Stack], swarm.SwarmDeployment],
+) -> None:
+    """A rolling update, a rollback and a killed worker node, each under load."""
+    with Load(FRONT_DOOR, clients=4) as load_during:
+        load_during.wait_for(50)
+        timed("rolling update under load", figures, lambda: up(with_message(stack, "v2")))
+        load_during.wait_for(50)
+    figures["rolling update requests"] = load_during.result.requests
+    figures["rolling update failed"] = load_during.failed
+    with Load(FRONT_DOOR, clients=4) as load_back:
+        load_back.wait_for(50)
+        timed("rollback under load", figures,
+              lambda: swarm.rollback(NAME, manager, quiet, timeout=300))  # fmt: skip
+        load_back.wait_for(50)
+    figures["rollback requests"] = load_back.result.requests
+    figures["rollback failed"] = load_back.failed
+    # A worker that runs a web task now (the update may have moved them).
+    web_now = sorted({t.node for t in swarm.status(NAME, manager) if t.service == "web"})
+    victim_name = next(n for n in web_now if n != "node1")
+    victim = form.node_containers(engine)[victim_name]
+    both_answering(time.monotonic() + 30)
+    with Load(FRONT_DOOR, clients=4, timeout=15) as load_kill:
+        load_kill.wait_for(50)
+        killed = time.monotonic()
+        engine.api.kill(victim.id)
+        while True:
+            tasks = [t for t in swarm.status(NAME, manager) if t.service == "web"]
+            if sum(t.state == "running" and t.node != victim_name for t in tasks) == 2:
+                break
+            if time.monotonic() - killed > 180:
+                raise SystemExit("web did not return to 2 running tasks within 180 s")
+            time.sleep(0.2)
+        figures["node killed: web back to 2/2 (s)"] = round(time.monotonic() - killed, 1)
+        load_kill.wait_for(50)
+    figures["node killed requests"] = load_kill.result.requests
+    figures["node killed failed"] = load_kill.failed
+    figures["node killed failures"] = sorted(set(load_kill.result.failures))
+    print(f"node {victim_name} killed: back in {figures['node killed: web back to 2/2 (s)']}"
+          f" s; {load_kill.result.requests} requests, {load_kill.failed} failed")  # fmt: skip
+    engine.start(victim.id)
+    form.wait_ready(engine, form.node_containers(engine)["node1"], {"node1", "node2", "node3"})
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--keep-cluster", action="store_true", help="leave the cluster running")
+    smoke.add_option(parser)
     args = parser.parse_args()
     engine = DockerEngine()
     figures: dict[str, Any] = {}
@@ -85,44 +136,8 @@ def main() -> int:
         figures["web nodes"] = sorted({t.node for t in deployed.tasks if t.service == "web"})
         noop = timed("up, no-op", figures, lambda: up(stack))
         figures["no-op plan empty"] = noop.plan.empty
-        with Load(FRONT_DOOR, clients=4) as load_during:
-            load_during.wait_for(50)
-            timed("rolling update under load", figures, lambda: up(with_message(stack, "v2")))
-            load_during.wait_for(50)
-        figures["rolling update requests"] = load_during.result.requests
-        figures["rolling update failed"] = load_during.failed
-        with Load(FRONT_DOOR, clients=4) as load_back:
-            load_back.wait_for(50)
-            timed("rollback under load", figures,
-                  lambda: swarm.rollback(NAME, manager, quiet, timeout=300))  # fmt: skip
-            load_back.wait_for(50)
-        figures["rollback requests"] = load_back.result.requests
-        figures["rollback failed"] = load_back.failed
-        # A worker that runs a web task now (the update may have moved them).
-        web_now = sorted({t.node for t in swarm.status(NAME, manager) if t.service == "web"})
-        victim_name = next(n for n in web_now if n != "node1")
-        victim = form.node_containers(engine)[victim_name]
-        both_answering(time.monotonic() + 30)
-        with Load(FRONT_DOOR, clients=4, timeout=15) as load_kill:
-            load_kill.wait_for(50)
-            killed = time.monotonic()
-            engine.api.kill(victim.id)
-            while True:
-                tasks = [t for t in swarm.status(NAME, manager) if t.service == "web"]
-                if sum(t.state == "running" and t.node != victim_name for t in tasks) == 2:
-                    break
-                if time.monotonic() - killed > 180:
-                    raise SystemExit("web did not return to 2 running tasks within 180 s")
-                time.sleep(0.2)
-            figures["node killed: web back to 2/2 (s)"] = round(time.monotonic() - killed, 1)
-            load_kill.wait_for(50)
-        figures["node killed requests"] = load_kill.result.requests
-        figures["node killed failed"] = load_kill.failed
-        figures["node killed failures"] = sorted(set(load_kill.result.failures))
-        print(f"node {victim_name} killed: back in {figures['node killed: web back to 2/2 (s)']}"
-              f" s; {load_kill.result.requests} requests, {load_kill.failed} failed")  # fmt: skip
-        engine.start(victim.id)
-        form.wait_ready(engine, form.node_containers(engine)["node1"], {"node1", "node2", "node3"})
+        if not args.smoke:  # the smoke run: the cluster, a cold and a no-op up, down
+            under_load(stack, manager, engine, figures, up)
     finally:
         timed("down", figures, lambda: swarm.down(NAME, manager, quiet))
         if not args.keep_cluster:
@@ -132,7 +147,7 @@ def main() -> int:
         "machine": "2 cores; the 3 nodes are dockerd containers on this one host",
         "figures": figures,
     }
-    (ROOT / "bench/results/swarm.json").write_text(json.dumps(output, indent=2) + "\n")
+    (smoke.results_dir(args.smoke) / "swarm.json").write_text(json.dumps(output, indent=2) + "\n")
     print(json.dumps(figures, indent=2))
     return 0
 

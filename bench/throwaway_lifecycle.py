@@ -18,18 +18,21 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
 
+from bench import smoke
 from deployer import api, load_stack
 from deployer.testing import throwaway
 from deployer.testing.reaper import Reaper
 
 ROOT = Path(__file__).parents[1]
-RESULTS = ROOT / "bench" / "results"
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
+    smoke.add_option(parser)
     args = parser.parse_args()
+    if args.smoke:
+        args.runs = 1
     engine = api.connect()
     stack = load_stack(ROOT / "stack.py")
     started = time.perf_counter()
@@ -57,8 +60,8 @@ def main() -> int:
         "median_down_s": round(statistics.median(r["down_s"] for r in runs), 3),
         "all": [{k: round(v, 3) for k, v in r.items()} for r in runs],
     }
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "throwaway_lifecycle.json").write_text(json.dumps(result, indent=2) + "\n")
+    results = smoke.results_dir(args.smoke)
+    (results / "throwaway_lifecycle.json").write_text(json.dumps(result, indent=2) + "\n")
     print(f"throwaway lifecycle, median of {args.runs}: {median:.2f}s (target: well under 5s)")
     return 0 if median < 5 else 1
 

@@ -31,7 +31,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
 
-from bench.serving_breakdown import RESULTS, measure
+from bench import smoke
+from bench.serving_breakdown import measure
 from deployer import EngineUnavailable, api, load_stack
 
 ROOT = Path(__file__).parents[1]
@@ -91,7 +92,10 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--duration", type=int, default=8)
     parser.add_argument("--restart-engine", action="store_true", help="allow dockerd restarts")
+    smoke.add_option(parser)
     args = parser.parse_args()
+    if args.smoke:
+        args.rounds, args.duration = 1, 2
     if not args.restart_engine:
         print("this bench restarts dockerd (every container on it stops): pass --restart-engine")
         return 64
@@ -121,7 +125,7 @@ def main() -> int:
     summary = {labels[userland]: _summary(found) for userland, found in runs.items()}
     off, on = (summary[labels[u]]["requests_per_s"]["median"] for u in (False, True))
     print(f"iptables path / docker-proxy: {off / on:.2f}x requests/s")
-    path = RESULTS / "serving-breakdown.json"
+    path = smoke.results_dir(args.smoke) / "serving-breakdown.json"
     results = json.loads(path.read_text()) if path.exists() else {}
     results["published port"] = {
         "load": f"wrk -t2 -c100 -d{args.duration}s, alternating, {args.rounds} rounds",
