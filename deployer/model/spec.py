@@ -633,10 +633,14 @@ class Stack(Model):
         raise KeyError(name)
 
     def with_service(self, name: str, **changes: Any) -> Stack:
-        """The stack with one service's fields changed (a copy, not validated again)."""
-        changed = self.service(name).model_copy(update=changes)
+        """The stack with one service's fields changed: a copy, validated as the model is (a
+        port may be written "127.0.0.1::80"; `replicas=500` is refused)."""
+        current = self.service(name)
+        fields = {key: getattr(current, key) for key in type(current).model_fields}
+        changed = type(current).model_validate({**fields, **changes})
         services = tuple(changed if s.name == name else s for s in self.services)
-        return self.model_copy(update={"services": services})
+        stack_fields = {key: getattr(self, key) for key in type(self).model_fields}
+        return type(self).model_validate({**stack_fields, "services": services})
 
     def resolve(self, path: Path) -> Path:
         return path if path.is_absolute() else (self.root / path)
