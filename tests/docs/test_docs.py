@@ -4,9 +4,10 @@ The conventions, written as HTML comments (invisible on the site) just before a 
 - `<!-- not run: why -->`: shown, not run; the reason is required.
 - `<!-- file: NAME -->`: the block's text is written to NAME in the page's workspace.
 - `<!-- output -->`: the expected output of the Python block before it (`...` matches any lines).
-A page that says `<!-- docs-test: engine -->` needs a Docker engine (integration tests), and
+A page that says `<!-- docs-test: engine -->` needs a Docker engine (integration tests),
 `<!-- docs-test: default-stack -->` starts from a workspace with this repo's stack.py, app/ and
-nginx/. Every page's blocks run in order, in a workspace of its own:
+nginx/, and `<!-- docs-cleanup: COMMAND -->` runs COMMAND after the page, whatever happened.
+Every page's blocks run in order, in a workspace of its own:
 - `console` blocks: each `$ ` line runs in bash (`deployer` is this checkout's); the lines under
   it are its expected output (`...` matches any lines); a last line `[exit N]` expects exit N.
 - `sh` blocks run as a script; `python` blocks run in one namespace per page.
@@ -71,13 +72,19 @@ def needs(path: Path, what: str) -> bool:
 
 
 def matches(expected: list[str], actual: list[str]) -> bool:
-    """Line by line; `...` stands for any number of lines."""
+    """Line by line; a line `...` stands for any number of lines, and `...` within a line for
+    any text."""
     if not expected:
         return not actual
     head, *rest = expected
     if head.strip() == "...":
         return any(matches(rest, actual[i:]) for i in range(len(actual) + 1))
-    return bool(actual) and actual[0].rstrip() == head.rstrip() and matches(rest, actual[1:])
+    return bool(actual) and _same_line(head, actual[0]) and matches(rest, actual[1:])
+
+
+def _same_line(expected: str, actual: str) -> bool:
+    pattern = ".*".join(re.escape(part) for part in expected.rstrip().split("..."))
+    return re.fullmatch(pattern, actual.rstrip()) is not None
 
 
 def run_console(block: Block, workspace: Path, env: dict[str, str]) -> None:
@@ -93,11 +100,12 @@ def run_console(block: Block, workspace: Path, env: dict[str, str]) -> None:
         code = 0
         if expected and re.fullmatch(r"\[exit \d+\]", expected[-1].strip()):
             code = int(expected.pop()[6:-1])
+        # One stream, in the order a terminal shows it: progress (stderr) before the result.
         done = subprocess.run(
-            ["bash", "-c", command], cwd=workspace, env=env, capture_output=True, text=True,
-            timeout=600,
+            ["bash", "-c", command], cwd=workspace, env=env, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, text=True, timeout=600,
         )  # fmt: skip
-        said = (done.stdout + done.stderr).splitlines()
+        said = done.stdout.splitlines()
         assert done.returncode == code, (
             f"{block.where}: `{command}` exited {done.returncode}:\n" + ("\n".join(said))
         )
@@ -128,6 +136,14 @@ def test_every_block_of_the_page_runs(page: Path, tmp_path: Path) -> None:
         for name in ("stack.py", "app", "nginx"):
             (workspace / name).symlink_to(ROOT / name)
     env = environment(workspace)
+    try:
+        run_page(page, workspace, env)
+    finally:
+        for cleanup in re.findall(r"<!-- docs-cleanup: (.*?) -->", page.read_text()):
+            subprocess.run(["bash", "-c", cleanup], cwd=workspace, env=env, capture_output=True)
+
+
+def run_page(page: Path, workspace: Path, env: dict[str, str]) -> None:
     namespace: dict[str, object] = {"__name__": "__docs__"}
     printed = ""
     for block in blocks(page):
@@ -165,5 +181,7 @@ def test_every_runnable_block_is_run_or_says_why_not() -> None:
 
 def test_the_checks_can_fail() -> None:
     assert matches(["a", "...", "c"], ["a", "b", "b", "c"])
+    assert matches(["up in ...s"], ["up in 0.5s"])
+    assert not matches(["up in ...s"], ["down in 0.5s"])
     assert not matches(["a", "c"], ["a", "b", "c"])
     assert not matches(["a"], [])

@@ -1,0 +1,131 @@
+"""docs/reference.md, generated from the models themselves: every field of every model a stack
+is written with, its type, its default and the comment the source gives it.
+
+    .venv/bin/python -m tests.docs.reference  (writes docs/reference.md and docs/index.md)
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+import types
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
+
+from pydantic import BaseModel
+from pydantic_core import PydanticUndefined
+
+import deployer
+from deployer.model import spec
+
+# In the order a reader meets them: the stack, a service, then what a service is made of.
+MODELS = [
+    "Stack", "Service", "Build", "Port", "Healthcheck", "HttpProbe", "Resources", "Reservations",
+    "DependsOn", "Mount", "Volume", "Network", "NetworkAttachment", "File", "Secret", "SecretUse",
+    "Config", "ConfigUse", "Proxy", "RateLimit", "UpdatePolicy", "RollbackPolicy", "Placement",
+    "Ulimit", "Logging",
+]  # fmt: skip
+
+
+def _comments(model: type[BaseModel]) -> dict[str, str]:
+    """The comment lines right above each field in the class's source (with its bases')."""
+    found: dict[str, str] = {}
+    for klass in reversed(model.__mro__):
+        if not (isinstance(klass, type) and issubclass(klass, BaseModel)) or klass is BaseModel:
+            continue
+        try:
+            lines = inspect.getsource(klass).splitlines()
+        except (OSError, TypeError):
+            continue
+        pending: list[str] = []
+        for line in lines:
+            stripped = line.strip()
+            if stripped.startswith("#"):
+                pending.append(stripped.lstrip("# ").strip())
+                continue
+            field = re.match(r"^\s{4}(\w+)\s*:", line)
+            if field and field.group(1) in model.model_fields and pending:
+                found[field.group(1)] = " ".join(pending)
+            pending = []
+    return found
+
+
+def _type(annotation: Any) -> str:
+    return _spelled(annotation).replace("|", "\\|")
+
+
+def _spelled(annotation: Any) -> str:
+    origin, args = get_origin(annotation), get_args(annotation)
+    if origin is Annotated:
+        return _spelled(args[0])
+    if origin in (Union, types.UnionType):
+        return " | ".join(_spelled(arg) for arg in args)
+    if origin is Literal:
+        return " | ".join(repr(arg) for arg in args)
+    if origin is not None:
+        inner = ", ".join("..." if arg is Ellipsis else _spelled(arg) for arg in args)
+        return f"{getattr(origin, '__name__', str(origin))}[{inner}]"
+    if annotation is type(None):
+        return "None"
+    return annotation.__name__ if isinstance(annotation, type) else str(annotation)
+
+
+def _default(info: Any) -> str:
+    if info.is_required():
+        return "required"
+    value = info.default_factory() if info.default_factory is not None else info.default
+    if value is PydanticUndefined:
+        return ""
+    if isinstance(value, BaseModel):
+        return f"`{type(value).__name__}()`"
+    if isinstance(value, timedelta):
+        return f"`{value.total_seconds():g}s`"
+    text = repr(value)
+    return f"`{text}`" if len(text) < 40 else "(see the model)"
+
+
+def render() -> str:
+    out = [
+        "# Stack reference",
+        "",
+        "<!-- Generated from the models by `python -m tests.docs.reference`: do not edit -->",
+        "",
+        "Every model a stack is written with (`from deployer import ...`), generated from the",
+        "models themselves, so it cannot drift (`tests/docs` fails when it does). Every model is",
+        'frozen and refuses unknown fields; durations are written like `"5s"` or `"1m30s"`,',
+        'sizes like `"512m"`.',
+        "",
+    ]
+    for name in MODELS:
+        model = getattr(deployer, name)
+        assert issubclass(model, spec.Model), name
+        comments = _comments(model)
+        out += [f"## {name}", ""]
+        doc = inspect.getdoc(model)
+        if doc and doc != inspect.getdoc(spec.Model):
+            out += [doc, ""]
+        out += ["| field | type | default | notes |", "|---|---|---|---|"]
+        for field, info in model.model_fields.items():
+            if info.exclude:
+                continue
+            note = comments.get(field, "").replace("|", "\\|")
+            out.append(f"| `{field}` | {_type(info.annotation)} | {_default(info)} | {note} |")
+        out.append("")
+    return "\n".join(out)
+
+
+def index(readme: str) -> str:
+    """docs/index.md: the README, its links made relative to docs/."""
+    text = readme.replace("](docs/", "](").replace("[bench/README.md](bench/README.md)",
+                                                    "`bench/README.md`")  # fmt: skip
+    return (
+        "<!-- Generated from README.md by `python -m tests.docs.reference`: do not edit. -->\n\n"
+        + text
+    )
+
+
+if __name__ == "__main__":
+    ROOT = Path(__file__).parents[2]
+    (ROOT / "docs" / "reference.md").write_text(render())
+    (ROOT / "docs" / "index.md").write_text(index((ROOT / "README.md").read_text()))
