@@ -9,7 +9,8 @@ A page that says `<!-- docs-test: engine -->` needs a Docker engine (integration
 nginx/, and `<!-- docs-cleanup: COMMAND -->` runs COMMAND after the page, whatever happened.
 Every page's blocks run in order, in a workspace of its own:
 - `console` blocks: each `$ ` line runs in bash (`deployer` is this checkout's); the lines under
-  it are its expected output (`...` matches any lines); a last line `[exit N]` expects exit N.
+  it are its expected output (`...` matches any lines); a last line `[exit N]` expects exit N;
+  an `export` or `unset` line changes the environment of the page's later commands.
 - `sh` blocks run as a script; `python` blocks run in one namespace per page.
 - any other block (yaml, text, toml, an output sample) is data.
 """
@@ -97,6 +98,9 @@ def run_console(block: Block, workspace: Path, env: dict[str, str]) -> None:
         elif line.strip():
             pytest.fail(f"{block.where}: a console block starts with a `$ ` command")
     for command, expected in commands:
+        if re.match(r"(export|unset) ", command):  # the page's shell remembers it
+            remember(command, workspace, env)
+            continue
         code = 0
         if expected and re.fullmatch(r"\[exit \d+\]", expected[-1].strip()):
             code = int(expected.pop()[6:-1])
@@ -113,6 +117,17 @@ def run_console(block: Block, workspace: Path, env: dict[str, str]) -> None:
             f"{block.where}: `{command}` said:\n" + "\n".join(said) + "\n\nthe page shows:\n"
             + "\n".join(expected)
         )  # fmt: skip
+
+
+def remember(command: str, workspace: Path, env: dict[str, str]) -> None:
+    """An `export` or `unset` line changes the environment of the page's later commands."""
+    done = subprocess.run(
+        ["bash", "-c", f"{command} && env -0"], cwd=workspace, env=env, capture_output=True,
+        text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    env.clear()
+    env.update(line.split("=", 1) for line in done.stdout.split("\0") if "=" in line)
 
 
 def environment(workspace: Path) -> dict[str, str]:
