@@ -127,7 +127,7 @@ def remember(command: str, workspace: Path, env: dict[str, str]) -> None:
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     env.clear()
-    env.update(line.split("=", 1) for line in done.stdout.split("\0") if "=" in line)
+    env.update(line.partition("=")[::2] for line in done.stdout.split("\0") if "=" in line)
 
 
 def environment(workspace: Path) -> dict[str, str]:
