@@ -68,16 +68,17 @@ def private_dir(path: Path) -> Path:
     fd = _open_dir(path)
     try:
         info = os.fstat(fd)
+        if info.st_uid != me:
+            raise LocalFileError(
+                f"{path} belongs to user {info.st_uid}, not to you ({me}): deployer keeps its "
+                "files only in folders that no other user controls",
+                hint="remove it (it may have been planted), or point DEPLOYER_RUNTIME_DIR "
+                "elsewhere",
+            )
+        if info.st_mode & 0o077:
+            os.fchmod(fd, 0o700)  # ours: tighten what an older version (or a umask) made
     finally:
         os.close(fd)
-    if info.st_uid != me:
-        raise LocalFileError(
-            f"{path} belongs to user {info.st_uid}, not to you ({me}): deployer keeps its "
-            "files only in folders that no other user controls",
-            hint="remove it (it may have been planted), or point DEPLOYER_RUNTIME_DIR elsewhere",
-        )
-    if info.st_mode & 0o077:
-        os.chmod(path, 0o700, follow_symlinks=False)  # ours: tighten what an old version made
     return path
 
 

@@ -153,3 +153,11 @@ def test_gc_removes_only_the_dead_sessions_throwaway_objects() -> None:
     left = sorted(c.name for c in fake.container_state.values())
     assert left == ["shop-web-1"]
     assert removed == 2  # its container and its network
+
+
+def test_a_folder_of_ours_that_others_may_enter_is_tightened(tmp_path: Path) -> None:
+    loose = tmp_path / "loose"
+    loose.mkdir()
+    loose.chmod(0o755)
+    assert private_dir(loose) == loose
+    assert loose.stat().st_mode & 0o777 == 0o700
