@@ -29,7 +29,6 @@ from deployer.core.swarm_state import NodeInfo, ServiceInfo, SwarmInfo, SwarmObj
 from deployer.engine import archive
 from deployer.engine.inspect import container_info, exit_code, stats_of
 from deployer.engine.protocol import ContainerStats, PathStat, Session
-from deployer.local import registries
 from deployer.model.errors import EngineError, EngineUnavailable, ImageError, NotFound
 
 API_VERSION = "1.41"  # Engine 20.10; newer engines still speak it, so bodies mean the same.
@@ -414,6 +413,8 @@ class DockerEngine:
     def _registry_auth(self, reference: str) -> dict[str, str] | None:
         """The password for the registry an image reference names: deployer's own (the test
         cluster's), else the Docker config's (`docker login`)."""
+        from deployer.local import registries  # only pushes and swarm services need it
+
         registry, _ = docker.auth.resolve_repository_name(reference.partition("@")[0])
         kept = registries.credentials(registry)
         if kept:

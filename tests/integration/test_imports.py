@@ -1,0 +1,70 @@
+"""What each daily command loads stays pinned: a command pays only for what it uses, and an
+import added later cannot quietly bring back a cost (deterministic: module names, not time)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from deployer import api, load_stack
+from deployer.engine.docker_engine import DockerEngine
+from tests.integration.conftest import unique_name
+
+# Never needed by a daily command on one engine: the other targets, test helpers, the Compose
+# machinery (the file here is a stack.py), key and password handling.
+NOT_DAILY = {
+    "deployer.cluster", "deployer.testing", "deployer.swarm", "deployer.deploy.swarm",
+    "deployer.export", "deployer.stackfile.compose", "deployer.stackfile.codegen",
+    "deployer.stackfile.sources", "deployer.local.keys", "deployer.local.registries",
+    "bcrypt", "hypothesis",
+}  # fmt: skip
+PINNED = {
+    # --help lists every command: `cluster` and `export` are imported for it.
+    ("--help",): NOT_DAILY - {"deployer.cluster", "deployer.export", "deployer.local.registries"},
+    ("ls",): NOT_DAILY | {"yaml", "rich"},
+    ("status", "--json"): NOT_DAILY | {"yaml", "rich"},
+    ("up",): NOT_DAILY | {"yaml", "rich", "deployer.operate"},  # a no-op up
+}
+
+_PROBE = """
+import contextlib, io, json, sys
+from deployer.cli.main import main
+with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+    code = main(sys.argv[1:])
+print(json.dumps({"code": code, "modules": sorted(sys.modules)}))
+"""
+
+
+@pytest.fixture(scope="module")
+def deployed(tmp_path_factory: pytest.TempPathFactory, engine: DockerEngine) -> Iterator[Path]:
+    folder = tmp_path_factory.mktemp("pinned")
+    name = unique_name("pin")
+    (folder / "stack.py").write_text(
+        "from deployer import Service, Stack\n"
+        f"stack = Stack(name={name!r}, services=[Service(name='s', init=True,\n"
+        "    image='deployer/python:bookworm', command=['sleep', '1000'])])\n"
+    )
+    api.up(load_stack(folder / "stack.py"), engine)
+    yield folder
+    api.down(name, engine, stop_timeout=0)
+
+
+@pytest.mark.parametrize("argv", sorted(PINNED), ids=" ".join)
+def test_a_daily_command_loads_nothing_it_does_not_use(
+    argv: tuple[str, ...], deployed: Path
+) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", _PROBE, *argv], cwd=deployed, capture_output=True, text=True,
+        timeout=120,
+    )  # fmt: skip
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["code"] == 0, done.stderr
+    loaded = {
+        m for m in result["modules"] if any(m == p or m.startswith(p + ".") for p in PINNED[argv])
+    }
+    assert not loaded, f"`deployer {' '.join(argv)}` loaded {sorted(loaded)}"
