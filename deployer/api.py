@@ -14,7 +14,7 @@ from deployer.core.plan import Action, Cause, CauseKind, Kind, Plan
 from deployer.core.reconcile import reconcile
 from deployer.core.state import ContainerInfo, ObservedState, PublishedPort, replica_of
 from deployer.deploy import health
-from deployer.deploy.apply import Apply, remove_containers
+from deployer.deploy.apply import Apply, remove_containers, remove_network
 from deployer.deploy.lock import DeployLock
 from deployer.deploy.observe import observe
 from deployer.engine import Engine
@@ -388,7 +388,7 @@ def _down(
     ]
     remove_containers(engine, removals, observed, report, stop_timeout)
     for network in observed.networks:
-        engine.remove_network(network.id)
+        remove_network(engine, network.id)
         report(ObjectRemoved("network", network.name))
     volumes = [
         v for v in observed.volumes

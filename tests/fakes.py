@@ -41,6 +41,9 @@ class FakeEngine:
         # Started containers stay "starting" (the engine's first check is yet to run), and each
         # runs its healthcheck command through exec when deployer probes it early.
         self.first_check_pending = False
+        # remove_network answers "has active endpoints" this many times first (as the real
+        # engine can, a moment after the last container on the network was removed).
+        self.endpoints_linger = 0
 
     def ping(self) -> None:
         return None
@@ -81,6 +84,9 @@ class FakeEngine:
         return network_id
 
     def remove_network(self, network_id: str) -> None:
+        if self.endpoints_linger > 0:  # the engine has not yet freed the removed containers'
+            self.endpoints_linger -= 1
+            raise EngineError(f"removing network {network_id[:12]}: ... has active endpoints")
         self.calls.append(f"remove network {self.network_state.pop(network_id).name}")
 
     def volumes(self, label_filter: dict[str, list[str]]) -> list[VolumeInfo]:

@@ -7,6 +7,7 @@ replicas are replaced is rollout.py's.
 from __future__ import annotations
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor, wait
 
 from deployer.core import labels, render
@@ -18,7 +19,13 @@ from deployer.core.state import ObservedState
 from deployer.deploy import health, lifecycle
 from deployer.deploy.rollout import ServiceRun
 from deployer.engine import Engine
-from deployer.model.errors import DeployerError, DeployFailed, Interrupted, StackError
+from deployer.model.errors import (
+    DeployerError,
+    DeployFailed,
+    EngineError,
+    Interrupted,
+    StackError,
+)
 from deployer.model.spec import Service
 
 
@@ -88,7 +95,7 @@ class Apply:
         for action in plan.actions:
             if action.kind is Kind.REMOVE_NETWORK:
                 network = next(n for n in observed.networks if n.name == action.resource)
-                self.engine.remove_network(network.id)
+                remove_network(self.engine, network.id)
                 self.report(ObjectRemoved("network", action.resource))
             if action.kind is Kind.REMOVE_VOLUME:
                 self.engine.remove_volume(action.resource)
@@ -232,6 +239,25 @@ def combined(errors: list[BaseException]) -> BaseException:
     kind = failures[0].__class__ if len(kinds) == 1 and StackError not in kinds else DeployFailed
     message = f"{len(failures)} services failed:\n\n" + "\n\n".join(e.message for e in failures)
     return kind(message, hint=failures[0].hint)
+
+
+# How long the engine may take to let go of a removed container's endpoint on a network.
+ENDPOINT_RELEASE_SECONDS = 15.0
+
+
+def remove_network(engine: Engine, network_id: str) -> None:
+    """Remove a network whose containers were just removed. The engine frees their endpoints
+    asynchronously: with dozens of containers, "has active endpoints" can still come a moment
+    after the last removal returned, so that answer is retried until it stops."""
+    deadline = time.monotonic() + ENDPOINT_RELEASE_SECONDS
+    while True:
+        try:
+            engine.remove_network(network_id)
+            return
+        except EngineError as error:
+            if "active endpoints" not in error.message or time.monotonic() > deadline:
+                raise
+        time.sleep(0.1)
 
 
 def remove_containers(

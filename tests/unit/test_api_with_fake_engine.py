@@ -180,3 +180,11 @@ def test_swarm_settings_are_noted_and_ignored_on_a_single_engine() -> None:
         "1 replica(s) here" in notes
     )
     assert len(engine.containers(labels.stack_filter("noted"))) == 1
+
+
+def test_down_waits_for_the_engine_to_free_the_networks_endpoints() -> None:
+    fake = engine()
+    api.up(shop(), engine=fake)
+    fake.endpoints_linger = 3
+    assert api.down("shop", engine=fake) == 4  # three containers and the network
+    assert fake.network_state == {}
