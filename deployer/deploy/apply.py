@@ -255,8 +255,15 @@ def remove_network(engine: Engine, network_id: str) -> None:
             engine.remove_network(network_id)
             return
         except EngineError as error:
-            if "active endpoints" not in error.message or time.monotonic() > deadline:
+            if "active endpoints" not in error.message:
                 raise
+            if time.monotonic() > deadline:
+                raise EngineError(
+                    error.message,
+                    hint="the stack's containers are gone, but the engine still counts an "
+                    "endpoint on the network: a known engine bug (moby/moby#42119) that a "
+                    "restart of dockerd clears; `down` again afterwards removes the network",
+                ) from None
         time.sleep(0.1)
 
 
