@@ -29,7 +29,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -37,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).parents[1]))
 
 from bench import smoke
 from bench.compose import binary
-from bench.lifecycle import write_compose
+from bench.lifecycle import summary, timed, write_compose
 from deployer import load_stack
 
 ROOT = Path(__file__).parents[1]
@@ -83,23 +82,6 @@ def commands(tool: str, path: Path, project: str) -> dict[str, list[str]]:
         "noop_up": [*stack, "up", "-d"], "logs": [*stack, "logs", "--tail", "10"],
         "down": [*stack, "down"], "up": [*stack, "up", "-d", "--wait"],
     }  # fmt: skip
-
-
-def timed(command: list[str]) -> float:
-    started = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
-    elapsed = time.perf_counter() - started
-    if done.returncode != 0:
-        raise SystemExit(f"{' '.join(command)} failed:\n{done.stdout}\n{done.stderr}")
-    return elapsed
-
-
-def summary(values: list[float]) -> dict[str, float]:
-    return {
-        "median_s": round(statistics.median(values), 4),
-        "min_s": round(min(values), 4),
-        "max_s": round(max(values), 4),
-    }
 
 
 def measure(path: Path, name: str, rounds: int) -> dict[str, object]:
