@@ -63,11 +63,7 @@ class DesiredStack:
         return json.dumps(data, sort_keys=True, separators=(",", ":"))
 
     def container(
-        self,
-        service: Service,
-        replica: int,
-        name: str | None = None,
-        previous_spec: str = "",
+        self, service: Service, replica: int, name: str | None = None, previous_spec: str = ""
     ) -> ContainerPlan:
         desired = self.services[service.name]
         return render.container_plan(

@@ -20,8 +20,6 @@ CONFIG_HASH = f"{PREFIX}.config-hash"
 CONFIG_FIELDS = f"{PREFIX}.config-fields"
 # Comma-separated services this one depends on: lets `down` order itself without stack.py.
 DEPENDS_ON = f"{PREFIX}.depends-on"
-# The service definition (compact JSON) a container was made from, and the one it replaced:
-# `rollback` returns to the latter without any state file.
 # On images deployer builds. Distinct keys from the container ones on purpose: the engine copies
 # image labels onto every container made from the image, by deployer or anyone else.
 IMAGE_STACK = f"{PREFIX}.image.stack"

@@ -3,7 +3,7 @@
 The kernel drops an flock when its holder dies, however it dies, so a lock left by a killed
 process is simply taken over; the holder's note in the file says who that was.
 
-The file lives in this user's private runtime folder (deploy.private), never in a folder
+The file lives in this user's private runtime folder (deployer.local.private), never in a folder
 another user can write, and is keyed on the engine's own id: however DOCKER_HOST spells it, one
 engine is one lock.
 """

@@ -290,9 +290,10 @@ class _Renderer:
     def arguments(self, words: list[str], hidden: dict[str, str]) -> list[str]:
         """An argument holding an outside value becomes $(DEPLOYER_ARG_n): Kubernetes expands
         it from the container's env, which reads it from the service's env Secret."""
+        protected = outside.guarded(self.options.outside_values)
         found = []
         for word in words:
-            if any(value in word for value in outside.guarded(self.options.outside_values)):
+            if any(value in word for value in protected):
                 key = f"DEPLOYER_ARG_{len(hidden) + 1}"
                 hidden[key] = word
                 word = f"$({key})"
@@ -308,10 +309,11 @@ class _Renderer:
         hidden = {k: v for k, v in service.env.items() if k not in inline} | hidden_args
         secret = _dns_name(f"{service.name}-env")
         if hidden:
+            literals = " ".join(f"--from-literal={key}=..." for key in sorted(hidden))
             self.secret(secret, service.name, {k: v.encode() for k, v in hidden.items()})
             self.warn(service.name, "env", f"{', '.join(sorted(hidden))}: their values come "
                       f"from outside the stack files, so they are in Secret {secret}: "
-                      + self.secret_hint(secret, hidden))  # fmt: skip
+                      + self.secret_hint(secret, literals))  # fmt: skip
         # Arguments' keys first: $(VAR) expands only variables defined before it is used.
         ordered = [*hidden_args, *sorted(service.env)]
         return [
@@ -332,13 +334,12 @@ class _Renderer:
             }
         self.add(manifest)
 
-    def secret_hint(self, name: str, values: dict[str, str]) -> str:
+    def secret_hint(self, name: str, sources: str) -> str:
+        """How the Secret gets its data: `sources` are kubectl's --from-literal/--from-file."""
         if self.options.include_secret_data:
             return "its data is written (--include-secret-data): keep these files private"
-        keys = " ".join(f"--from-literal={key}=..." for key in sorted(values))
-        return (
-            f"its data is not written; create it with `kubectl create secret generic {name} {keys}`"
-        )
+        command = f"kubectl create secret generic {name} {sources}"
+        return f"its data is not written; create it with `{command}`"
 
     def security_context(self, service: Service) -> dict[str, Any]:
         context: dict[str, Any] = {}
@@ -416,9 +417,10 @@ class _Renderer:
         if text is None:
             data = path.read_bytes() if self.options.include_secret_data else b""
             self.secret(name, service.name, {path.name: data})
+            hint = self.secret_hint(name, f"--from-file={path.name}={source}")
             self.warn(service.name, "mounts", f"{source} is not plainly configuration (a key, "
                       f"a certificate, or a file outside the stack's folder): it is mounted from "
-                      f"Secret {name}; " + self.file_hint(name, path.name, source))  # fmt: skip
+                      f"Secret {name}; {hint}")  # fmt: skip
             volumes.append({"name": name, "secret": {"secretName": name}})
         else:
             self.add(
@@ -443,14 +445,6 @@ class _Renderer:
             return path.read_text(encoding="utf-8")
         except (UnicodeDecodeError, OSError):
             return None
-
-    def file_hint(self, name: str, key: str, source: str) -> str:
-        if self.options.include_secret_data:
-            return "its data is written (--include-secret-data): keep these files private"
-        return (
-            f"its data is not written; create it with `kubectl create secret generic {name} "
-            f"--from-file={key}={source}`"
-        )
 
     def claim(self, volume: str) -> None:
         self.add(
@@ -626,7 +620,6 @@ class _Renderer:
             # Values are never written into manifests: the cluster's own Secret holds them.
             self.warn(name, "secrets", f"{secret.path()}: create a Secret ({secret.source}) "
                       "with kubectl and mount it there; values are not exported")  # fmt: skip
-
         for config in service.configs:
             self.warn(name, "configs", f"{config.path()}: put {config.source} in a ConfigMap "
                       "and mount it there")  # fmt: skip

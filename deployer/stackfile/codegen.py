@@ -161,9 +161,9 @@ def _value(value: Any, indent: int, writing: _Writing, field: str) -> str:
         return _value(value.get_secret_value(), indent, writing, field)
     if isinstance(value, Path):
         return _value(str(value), indent, writing, field)
-    if isinstance(value, str) and _template_of(value, writing.sources):
+    if isinstance(value, str) and (template := _template_of(value, writing.sources)):
         writing.used.add("Variables")
-        return f"var.substitute({_string(_template_of(value, writing.sources))})"
+        return f"var.substitute({_string(template)})"
     if field == "mode" and isinstance(value, int):
         return oct(value)
     if isinstance(value, timedelta):

@@ -94,7 +94,7 @@ def import_sources(
     the Compose files are as seen from the stack.py being written."""
     env: dict[str, EnvSource] = {}
     templates: dict[str, str] = {}
-    outside: set[str] = set()
+    from_outside: set[str] = set()
     texts: list[str] = []
     recording = _Recording(environment)
     for path in paths:
@@ -118,15 +118,17 @@ def import_sources(
                 continue
             source = _env_source(body, folder)
             env[str(name)] = source
-            outside |= {environment[key] for key in source.bare if key in environment}
+            from_outside |= {environment[key] for key in source.bare if key in environment}
             for file in _env_file_paths(body):
                 try:
-                    outside |= set(read_env_file(path.parent / file, environment).values())
+                    from_outside |= set(read_env_file(path.parent / file, environment).values())
                 except (InterpolationError, OSError, UnicodeDecodeError):
                     continue
     read = {key: environment[key] for key in recording.read if key in environment}
-    outside |= set(read.values())
-    return ImportSources(env, templates, frozenset(v for v in outside if v), "\n".join(texts), read)
+    from_outside |= set(read.values())
+    return ImportSources(
+        env, templates, frozenset(v for v in from_outside if v), "\n".join(texts), read
+    )
 
 
 def _strings(data: Any) -> Iterator[str]:
