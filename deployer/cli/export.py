@@ -10,7 +10,7 @@ import typer
 import yaml
 
 from deployer.cli.app import FilesOption, ProjectOption, target
-from deployer.export import kubernetes
+from deployer.targets.kubernetes import render as kubernetes
 
 commands = typer.Typer()  # put on the root app by deployer.cli.main
 

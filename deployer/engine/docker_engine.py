@@ -25,7 +25,7 @@ import requests
 from deployer.core import labels
 from deployer.core.render import ContainerPlan
 from deployer.core.state import ContainerInfo, NetworkInfo, VolumeInfo
-from deployer.core.swarm_state import NodeInfo, ServiceInfo, SwarmInfo, SwarmObject, TaskInfo
+from deployer.core.swarm_objects import NodeInfo, ServiceInfo, SwarmInfo, SwarmObject, TaskInfo
 from deployer.engine import archive
 from deployer.engine.inspect import container_info, exit_code, stats_of
 from deployer.engine.protocol import ContainerStats, PathStat, Session

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from deployer.core.render import ContainerPlan
 from deployer.core.state import ContainerInfo, NetworkInfo, VolumeInfo
-from deployer.core.swarm_state import NodeInfo, ServiceInfo, SwarmInfo, SwarmObject, TaskInfo
+from deployer.core.swarm_objects import NodeInfo, ServiceInfo, SwarmInfo, SwarmObject, TaskInfo
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,9 @@ from pathlib import Path
 import yaml
 
 from deployer.cli.main import main
-from deployer.core import swarm_render
-from deployer.export.kubernetes import Options, export
 from deployer.model.spec import Mount, Secret, SecretUse, Service, Stack
+from deployer.targets.kubernetes.render import Options, export
+from deployer.targets.swarm import render as swarm_render
 
 KEY = b"k" * 32
 

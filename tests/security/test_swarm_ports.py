@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from deployer.deploy import swarm
 from deployer.model.errors import StackError
 from deployer.model.spec import Port, Service, Stack
 from deployer.stackfile.load import load
+from deployer.targets.swarm import apply as swarm
 from tests.integration.conftest import ROOT
 
 

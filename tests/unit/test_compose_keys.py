@@ -66,7 +66,7 @@ def test_a_healthcheck_without_durations_gets_composes_defaults(tmp_path: Path) 
 
 def test_service_names_as_compose_allows_them(tmp_path: Path) -> None:
     from deployer.core import labels
-    from deployer.export.kubernetes import export
+    from deployer.targets.kubernetes.render import export
 
     (tmp_path / "compose.yaml").write_text(
         "services:\n  My.App:\n    image: app\n  worker_1:\n    image: w\n"

@@ -12,7 +12,6 @@ import pytest
 
 from deployer import load_stack
 from deployer.cli.export import dump
-from deployer.export.kubernetes import Export, Options, export
 from deployer.model.spec import (
     DependsOn,
     Healthcheck,
@@ -30,6 +29,7 @@ from deployer.model.spec import (
     UpdatePolicy,
     Volume,
 )
+from deployer.targets.kubernetes.render import Export, Options, export
 
 ROOT = Path(__file__).parents[2]
 GOLDEN = Path(__file__).parent / "golden"

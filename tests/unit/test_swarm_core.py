@@ -8,15 +8,17 @@ from typing import Any
 
 import pytest
 
-from deployer.core import labels, swarm_render
+from deployer.core import labels
 from deployer.core.plan import Kind
-from deployer.core.swarm_reconcile import reconcile, rollback_plan
-from deployer.core.swarm_state import NodeInfo, ServiceInfo, SwarmObserved, TaskInfo
-from deployer.deploy import swarm_logs
-from deployer.deploy.swarm import task_health
+from deployer.core.swarm_objects import NodeInfo, ServiceInfo, TaskInfo
 from deployer.model.spec import Mount, Placement, Port, RollbackPolicy, Stack
 from deployer.stackfile import codegen
 from deployer.stackfile.load import load
+from deployer.targets.swarm import logs as swarm_logs
+from deployer.targets.swarm import render as swarm_render
+from deployer.targets.swarm.apply import task_health
+from deployer.targets.swarm.reconcile import reconcile, rollback_plan
+from deployer.targets.swarm.state import SwarmObserved
 
 ROOT = Path(__file__).parents[2]
 KEY = b"k" * 32  # the user's key for secret names (deployer.local.keys)

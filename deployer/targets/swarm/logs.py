@@ -9,11 +9,12 @@ import threading
 import time
 from collections.abc import Iterator
 
-from deployer.core.swarm_state import ServiceInfo, SwarmObserved
+from deployer.core.swarm_objects import ServiceInfo
 from deployer.deploy.logs import LogLine
 from deployer.engine.inspect import timestamp
 from deployer.engine.protocol import SwarmEngine
 from deployer.model.errors import DeployerError
+from deployer.targets.swarm.state import SwarmObserved
 
 _TASK = "com.docker.swarm.task.id"
 _NODE = "com.docker.swarm.node.id"

@@ -10,17 +10,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from deployer.core import labels, swarm_render
+from deployer.core import labels
 from deployer.core.events import Note, ObjectCreated, ObjectRemoved, PlanMade, Report
 from deployer.core.plan import Kind, Plan
 from deployer.core.state import ServiceImage
-from deployer.core.swarm_reconcile import reconcile, rollback_plan
-from deployer.core.swarm_state import ServiceInfo, SwarmObserved, TaskInfo
+from deployer.core.swarm_objects import ServiceInfo, TaskInfo
 from deployer.engine import Engine
 from deployer.engine.protocol import SwarmEngine
 from deployer.local import keys
 from deployer.model.errors import DeployFailed, EngineError, NotFound, StackError
 from deployer.model.spec import Stack
+from deployer.targets.swarm import render as swarm_render
+from deployer.targets.swarm.reconcile import reconcile, rollback_plan
+from deployer.targets.swarm.state import SwarmObserved
 
 KINDS = ("config", "secret")
 CONVERGE_TIMEOUT = 300.0

@@ -11,8 +11,8 @@ from typing import Any
 
 from deployer.core import hashing, labels
 from deployer.core.plan import Action, Cause, CauseKind, Kind, Plan
-from deployer.core.swarm_state import SwarmObserved
 from deployer.model.spec import Stack
+from deployer.targets.swarm.state import SwarmObserved
 
 
 def reconcile(stack: Stack, observed: SwarmObserved, desired: dict[str, dict[str, Any]]) -> Plan:

@@ -1,1 +1,0 @@
-"""Renderers of the same stack for other platforms (pure: no engine)."""

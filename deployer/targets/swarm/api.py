@@ -1,0 +1,204 @@
+"""The scripting API for a Swarm target: up, plan, status, down of a stack on a Swarm manager.
+
+Two engines take part: the manager (DOCKER_HOST, or `manager=`) runs the services; the engine
+where deployer runs (DEPLOYER_BUILD_HOST, else the local socket) builds the images and pushes
+them to the registry (DEPLOYER_REGISTRY, or `registry=`) that every node pulls from.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from deployer.core import labels
+from deployer.core.events import Note, PlanMade, Report, log
+from deployer.core.plan import Plan
+from deployer.deploy import logs as log_streams
+from deployer.deploy.lock import DeployLock
+from deployer.deploy.logs import LogLine
+from deployer.engine import Engine
+from deployer.engine.protocol import SwarmEngine
+from deployer.images import build as images
+from deployer.model.errors import NotFound, StackError
+from deployer.model.spec import Stack, stack_name
+from deployer.stackfile import load
+from deployer.targets.swarm import apply as swarm
+from deployer.targets.swarm import logs as swarm_logs
+from deployer.targets.swarm.apply import TaskStatus
+
+LOCAL_ENGINE = "unix:///var/run/docker.sock"
+LOCK_TIMEOUT = 600.0
+
+
+@dataclass(frozen=True)
+class SwarmDeployment:
+    stack: str
+    plan: Plan
+    tasks: list[swarm.TaskStatus]
+    seconds: float
+
+    def as_data(self) -> dict[str, Any]:
+        return {
+            "stack": self.stack,
+            "target": "swarm",
+            "seconds": round(self.seconds, 2),
+            "plan": self.plan.as_data(),
+            "tasks": [task.as_data() for task in self.tasks],
+        }
+
+
+def connect(docker_host: str | None = None) -> SwarmEngine:
+    """The Swarm manager `docker_host` names (else DOCKER_HOST, else the Docker context);
+    raises if it is none."""
+    from deployer.engine.docker_engine import DockerEngine  # docker loads only when connecting
+
+    engine = DockerEngine(base_url=docker_host)
+    swarm.check_target(engine)
+    return engine
+
+
+def build_engine() -> Engine:
+    """Where images are built and pushed from: DEPLOYER_BUILD_HOST, else the local engine."""
+    from deployer.engine.docker_engine import DockerEngine
+
+    engine = DockerEngine(base_url=os.environ.get("DEPLOYER_BUILD_HOST") or LOCAL_ENGINE)
+    engine.ping()
+    return engine
+
+
+def registry_of(registry: str | None) -> str:
+    found = registry or os.environ.get("DEPLOYER_REGISTRY", "")
+    if not found:
+        raise StackError(
+            "--registry",
+            ["a swarm's nodes pull images from a registry: pass --registry HOST:PORT (or set "
+             "DEPLOYER_REGISTRY); `python -m deployer cluster up` prints its own"],
+        )  # fmt: skip
+    return found.removeprefix("http://").removeprefix("https://").rstrip("/")
+
+
+def up(
+    stack: Stack,
+    manager: SwarmEngine | None = None,
+    builder: Engine | None = None,
+    registry: str | None = None,
+    report: Report = log,
+    timeout: float | None = None,
+) -> SwarmDeployment:
+    """Build, push and deploy `stack` onto the swarm; return once every changed service runs
+    its tasks of the new spec, healthy. A failed update is rolled back by the swarm itself
+    (update.failure_action) and raised as DeployFailed with the swarm's reason."""
+    started = time.monotonic()
+    stack = load.checked(stack, "stack")
+    target_registry = registry_of(registry)
+    manager = manager or connect()
+    nodes = swarm.check_target(manager)
+    swarm.validate(stack, nodes, report)
+    builder = builder or build_engine()
+    with DeployLock(stack.name, LOCK_TIMEOUT, report, manager.identity()):
+        built = images.prepare(builder, stack, report)
+        # Images count by id in the plan: nothing to push when every service matches.
+        the_plan = swarm.plan(stack, manager, built, target_registry)
+        if the_plan.empty:
+            report(PlanMade(the_plan))
+        else:
+            references = swarm.push_images(builder, stack, built, target_registry, report)
+            the_plan = swarm.apply(stack, manager, built, references, report, timeout)
+    return SwarmDeployment(stack.name, the_plan, swarm.status(manager, stack.name),
+                           time.monotonic() - started)  # fmt: skip
+
+
+def rollback(
+    stack: Stack | str,
+    manager: SwarmEngine | None = None,
+    report: Report = log,
+    timeout: float | None = None,
+) -> SwarmDeployment:
+    """Every service back to the spec its last update replaced; returns once its tasks of that
+    spec run healthy. Rolling back twice returns to the newer one."""
+    started = time.monotonic()
+    name = stack_name(stack)
+    manager = manager or connect()
+    with DeployLock(name, LOCK_TIMEOUT, report, manager.identity()):
+        report(Note(f"rolling back stack {name} to its previous version on the swarm"))
+        the_plan = swarm.rollback(manager, name, report, timeout)
+    return SwarmDeployment(name, the_plan, swarm.status(manager, name), time.monotonic() - started)
+
+
+def logs(
+    stack: Stack | str,
+    services: list[str] | tuple[str, ...] = (),
+    *,
+    follow: bool = False,
+    since: str | None = None,
+    tail: int | None = None,
+    manager: SwarmEngine | None = None,
+    stop_event: threading.Event | None = None,
+) -> Iterator[LogLine]:
+    """Every task's lines, from every node, in time order; with `follow`, then live until
+    `stop_event` (or the consumer stops iterating)."""
+    name = stack_name(stack)
+    manager = manager or connect()
+    observed = swarm.observe(manager, name)
+    present = {s.labels.get(labels.SERVICE, ""): s for s in observed.services}
+    unknown = sorted(set(services) - set(present))
+    if unknown:
+        raise NotFound(
+            f"stack {name} runs no service {', '.join(unknown)} on the swarm",
+            hint=f"it runs: {', '.join(sorted(present)) or 'nothing'}",
+        )
+    wanted = {service: present[service] for service in (services or sorted(present))}
+    after = log_streams.since_seconds(since)
+    if not follow:
+        yield from swarm_logs.backlog(manager, observed, wanted, after, tail)
+        return
+    stop_event = stop_event or threading.Event()
+    try:
+        yield from swarm_logs.follow(manager, observed, wanted, after, tail, stop_event)
+    finally:
+        stop_event.set()
+
+
+def plan(
+    stack: Stack,
+    manager: SwarmEngine | None = None,
+    builder: Engine | None = None,
+    registry: str | None = None,
+) -> Plan:
+    """What `up` would do on the swarm; builds, pushes and changes nothing."""
+    stack = load.checked(stack, "stack")
+    manager = manager or connect()
+    swarm.validate(stack, swarm.check_target(manager), log)
+    resolved = images.resolve_without_building(builder or build_engine(), stack)
+    return swarm.plan(stack, manager, resolved, registry_of(registry) if registry else "registry")
+
+
+def status(stack: Stack | str, manager: SwarmEngine | None = None) -> list[swarm.TaskStatus]:
+    name = stack_name(stack)
+    return swarm.status(manager or connect(), name)
+
+
+def down(stack: Stack | str, manager: SwarmEngine | None = None, report: Report = log) -> int:
+    """Remove the stack's services (their tasks on every node), configs, secrets, networks."""
+    name = stack_name(stack)
+    manager = manager or connect()
+    with DeployLock(name, LOCK_TIMEOUT, report, manager.identity()):
+        return swarm.down(manager, name, report)
+
+
+__all__ = [
+    "SwarmDeployment",
+    "TaskStatus",
+    "build_engine",
+    "connect",
+    "down",
+    "logs",
+    "plan",
+    "rollback",
+    "status",
+    "up",
+]
