@@ -133,7 +133,7 @@ def main() -> int:
 
     try:
         deployed = timed("up, cold (build, push)", figures, lambda: up(stack))
-        figures["web nodes"] = sorted({t.node for t in deployed.tasks if t.service == "web"})
+        figures["web nodes"] = sorted({t.node for t in deployed.replicas if t.service == "web"})
         noop = timed("up, no-op", figures, lambda: up(stack))
         figures["no-op plan empty"] = noop.plan.empty
         if not args.smoke:  # the smoke run: the cluster, a cold and a no-op up, down

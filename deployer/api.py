@@ -5,134 +5,27 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from deployer.core import labels
 from deployer.core.desired import DesiredStack
 from deployer.core.events import Note, ObjectRemoved, PlanMade, Report, log
 from deployer.core.plan import Action, Cause, CauseKind, Kind, Plan
 from deployer.core.reconcile import reconcile
-from deployer.core.state import ContainerInfo, ObservedState, PublishedPort, replica_of
+from deployer.core.state import ContainerInfo, ObservedState, replica_of
+from deployer.core.status import Deployment, ReplicaStatus, front_door
 from deployer.deploy import health
 from deployer.deploy.apply import Apply, remove_containers, remove_network
 from deployer.deploy.lock import DeployLock
 from deployer.deploy.observe import observe
 from deployer.engine import Engine
 from deployer.images import build as images
-from deployer.model.errors import NotFound
+from deployer.model.errors import NotFound, StackError
 from deployer.model.spec import Placement, Service, Stack, stack_name
 from deployer.stackfile import load
+from deployer.targets.engine import rules
 
 DOWN = Cause(CauseKind.DOWN)
 LOCK_TIMEOUT = 600.0  # seconds a deploy waits for another one of the same stack
-
-
-@dataclass(frozen=True)
-class ReplicaStatus:
-    stack: str
-    service: str
-    replica: int
-    container: str
-    id: str
-    state: str
-    health: str
-    ports: list[PublishedPort]
-    image: str
-    restart_count: int
-    uptime_seconds: float | None
-    oom_killed: bool = False  # its last exit was the memory limit's doing
-    # What keeps a running replica from serving although the engine calls it healthy (a broken
-    # route from its proxy); health then reads "unhealthy".
-    problem: str = ""
-    # Health still 'starting' to the engine, but its healthcheck command passed when deployer
-    # ran it early: the engine's own verdict comes at its first interval.
-    probed: bool = False
-
-    @classmethod
-    def of(cls, info: ContainerInfo, now: datetime, problem: str | None = None) -> ReplicaStatus:
-        uptime = (now - info.started_at).total_seconds() if info.started_at else None
-        return cls(
-            stack=info.labels.get(labels.STACK, ""),
-            service=info.labels.get(labels.SERVICE, ""),
-            replica=replica_of(info),
-            container=info.name,
-            id=info.id[:12],
-            state=info.state,
-            health="unhealthy" if problem else info.health or "none",
-            ports=info.ports,
-            image=info.image,
-            restart_count=info.restart_count,
-            uptime_seconds=uptime,
-            oom_killed=info.oom_killed,
-            problem=f"route missing: {problem}" if problem else "",
-            probed=health.passed_early(info),
-        )
-
-    def as_data(self) -> dict[str, Any]:
-        return {
-            "stack": self.stack,
-            "service": self.service,
-            "replica": self.replica,
-            "container": self.container,
-            "id": self.id,
-            "state": self.state,
-            "health": self.health,
-            "ports": [
-                {
-                    "host_ip": p.host_ip,
-                    "host_port": p.host_port,
-                    "container_port": p.container_port,
-                    "protocol": p.protocol,
-                }
-                for p in self.ports
-            ],
-            "image": self.image,
-            "restart_count": self.restart_count,
-            "oom_killed": self.oom_killed,
-            "uptime_seconds": None
-            if self.uptime_seconds is None
-            else round(self.uptime_seconds, 1),
-            "problem": self.problem,
-            "probed": self.probed,
-        }
-
-
-@dataclass(frozen=True)
-class Deployment:
-    stack: str
-    plan: Plan
-    replicas: list[ReplicaStatus]
-    seconds: float
-    front_door: str | None = None  # the proxy service, whose URL `up` prints
-
-    def url(self, service: str | None = None, container_port: int | None = None) -> str:
-        """http://host:port of a published port (of the front door when no service is named)."""
-        wanted = service or self.front_door
-        for replica in self.replicas:
-            if replica.service != wanted:
-                continue
-            for port in replica.ports:
-                if container_port is None or port.container_port == container_port:
-                    host = "127.0.0.1" if port.host_ip in {"", "0.0.0.0"} else port.host_ip
-                    host = f"[{host}]" if ":" in host else host
-                    return f"http://{host}:{port.host_port}"
-        raise NotFound(f"service {wanted!r} of stack {self.stack!r} publishes no such port")
-
-    def urls(self) -> dict[str, str]:
-        found = {}
-        for replica in self.replicas:
-            if replica.ports and replica.service not in found:
-                found[replica.service] = self.url(replica.service)
-        return found
-
-    def as_data(self) -> dict[str, Any]:
-        return {
-            "stack": self.stack,
-            "seconds": round(self.seconds, 2),
-            "plan": self.plan.as_data(),
-            "urls": self.urls(),
-            "replicas": [replica.as_data() for replica in self.replicas],
-        }
 
 
 def connect() -> Engine:
@@ -144,10 +37,19 @@ def connect() -> Engine:
     return engine
 
 
+def checked(stack: Stack, source: str = "stack") -> Stack:
+    """The rules every target shares and one engine's own; StackError listing every problem."""
+    load.checked(stack, source)
+    found = rules.problems(stack)
+    if found:
+        raise StackError(source, found)
+    return stack
+
+
 def plan(stack: Stack, engine: Engine | None = None, report: Report = log) -> Plan:
     """What `up` would do. Builds nothing and changes nothing; unbuilt images count as rebuilt."""
     engine = engine or connect()
-    stack = load.checked(stack, "stack")
+    stack = checked(stack)
     resolved = images.resolve_without_building(engine, stack)
     desired = DesiredStack(stack, resolved)
     return reconcile(stack, observe(engine, stack.name), desired.services)
@@ -177,7 +79,7 @@ def up(
     options: UpOptions = UpOptions(),
 ) -> Deployment:
     """Converge the engine to `stack` and return once every container is healthy."""
-    stack = load.checked(stack, "stack")
+    stack = checked(stack)
     engine = engine or connect()
     with DeployLock(stack.name, lock_timeout, report, engine.identity()):
         return _up(stack, engine, report, timeout, bootstrap, options)
@@ -228,16 +130,13 @@ def _up(
     the_plan, observed = converge(
         stack, engine, desired, report, only, forced, timeout, options.engine_health
     )
-    proxies = [s.name for s in stack.services if s.proxy is not None]
-    published = [s.name for s in stack.services if s.ports]
-    front = next(iter(proxies + published), None)
     return Deployment(
         stack=stack.name,
         plan=the_plan,
         # Nothing changed: what was observed is the status (no second round of inspections).
         replicas=_statuses(observed) if the_plan.empty else status(stack.name, engine),
         seconds=time.monotonic() - started,
-        front_door=front,
+        front_door=front_door(stack),
     )
 
 
@@ -271,7 +170,7 @@ def rollback(
     The previous version is read from the containers' labels; its image is still tagged. Services
     with no previous version stay as they run now. Rolling back twice returns to the newer one.
     """
-    stack = load.checked(stack, "stack")
+    stack = checked(stack)
     engine = engine or connect()
     with DeployLock(stack.name, lock_timeout, report, engine.identity()):
         observed = observe(engine, stack.name)
@@ -290,7 +189,7 @@ def rollback(
             )
         report(Note(f"rolling back stack {stack.name} to its previous version"))
         target = stack.model_copy(update={"services": tuple(services)})
-        return _up(load.checked(target, "rollback"), engine, report, timeout, bootstrap=False)
+        return _up(checked(target, "rollback"), engine, report, timeout, bootstrap=False)
 
 
 def _env_of(containers: list[ContainerInfo], key: str) -> str | None:
@@ -347,7 +246,8 @@ def status(stack: Stack | str, engine: Engine | None = None) -> list[ReplicaStat
 def _statuses(observed: ObservedState) -> list[ReplicaStatus]:
     now = datetime.now(UTC)
     found = [
-        ReplicaStatus.of(info, now, observed.route_problem(info)) for info in observed.containers
+        ReplicaStatus.of(info, now, observed.route_problem(info), health.passed_early(info))
+        for info in observed.containers
     ]
     return sorted(found, key=lambda r: (r.service, r.replica))
 
@@ -403,3 +303,21 @@ def _down(
         report(ObjectRemoved("image", tag))
     containers = len(observed.containers) + len(observed.one_offs)
     return containers + len(observed.networks) + len(volumes) + len(built)
+
+
+__all__ = [
+    "LOCK_TIMEOUT",
+    "Deployment",
+    "ReplicaStatus",
+    "UpOptions",
+    "checked",
+    "connect",
+    "converge",
+    "down",
+    "gc",
+    "plan",
+    "rollback",
+    "selected",
+    "status",
+    "up",
+]

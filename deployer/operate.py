@@ -10,8 +10,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 from deployer import api
 from deployer.core import labels
@@ -19,10 +18,10 @@ from deployer.core.desired import DesiredStack
 from deployer.core.events import ContainerRemoved, ContainerStarted, Report, log
 from deployer.core.render import ContainerPlan
 from deployer.core.state import ContainerInfo, ObservedState, replica_of
+from deployer.core.status import LogLine, StackSummary
 from deployer.deploy import attach, lifecycle
 from deployer.deploy import logs as log_streams
 from deployer.deploy.lock import DeployLock
-from deployer.deploy.logs import LogLine
 from deployer.deploy.observe import observe
 from deployer.engine import Engine
 from deployer.engine.protocol import ContainerStats
@@ -252,24 +251,6 @@ def restart(
         chosen = _services(observed, services)
         desired = DesiredStack(stack, images.resolve_without_building(engine, stack))
         return lifecycle.restart(engine, desired, observed, chosen, report)
-
-
-@dataclass(frozen=True)
-class StackSummary:
-    name: str
-    # service -> (running, healthy, containers)
-    services: dict[str, tuple[int, int, int]] = field(default_factory=dict)
-    ports: list[str] = field(default_factory=list)
-
-    def as_data(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "services": {
-                name: {"running": r, "healthy": h, "replicas": n}
-                for name, (r, h, n) in sorted(self.services.items())
-            },
-            "ports": self.ports,
-        }
 
 
 def stacks(engine: Engine | None = None) -> list[StackSummary]:

@@ -2,26 +2,30 @@
 rollback and down of a stack on a Swarm manager. It lives in deployer.targets.swarm."""
 
 from deployer.targets.swarm.api import (
-    SwarmDeployment,
-    TaskStatus,
+    Deployment,
+    ReplicaStatus,
+    SwarmUpOptions,
     build_engine,
     connect,
     down,
     logs,
     plan,
+    restart,
     rollback,
     status,
     up,
 )
 
 __all__ = [
-    "SwarmDeployment",
-    "TaskStatus",
+    "Deployment",
+    "ReplicaStatus",
+    "SwarmUpOptions",
     "build_engine",
     "connect",
     "down",
     "logs",
     "plan",
+    "restart",
     "rollback",
     "status",
     "up",

@@ -12,7 +12,7 @@ import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -20,6 +20,9 @@ from deployer.core.events import Warning
 from deployer.model.errors import StackError
 from deployer.model.spec import NAME_MAX_LENGTH, NAME_PATTERN, Stack
 from deployer.stackfile import load
+
+if TYPE_CHECKING:
+    from deployer.targets.base import Target
 
 COMPOSE_DEFAULTS = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
 
@@ -29,13 +32,14 @@ def _warn(message: str) -> None:
 
 
 @dataclass
-class Target:
+class StackSource:
     """Which stack a command is about: files and a project name, from options or environment."""
 
     files: list[Path] | None = None
     project: str | None = None
     env_files: list[Path] | None = None  # Compose's --env-file
     profiles: list[str] | None = None  # Compose's --profile
+    target_name: str | None = None  # --target before the command
 
     def paths(self) -> tuple[list[Path], bool]:
         """The stack files, and whether they are Compose files by where they came from."""
@@ -114,12 +118,12 @@ def _split(value: str) -> list[Path]:
     return [Path(p) for p in value.split(os.pathsep) if p]
 
 
-def target(ctx: typer.Context, files: list[Path] | None, project: str | None) -> Target:
+def source(ctx: typer.Context, files: list[Path] | None, project: str | None) -> StackSource:
     """The command's -f/-p, else the ones given before the command."""
-    outer = ctx.find_object(Target) or Target()
-    return Target(
+    outer = ctx.find_object(StackSource) or StackSource()
+    return StackSource(
         files=files or outer.files, project=project or outer.project,
-        env_files=outer.env_files, profiles=outer.profiles,
+        env_files=outer.env_files, profiles=outer.profiles, target_name=outer.target_name,
     )  # fmt: skip
 
 
@@ -127,7 +131,7 @@ def complete_services(ctx: typer.Context, incomplete: str) -> list[str]:
     """Shell completion: the services of the stack file the command line names."""
     files = ctx.params.get("files") or None
     try:
-        stack = target(ctx, files, ctx.params.get("project")).stack()
+        stack = source(ctx, files, ctx.params.get("project")).stack()
     except Exception:  # completion must never print a traceback into the shell
         return []
     return [s.name for s in stack.services if s.name.startswith(incomplete)]
@@ -198,6 +202,16 @@ def _global(
     project: ProjectOption = None,
     env_files: EnvFileOption = None,
     profiles: ProfileOption = None,
+    target_name: Annotated[
+        str | None,
+        typer.Option(
+            "--target",
+            metavar="engine|swarm|kubernetes",
+            show_default=False,
+            help="where the stack runs, for every command (default $DEPLOYER_TARGET, else the "
+            "engine)",
+        ),
+    ] = None,
     version: Annotated[
         bool,
         typer.Option(
@@ -206,7 +220,10 @@ def _global(
     ] = False,
 ) -> None:
     """Deploy typed Python stacks (or Compose files) onto a Docker engine."""
-    ctx.obj = Target(files=files, project=project, env_files=env_files, profiles=profiles)
+    ctx.obj = StackSource(
+        files=files, project=project, env_files=env_files, profiles=profiles,
+        target_name=target_name,
+    )  # fmt: skip
 
 
 def root() -> typer.Typer:
@@ -231,13 +248,15 @@ def print_json(data: Any) -> None:
     print(json.dumps(data, indent=2, default=str))
 
 
-PlatformOption = Annotated[
-    str,
+TargetOption = Annotated[
+    str | None,
     typer.Option(
         "--target",
         envvar="DEPLOYER_TARGET",
-        metavar="engine|swarm",
-        help="where the stack runs: one Docker engine, or the Swarm DOCKER_HOST manages",
+        metavar="engine|swarm|kubernetes",
+        show_default=False,
+        help="where the stack runs: one Docker engine (default), the Swarm DOCKER_HOST manages, "
+        "or kubernetes (rendered only: `export kubernetes`)",
     ),
 ]
 RegistryOption = Annotated[
@@ -251,7 +270,25 @@ RegistryOption = Annotated[
 ]
 
 
-def on_swarm(platform: str) -> bool:
-    if platform not in {"engine", "swarm"}:
-        raise typer.BadParameter(f"{platform!r}: choose engine or swarm", param_hint="--target")
-    return platform == "swarm"
+def chosen_target(ctx: typer.Context, command: str) -> Target:
+    """The target this command acts on, read once: the command's --target, else the one given
+    before the command, else $DEPLOYER_TARGET, else the engine. Raises NotOnTarget (exit 64)
+    when that target cannot run the command or does not honour an option given to it."""
+    from deployer.targets.base import check_support, choose
+
+    def typed(name: str) -> bool:  # given on the command line (not a default, not a variable)
+        found = ctx.get_parameter_source(name)
+        return found is not None and found.name == "COMMANDLINE"
+
+    here = ctx.params.get("target_name")
+    outer = (ctx.find_object(StackSource) or StackSource()).target_name
+    target = choose((here if typed("target_name") else outer or here) or "engine")
+    given = {
+        param.name: " ".join(param.opts)
+        if param.param_type_name == "option"
+        else param.name.upper()
+        for param in ctx.command.params
+        if param.name and typed(param.name)
+    }
+    check_support(target, command, given)
+    return target

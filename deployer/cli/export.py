@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 import yaml
 
-from deployer.cli.app import FilesOption, ProjectOption, target
+from deployer.cli.app import FilesOption, ProjectOption, source
 from deployer.targets.kubernetes import render as kubernetes
 
 commands = typer.Typer()  # put on the root app by deployer.cli.main
@@ -73,7 +73,7 @@ def export_kubernetes(
     """Deployments, Services, an Ingress (or the stack's nginx), claims and config maps."""
     if proxy not in {"ingress", "nginx"}:
         raise typer.BadParameter(f"{proxy!r}: choose ingress or nginx", param_hint="--proxy")
-    chosen = target(ctx, files, project)
+    chosen = source(ctx, files, project)
     stack = chosen.stack()
     proxies = [s for s in stack.services if s.proxy is not None]
     template = None

@@ -1,4 +1,7 @@
-"""up, down, plan, status (ps), rollback, restart/stop/start, ls, config, build, pull."""
+"""up, down, plan, status (ps), rollback, restart/stop/start, ls, config, build, pull.
+
+Each command reads its target once (chosen_target), which refuses what that target cannot do;
+then it asks the target and prints the answer, in one shape whatever the target."""
 
 from __future__ import annotations
 
@@ -10,25 +13,28 @@ from typing import Annotated, Any, Literal
 
 import typer
 
-from deployer import api
 from deployer.cli.app import (
     FilesOption,
     JsonOption,
     LockOption,
     NameOption,
-    PlatformOption,
     ProjectOption,
     RegistryOption,
     ServicesArgument,
-    Target,
-    on_swarm,
+    StackSource,
+    TargetOption,
+    chosen_target,
     print_json,
-    target,
+    source,
 )
 from deployer.cli.output import stack_list_table, stats_table, status_table
 from deployer.cli.progress import progress
 from deployer.core.events import Report
+from deployer.core.status import Deployment
 from deployer.model.spec import Stack
+from deployer.targets.base import SCHEMA_VERSION, Request, Target
+
+LOCK_TIMEOUT = Request.lock_timeout
 
 commands = typer.Typer()  # put on the root app by deployer.cli.main
 
@@ -37,15 +43,21 @@ TimeoutOption = Annotated[
 ]
 
 
-def _print_deployment(deployment: api.Deployment, as_json: bool) -> None:
+def print_data(target: Target, data: dict[str, Any]) -> None:
+    """A command's --json answer: versioned, and saying which target answered."""
+    print_json({"schema_version": SCHEMA_VERSION, "target": target.name, **data})
+
+
+def _print_deployment(target: Target, deployment: Deployment, as_json: bool) -> None:
     if as_json:
-        print_json(deployment.as_data())
+        print_data(target, deployment.as_data())
         return
     print(status_table(deployment.replicas))
+    where = "" if target.name == "engine" else f" on the {target.name}"
     if deployment.plan.empty:
-        print(f"\nstack {deployment.stack}: nothing to do; every container is healthy")
+        print(f"\nstack {deployment.stack}: nothing to do{where}; every replica is healthy")
     else:
-        print(f"\nstack {deployment.stack} is up and healthy in {deployment.seconds:.1f}s")
+        print(f"\nstack {deployment.stack} is up and healthy{where} in {deployment.seconds:.1f}s")
     probed = sum(r.probed for r in deployment.replicas)
     if probed:
         print(
@@ -57,19 +69,26 @@ def _print_deployment(deployment: api.Deployment, as_json: bool) -> None:
 
 
 def _scaled(stack: Stack, scale: list[str]) -> Stack:
-    """--scale web=3 (repeatable): replicas as given, for this run."""
-    counts: dict[str, int] = {}
+    """--scale web=3 (repeatable): replicas as given, for this run, validated as the model is."""
+    from pydantic import ValidationError
+
+    from deployer.model.errors import NotFound
+
     for item in scale:
         service, _, count = item.partition("=")
         if not count.isdigit():
             raise typer.BadParameter(f"{item!r}: expected SERVICE=NUMBER", param_hint="--scale")
-        counts[service] = int(count)
-    api.selected(stack, list(counts), deps=False)  # unknown names are an error
-    services = tuple(
-        s.model_copy(update={"replicas": counts[s.name]}) if s.name in counts else s
-        for s in stack.services
-    )
-    return stack.model_copy(update={"services": services})
+        if service not in {s.name for s in stack.services}:
+            raise NotFound(
+                f"--scale {item}: stack {stack.name} has no service {service}",
+                hint=f"its services: {', '.join(s.name for s in stack.services)}",
+            )
+        try:
+            stack = stack.with_service(service, replicas=int(count))
+        except ValidationError as error:
+            why = "; ".join(e["msg"] for e in error.errors())
+            raise typer.BadParameter(f"{item!r}: {why}", param_hint="--scale") from None
+    return stack
 
 
 @commands.command()
@@ -98,7 +117,7 @@ def up(
     no_bootstrap: Annotated[
         bool, typer.Option("--no-bootstrap", help="fail instead of building deployer base images")
     ] = False,
-    lock_timeout: LockOption = api.LOCK_TIMEOUT,
+    lock_timeout: LockOption = LOCK_TIMEOUT,
     engine_health: Annotated[
         bool,
         typer.Option(
@@ -107,28 +126,23 @@ def up(
             "(it runs one interval after the start)",
         ),
     ] = False,
-    platform: PlatformOption = "engine",
+    target_name: TargetOption = None,
     registry: RegistryOption = None,
 ) -> int:
     """Build, create and start the stack (or some services); wait until healthy."""
-    if on_swarm(platform):
-        from deployer.cli import on_swarm as swarm_cli
-
-        return swarm_cli.up(target(ctx, files, project).stack(), registry, timeout, json_output)
+    target = chosen_target(ctx, "up")
     if pull not in {"always", "missing", "never"}:
         raise typer.BadParameter(f"{pull!r}: choose always, missing or never", param_hint="--pull")
     policy: Literal["always", "missing", "never"] = pull  # type: ignore[assignment]
-    stack = _scaled(target(ctx, files, project).stack(), scale or [])
-    options = api.UpOptions(
+    stack = _scaled(source(ctx, files, project).stack(), scale or [])
+    request = Request(
         services=tuple(services or ()), no_deps=no_deps, force_recreate=force_recreate,
-        build=not no_build, pull=policy, engine_health=engine_health,
+        build=not no_build, pull=policy, bootstrap=not no_bootstrap, timeout=timeout,
+        lock_timeout=lock_timeout, engine_health=engine_health, registry=registry,
     )  # fmt: skip
     with progress(json_output) as report:
-        deployment = api.up(
-            stack, report=report, timeout=timeout, bootstrap=not no_bootstrap,
-            lock_timeout=lock_timeout, options=options,
-        )  # fmt: skip
-    _print_deployment(deployment, json_output)
+        deployment = target.up(stack, request, report)
+    _print_deployment(target, deployment, json_output)
     return 0
 
 
@@ -139,18 +153,16 @@ def rollback(
     project: ProjectOption = None,
     json_output: JsonOption = False,
     timeout: TimeoutOption = None,
-    lock_timeout: LockOption = api.LOCK_TIMEOUT,
-    platform: PlatformOption = "engine",
+    lock_timeout: LockOption = LOCK_TIMEOUT,
+    target_name: TargetOption = None,
 ) -> int:
     """Return every service to the version its containers replaced."""
-    if on_swarm(platform):
-        from deployer.cli import on_swarm as swarm_cli
-
-        return swarm_cli.rollback(target(ctx, files, project).name(), timeout, json_output)
-    stack = target(ctx, files, project).stack()
+    target = chosen_target(ctx, "rollback")
+    stack = source(ctx, files, project).stack()
+    request = Request(timeout=timeout, lock_timeout=lock_timeout)
     with progress(json_output) as report:
-        deployment = api.rollback(stack, report=report, timeout=timeout, lock_timeout=lock_timeout)
-    _print_deployment(deployment, json_output)
+        deployment = target.rollback(stack, request, report)
+    _print_deployment(target, deployment, json_output)
     return 0
 
 
@@ -171,29 +183,18 @@ def down(
             "--timeout", help="stop timeout in seconds (default: each service's stop_grace_period)"
         ),
     ] = None,
-    lock_timeout: LockOption = api.LOCK_TIMEOUT,
-    platform: PlatformOption = "engine",
+    lock_timeout: LockOption = LOCK_TIMEOUT,
+    target_name: TargetOption = None,
 ) -> int:
     """Stop and remove the stack's containers, networks and deployer's own volumes."""
-    stack_name = name or target(ctx, files, project).name()
-    if on_swarm(platform):
-        from deployer.cli import on_swarm as swarm_cli
-
-        if volumes or rmi:
-            # A swarm's volumes and images live on each node: the manager cannot remove them.
-            raise typer.BadParameter(
-                "not on a swarm: named volumes and images live on each node; remove them there "
-                "(`docker volume rm`, `docker image rm` against each node's engine)",
-                param_hint="--volumes" if volumes else "--rmi",
-            )
-        return swarm_cli.down(stack_name, json_output)
+    target = chosen_target(ctx, "down")
+    stack_name = name or source(ctx, files, project).name()
+    request = Request(stop_timeout=timeout, remove_images=rmi, remove_volumes=volumes,
+                      lock_timeout=lock_timeout)  # fmt: skip
     with progress(json_output) as report:
-        removed = api.down(
-            stack_name, report=report, stop_timeout=timeout, remove_images=rmi,
-            lock_timeout=lock_timeout, remove_volumes=volumes,
-        )  # fmt: skip
+        removed = target.down(stack_name, request, report)
     if json_output:
-        print_json({"stack": stack_name, "removed": removed})
+        print_data(target, {"stack": stack_name, "removed": removed})
     elif removed:
         print(f"stack {stack_name}: removed {removed} object(s)")
     else:
@@ -207,17 +208,14 @@ def plan(
     files: FilesOption = None,
     project: ProjectOption = None,
     json_output: JsonOption = False,
-    platform: PlatformOption = "engine",
+    target_name: TargetOption = None,
     registry: RegistryOption = None,
 ) -> int:
     """What `up` would do, and why; changes nothing."""
-    if on_swarm(platform):
-        from deployer.cli import on_swarm as swarm_cli
-
-        return swarm_cli.plan(target(ctx, files, project).stack(), registry, json_output)
-    the_plan = api.plan(target(ctx, files, project).stack())
+    target = chosen_target(ctx, "plan")
+    the_plan = target.plan(source(ctx, files, project).stack(), Request(registry=registry))
     if json_output:
-        print_json(the_plan.as_data())
+        print_data(target, the_plan.as_data())
     else:
         print(the_plan.text())
     return 0
@@ -233,31 +231,34 @@ def status(
     watch: Annotated[bool, typer.Option("--watch", help="refresh until Ctrl-C")] = False,
     with_stats: Annotated[bool, typer.Option("--stats", help="CPU and memory per replica")] = False,
     interval: Annotated[float, typer.Option("--interval", help="--watch: seconds")] = 2.0,
-    platform: PlatformOption = "engine",
+    target_name: TargetOption = None,
 ) -> int:
-    """Every replica of the stack: state, health, ports, image, restarts, uptime."""
-    from deployer import operate  # off the start-up path of `up`
-
-    stack_name = name or target(ctx, files, project).name()
+    """Every replica of the stack: state, health, ports, image, restarts, uptime (and node)."""
+    target = chosen_target(ctx, "status")
+    stack_name = name or source(ctx, files, project).name()
 
     def render() -> str:
-        if on_swarm(platform):
-            from deployer.cli import on_swarm as swarm_cli
-
-            return swarm_cli.status(stack_name, json_output)
-        replicas = api.status(stack_name)
+        replicas = target.status(stack_name)
         if json_output:
             data = [r.as_data() for r in replicas]
             if with_stats:
+                from deployer import operate  # off the start-up path of `up`
+
                 sampled = {s.container: s.stats for s in operate.stats(stack_name)}
                 for row in data:
                     found = sampled.get(str(row["container"]))
                     row["stats"] = found.__dict__ if found else None
-            return json.dumps(data, indent=2)
+            return json.dumps(
+                {"schema_version": SCHEMA_VERSION, "target": target.name, "stack": stack_name,
+                 "replicas": data},
+                indent=2,
+            )  # fmt: skip
         if not replicas:
-            return f"stack {stack_name}: no containers"
+            return f"stack {stack_name}: no replicas on the {target.name}"
         text = status_table(replicas)
         if with_stats:
+            from deployer import operate
+
             text += "\n\n" + stats_table(operate.stats(stack_name))
         return text
 
@@ -291,14 +292,14 @@ commands.command("ps", hidden=True, help="The same as status (docker compose ps)
 
 
 def _one_by_one(
-    verb: str, action: Callable[[Report], int], json_output: bool, stack_name: str
+    target: Target, verb: str, action: Callable[[Report], int], json_output: bool, stack: str
 ) -> int:
     with progress(json_output) as report:
         count = action(report)
     if json_output:
-        print_json({"stack": stack_name, verb: count})
+        print_data(target, {"stack": stack, verb: count})
     else:
-        print(f"stack {stack_name}: {verb} {count} container(s)")
+        print(f"stack {stack}: {verb} {count} replica(s)")
     return 0
 
 
@@ -309,17 +310,14 @@ def restart(
     files: FilesOption = None,
     project: ProjectOption = None,
     json_output: JsonOption = False,
+    target_name: TargetOption = None,
 ) -> int:
     """Restart replicas one at a time; behind nginx, out of rotation while they restart."""
-    from deployer import operate  # off the start-up path of `up`
-
-    stack = target(ctx, files, project).stack()
-    return _one_by_one(
-        "restarted",
-        lambda report: operate.restart(stack, tuple(services or ()), report=report),
-        json_output,
-        stack.name,
-    )
+    target = chosen_target(ctx, "restart")
+    stack = source(ctx, files, project).stack()
+    request = Request(services=tuple(services or ()))
+    return _one_by_one(target, "restarted", lambda report: target.restart(stack, request, report),
+                       json_output, stack.name)  # fmt: skip
 
 
 @commands.command()
@@ -330,17 +328,14 @@ def stop(
     project: ProjectOption = None,
     name: NameOption = None,
     json_output: JsonOption = False,
+    target_name: TargetOption = None,
 ) -> int:
     """Stop replicas (each with its grace period); `start` or `up` starts them again."""
-    from deployer import operate  # off the start-up path of `up`
-
-    stack_name = name or target(ctx, files, project).name()
-    return _one_by_one(
-        "stopped",
-        lambda report: operate.stop(stack_name, tuple(services or ()), report=report),
-        json_output,
-        stack_name,
-    )
+    target = chosen_target(ctx, "stop")
+    stack_name = name or source(ctx, files, project).name()
+    request = Request(services=tuple(services or ()))
+    return _one_by_one(target, "stopped", lambda report: target.stop(stack_name, request, report),
+                       json_output, stack_name)  # fmt: skip
 
 
 @commands.command()
@@ -351,27 +346,25 @@ def start(
     project: ProjectOption = None,
     name: NameOption = None,
     json_output: JsonOption = False,
+    target_name: TargetOption = None,
 ) -> int:
     """Start stopped replicas and wait until they are healthy."""
-    from deployer import operate  # off the start-up path of `up`
-
-    stack_name = name or target(ctx, files, project).name()
-    return _one_by_one(
-        "started",
-        lambda report: operate.start(stack_name, tuple(services or ()), report=report),
-        json_output,
-        stack_name,
-    )
+    target = chosen_target(ctx, "start")
+    stack_name = name or source(ctx, files, project).name()
+    request = Request(services=tuple(services or ()))
+    return _one_by_one(target, "started", lambda report: target.start(stack_name, request, report),
+                       json_output, stack_name)  # fmt: skip
 
 
 @commands.command("ls")
-def list_stacks(json_output: JsonOption = False) -> int:
-    """Every stack on the engine (from labels): services, replicas running/healthy, ports."""
-    from deployer import operate  # off the start-up path of `up`
-
-    found = operate.stacks()
+def list_stacks(
+    ctx: typer.Context, json_output: JsonOption = False, target_name: TargetOption = None
+) -> int:
+    """Every stack on the target (from labels): services, replicas running/healthy, ports."""
+    target = chosen_target(ctx, "ls")
+    found = target.stacks()
     if json_output:
-        print_json([s.as_data() for s in found])
+        print_data(target, {"stacks": [s.as_data() for s in found]})
     elif found:
         print(stack_list_table(found))
     else:
@@ -399,7 +392,7 @@ def config(
     """The stack as deployer will deploy it: files merged, names resolved, defaults filled in."""
     if output_format not in {"yaml", "json"}:
         raise typer.BadParameter(f"{output_format!r}: choose yaml or json", param_hint="--format")
-    chosen = target(ctx, files, project)
+    chosen = source(ctx, files, project)
     stack = chosen.stack()
     data = stack.model_dump(mode="json", exclude_defaults=False)
     if not show_values:
@@ -413,7 +406,7 @@ def config(
     return 0
 
 
-def _concealed(chosen: Target, data: dict[str, Any]) -> dict[str, Any]:
+def _concealed(chosen: StackSource, data: dict[str, Any]) -> dict[str, Any]:
     from deployer.stackfile import conceal
 
     return conceal.concealed(data, chosen.text(), chosen.outside_values())
@@ -427,13 +420,15 @@ def build(
     project: ProjectOption = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="build every step again")] = False,
     json_output: JsonOption = False,
+    target_name: TargetOption = None,
+    registry: RegistryOption = None,
 ) -> int:
-    """Build the images of the services that have `build`."""
-    from deployer import operate  # off the start-up path of `up`
-
-    stack = target(ctx, files, project).stack()
+    """Build the images of the services that have `build` (on a swarm: and push them)."""
+    target = chosen_target(ctx, "build")
+    stack = source(ctx, files, project).stack()
+    request = Request(services=tuple(services or ()), no_cache=no_cache, registry=registry)
     with progress(json_output) as report:
-        built = operate.build(stack, tuple(services or ()), no_cache=no_cache, report=report)
+        built = target.build(stack, request, report)
     return _per_service(built, json_output)
 
 
@@ -454,13 +449,13 @@ def pull(
     files: FilesOption = None,
     project: ProjectOption = None,
     json_output: JsonOption = False,
+    target_name: TargetOption = None,
 ) -> int:
     """Pull the images of the services that have `image` (deployer's own bases: bootstrap)."""
-    from deployer import operate  # off the start-up path of `up`
-
-    stack = target(ctx, files, project).stack()
+    target = chosen_target(ctx, "pull")
+    stack = source(ctx, files, project).stack()
     with progress(json_output) as report:
-        pulled = operate.pull(stack, tuple(services or ()), report=report)
+        pulled = target.pull(stack, Request(services=tuple(services or ())), report)
     if not json_output:
         pulled = {name: image.removeprefix("sha256:")[:12] for name, image in pulled.items()}
     return _per_service(pulled, json_output)

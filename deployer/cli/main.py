@@ -35,7 +35,7 @@ COMMANDS = {
     "export": "export",
     "cluster": "cluster",
 }  # fmt: skip
-_GLOBAL_WITH_VALUE = {"-f", "--file", "-p", "--project-name", "--env-file", "--profile"}
+_GLOBAL_WITH_VALUE = {"-f", "--file", "-p", "--project-name", "--env-file", "--profile", "--target"}
 
 
 def _command_name(argv: list[str]) -> str | None:

@@ -14,14 +14,15 @@ from deployer.cli.app import (
     FilesOption,
     JsonOption,
     NameOption,
-    PlatformOption,
     ProjectOption,
     ServicesArgument,
+    TargetOption,
+    chosen_target,
     complete_services,
-    on_swarm,
-    target,
+    source,
 )
 from deployer.cli.progress import progress
+from deployer.targets.base import Request
 
 commands = typer.Typer()  # put on the root app by deployer.cli.main
 
@@ -100,23 +101,15 @@ def logs(
     timestamps: Annotated[bool, typer.Option("-t", "--timestamps", help="show times")] = False,
     no_prefix: Annotated[bool, typer.Option("--no-prefix", help="no container names")] = False,
     json_output: JsonOption = False,
-    platform: PlatformOption = "engine",
+    target_name: TargetOption = None,
 ) -> int:
     """Every replica's output, interleaved in time order; -f follows (Ctrl-C ends, exit 0)."""
-    stack_name = name or target(ctx, files, project).name()
+    target = chosen_target(ctx, "logs")
+    stack_name = name or source(ctx, files, project).name()
     show = _LogPrinter(timestamps, not no_prefix, json_output)
     stop = threading.Event()
-    wanted = tuple(services or ())
-    if on_swarm(platform):
-        from deployer import swarm
-
-        lines = swarm.logs(
-            stack_name, wanted, follow=follow, since=since, tail=tail, stop_event=stop
-        )
-    else:
-        lines = operate.logs(
-            stack_name, wanted, follow=follow, since=since, tail=tail, stop_event=stop
-        )
+    request = Request(services=tuple(services or ()), follow=follow, since=since, tail=tail)
+    lines = target.logs(stack_name, request, stop)
     try:
         for line in lines:
             show(line)
@@ -140,12 +133,14 @@ def exec_command(
     user: Annotated[str | None, typer.Option("-u", "--user", help="run as this user")] = None,
     workdir: Annotated[str | None, typer.Option("-w", "--workdir", help="in this folder")] = None,
     env: EnvOption = None,
+    target_name: TargetOption = None,
 ) -> int:
     """Run a command in a running replica; its exit code is deployer's."""
+    chosen_target(ctx, "exec")  # the engine's own: any other target refuses
     words = _command(command)
     if not words:
         raise typer.BadParameter("give the command to run, e.g. `exec web -- sh`")
-    stack_name = name or target(ctx, files, project).name()
+    stack_name = name or source(ctx, files, project).name()
     return operate.exec_command(
         stack_name, service, words, index=index,
         tty=False if no_tty else None, user=user, workdir=workdir, env=_env(env),
@@ -163,9 +158,11 @@ def run(
     no_deps: Annotated[bool, typer.Option("--no-deps", help="do not start dependencies")] = False,
     no_tty: Annotated[bool, typer.Option("-T", "--no-tty", help="no pseudo-terminal")] = False,
     env: EnvOption = None,
+    target_name: TargetOption = None,
 ) -> int:
     """A one-off container of a service (not a replica, not behind the proxy); its exit code."""
-    stack = target(ctx, files, project).stack()
+    chosen_target(ctx, "run")  # the engine's own: any other target refuses
+    stack = source(ctx, files, project).stack()
     with progress(quiet=True) as report:
         return operate.run_once(
             stack, service, _command(command) or None, remove=remove, deps=not no_deps,

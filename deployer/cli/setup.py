@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from deployer import api
-from deployer.cli.app import JsonOption, Target, print_json
+from deployer.cli.app import JsonOption, StackSource, TargetOption, chosen_target, print_json
 from deployer.cli.progress import progress
 from deployer.images import bases
 from deployer.model.errors import StackError
@@ -40,7 +40,9 @@ def import_compose(
 
     if not compose_file.is_file():
         raise StackError(str(compose_file), ["file not found"])
-    outer = ctx.find_object(Target) or Target()  # --env-file / --profile before the command
+    outer = (
+        ctx.find_object(StackSource) or StackSource()
+    )  # --env-file / --profile before the command
     options = load.ComposeOptions(
         env_files=tuple(outer.env_files or ()), profiles=tuple(outer.profiles or ())
     )
@@ -131,12 +133,15 @@ def images_list() -> int:
 
 @commands.command()
 def gc(
+    ctx: typer.Context,
     everything: Annotated[
         bool, typer.Option("--all", help="also those of test runs that are still going")
     ] = False,
     json_output: JsonOption = False,
+    target_name: TargetOption = None,
 ) -> int:
     """Remove throwaway test stacks left by test runs that are gone."""
+    chosen_target(ctx, "gc")  # throwaway stacks live on one engine: other targets refuse
     with progress(json_output) as report:
         removed = api.gc(report=report, everything=everything)
     if json_output:

@@ -69,7 +69,9 @@ class Action:
     cause: Cause
     service: str = ""
     replica: int = 0
-    container_id: str = ""  # the existing container this action replaces, starts or removes
+    # The engine's id of the existing object the action replaces, starts, updates or removes:
+    # a container on one engine; a service or network on a swarm.
+    object_id: str = ""
     # RECREATE only: why the old container stops before the new one starts ("" = start-first)
     stop_first_reason: str = ""
 
@@ -93,7 +95,7 @@ class Action:
             "changed": list(self.cause.changed),
             "service": self.service,
             "replica": self.replica,
-            "container_id": self.container_id,
+            "object_id": self.object_id,
             "stop_first": self.stop_first,
         }
 

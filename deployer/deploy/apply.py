@@ -291,8 +291,8 @@ def remove_containers(
 
         def stop_and_remove(action: Action) -> None:
             if stop_timeout != 0:
-                engine.stop(action.container_id, stop_timeout)
-            engine.remove_container(action.container_id)  # forced: it kills what still runs
+                engine.stop(action.object_id, stop_timeout)
+            engine.remove_container(action.object_id)  # forced: it kills what still runs
             report(ContainerRemoved(action.resource, action.why()))
 
         with ThreadPoolExecutor(max_workers=max(1, len(batch))) as pool:

@@ -10,36 +10,17 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from deployer.core import labels
 from deployer.core.state import ContainerInfo, replica_of
+from deployer.core.status import LogLine
 from deployer.engine import Engine
 from deployer.engine.inspect import timestamp
 from deployer.model.errors import DeployerError, NotFound
 from deployer.model.units import parse_duration
 
 RESCAN_SECONDS = 1.0  # how often a follow looks for new containers
-
-
-@dataclass(frozen=True)
-class LogLine:
-    container: str
-    service: str
-    replica: int
-    time: datetime | None
-    text: str
-
-    def as_data(self) -> dict[str, Any]:
-        return {
-            "container": self.container,
-            "service": self.service,
-            "replica": self.replica,
-            "time": self.time.isoformat() if self.time else None,
-            "text": self.text,
-        }
 
 
 def since_seconds(value: str | None) -> float | None:

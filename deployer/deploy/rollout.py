@@ -95,9 +95,7 @@ class ServiceRun:
         of = {kind: [a for a in actions if a.kind is kind] for kind in Kind}
         # Routes first: a slot must reach its survivor before any leftover twin is removed.
         for action in of[Kind.ROUTE]:
-            self.upstream.link(
-                action.replica, action.container_id, self._socket(action.container_id)
-            )
+            self.upstream.link(action.replica, action.object_id, self._socket(action.object_id))
         self._repair(of[Kind.REMOVE], of[Kind.RENAME])
         self._start_stopped(of[Kind.START])
         self._create(of[Kind.CREATE])
@@ -112,19 +110,17 @@ class ServiceRun:
         """Finish what an interrupted deploy left: duplicates go, successors get their names."""
         leftovers = [a for a in removals if a.cause.kind in _LEFTOVERS]
         if leftovers:
-            ids = {a.container_id for a in leftovers}
+            ids = {a.object_id for a in leftovers}
             # Out of the proxies first, so their connections drain before the containers stop.
             self._serve([m for m in self.serving if m[1] not in {self.names[i] for i in ids}])
             self._remove(list(ids), INTERRUPTED.text())
         for action in renames:
             canonical = self._canonical(action.replica)
-            self.engine.rename(action.container_id, canonical)
+            self.engine.rename(action.object_id, canonical)
             self.serving = sorted(
                 (r, canonical if n == action.resource else n) for r, n in self.serving
             )
-            self.upstream.link(
-                action.replica, action.container_id, self._socket(action.container_id)
-            )
+            self.upstream.link(action.replica, action.object_id, self._socket(action.object_id))
             self.report(ContainerRenamed(action.resource, canonical))
 
     def _create(self, actions: list[Action]) -> None:
@@ -147,7 +143,7 @@ class ServiceRun:
         for start in range(0, len(actions), size):
             batch = actions[start : start + size]
             stop_first = batch[0].stop_first
-            olds = [self.live[a.container_id] for a in batch]
+            olds = [self.live[a.object_id] for a in batch]
             leaving = {old.name for old in olds}
             news: list[_Swap] = []
             try:
@@ -183,7 +179,7 @@ class ServiceRun:
             return
         leaving = {a.resource for a in actions}
         self._serve([m for m in self.serving if m[1] not in leaving])
-        self._remove([a.container_id for a in actions], actions[0].why())
+        self._remove([a.object_id for a in actions], actions[0].why())
 
     def _undo(
         self,
@@ -233,11 +229,11 @@ class ServiceRun:
             return
 
         def start(action: Action) -> None:
-            self.engine.start(action.container_id)
+            self.engine.start(action.object_id)
             self.report(ContainerStarted(action.resource, action.why()))
 
         parallel(start, actions)
-        self._rejoin([self.live[a.container_id] for a in actions])
+        self._rejoin([self.live[a.object_id] for a in actions])
 
     def _restore(self, olds: list[ContainerInfo]) -> None:
         parallel(self.engine.start, [o.id for o in olds])

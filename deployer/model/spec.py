@@ -636,10 +636,12 @@ class Stack(Model):
         """The stack with one service's fields changed: a copy, validated as the model is (a
         port may be written "127.0.0.1::80"; `replicas=500` is refused)."""
         current = self.service(name)
-        fields = {key: getattr(current, key) for key in type(current).model_fields}
+        # Only the fields that were given: what was left to its default stays so (a target's
+        # own defaults apply to those, e.g. a swarm's restart policy).
+        fields = {key: getattr(current, key) for key in current.model_fields_set}
         changed = type(current).model_validate({**fields, **changes})
         services = tuple(changed if s.name == name else s for s in self.services)
-        stack_fields = {key: getattr(self, key) for key in type(self).model_fields}
+        stack_fields = {key: getattr(self, key) for key in self.model_fields_set}
         return type(self).model_validate({**stack_fields, "services": services})
 
     def resolve(self, path: Path) -> Path:

@@ -60,15 +60,6 @@ def _secrets(stack: Stack) -> list[str]:
                 names = ", ".join(sorted(known)) or "none defined"
                 found.append(f"services.{service.name}.{label}: {source!r} is not one of the "
                              f"stack's {label} ({names})")  # fmt: skip
-        if service.read_only:
-            # Written before the container starts: only into its volumes, not a read-only root.
-            mounted = [m.target.rstrip("/") + "/" for m in service.mounts]
-            found += [
-                f"services.{service.name}.configs: {use.path()} is on the read-only root; "
-                "target a path inside one of its volumes"
-                for use in service.configs
-                if not any(use.path().startswith(folder) for folder in mounted)
-            ]
         targets = Counter(path for *_, path, _ in uses)
         found += [f"services.{service.name}: two secrets or configs are written to {path}"
                   for path, count in targets.items() if count > 1]  # fmt: skip

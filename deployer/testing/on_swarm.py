@@ -45,7 +45,7 @@ class SwarmThrowaway:
     """A throwaway stack running on the swarm."""
 
     stack: Stack
-    deployment: swarm.SwarmDeployment
+    deployment: swarm.Deployment
     manager: SwarmEngine
     urls: Urls
 
@@ -59,7 +59,7 @@ class SwarmThrowaway:
                 return url
         raise NotFound(f"service {service!r} of throwaway {self.name} publishes no such port")
 
-    def tasks(self, service: str | None = None) -> list[swarm.TaskStatus]:
+    def replicas(self, service: str | None = None) -> list[swarm.ReplicaStatus]:
         found = swarm.status(self.name, self.manager)
         return [task for task in found if service is None or task.service == service]
 

@@ -92,7 +92,7 @@ def _wait_both_replicas_answer() -> None:
 @pytest.fixture
 def deployed(
     engine: DockerEngine, manager: SwarmEngine, cluster: lifecycle.Cluster
-) -> Iterator[tuple[Stack, swarm.SwarmDeployment]]:
+) -> Iterator[tuple[Stack, swarm.Deployment]]:
     name = unique_name("sw")
     stack = _stack(name)
     try:
@@ -107,14 +107,14 @@ def deployed(
 
 
 def test_default_stack_spreads_over_nodes_and_serves(
-    deployed: tuple[Stack, swarm.SwarmDeployment],
+    deployed: tuple[Stack, swarm.Deployment],
     engine: DockerEngine,
     manager: SwarmEngine,
     cluster: lifecycle.Cluster,
 ) -> None:
     stack, deployment = deployed
     assert [a.kind.value for a in deployment.plan.actions].count("create") == 2
-    running = [t for t in deployment.tasks if t.state == "running"]
+    running = [t for t in deployment.replicas if t.state == "running"]
     assert sorted(t.service for t in running) == ["nginx", "web", "web"]
     assert {t.health for t in running} == {"healthy"}  # both services have healthchecks
     assert len(set(_web_nodes(manager, stack.name))) == 2  # one replica per node
@@ -129,7 +129,7 @@ def test_default_stack_spreads_over_nodes_and_serves(
 
 
 def test_rolling_update_and_rollback_under_load_lose_no_request_and_a_failed_one_rolls_back(
-    deployed: tuple[Stack, swarm.SwarmDeployment],
+    deployed: tuple[Stack, swarm.Deployment],
     engine: DockerEngine,
     manager: SwarmEngine,
     cluster: lifecycle.Cluster,
@@ -178,7 +178,7 @@ def test_rolling_update_and_rollback_under_load_lose_no_request_and_a_failed_one
 
 
 def test_a_killed_worker_node_is_replaced_under_load(
-    deployed: tuple[Stack, swarm.SwarmDeployment],
+    deployed: tuple[Stack, swarm.Deployment],
     engine: DockerEngine,
     manager: SwarmEngine,
     docker_api: object,
@@ -236,7 +236,7 @@ def test_what_a_swarm_cannot_run_is_refused_before_anything_is_touched(
 
 
 def test_a_throwaway_stack_runs_on_the_cluster_beside_another_and_leaves_nothing(
-    deployed: tuple[Stack, swarm.SwarmDeployment],
+    deployed: tuple[Stack, swarm.Deployment],
     engine: DockerEngine,
     cluster: lifecycle.Cluster,
 ) -> None:
@@ -257,7 +257,7 @@ def test_a_throwaway_stack_runs_on_the_cluster_beside_another_and_leaves_nothing
         assert shop.url("nginx") != FRONT_DOOR
         with urllib.request.urlopen(shop.url("nginx") + "/", timeout=5) as response:
             assert json.loads(response.read())["message"] == "Hello from deployer"
-        running = [t for t in shop.tasks() if t.state == "running"]
+        running = [t for t in shop.replicas() if t.state == "running"]
         assert sorted(t.service for t in running) == ["nginx", "web", "web"]
         assert "Booting worker" in shop.logs("web")
         nodes = form.node_containers(engine)
@@ -273,7 +273,7 @@ def test_a_throwaway_stack_runs_on_the_cluster_beside_another_and_leaves_nothing
 
 
 def test_a_port_another_stack_holds_fails_fast_with_the_schedulers_reason(
-    deployed: tuple[Stack, swarm.SwarmDeployment],
+    deployed: tuple[Stack, swarm.Deployment],
     engine: DockerEngine,
     manager: SwarmEngine,
     cluster: lifecycle.Cluster,

@@ -55,7 +55,7 @@ def test_swarm_usage_errors_exit_64_before_any_engine_is_reached(tmp_path: Path)
     nowhere = {"DOCKER_HOST": f"unix://{tmp_path}/no.sock"}
     for args, says in ((["down", "--target", "swarm", "-v"], "live on each node"),
                        (["down", "--target", "swarm", "--rmi"], "live on each node"),
-                       (["up", "--target", "cloud"], "choose engine or swarm")):  # fmt: skip
+                       (["up", "--target", "cloud"], "no such target")):  # fmt: skip
         result = run(*args, env=nowhere)
         assert result.returncode == 64, (args, result.stderr)
         assert says in result.stderr and "Traceback" not in result.stderr

@@ -21,7 +21,17 @@ ALLOWED = {
     "engine": {"local", "model", "core", "engine"},
     "images": {"model", "core", "engine", "images"},
     "deploy": {"local", "model", "core", "engine", "deploy"},
-    "api": {"local", "model", "core", "engine", "images", "deploy", "stackfile", "api"},
+    "api": {
+        "local",
+        "model",
+        "core",
+        "engine",
+        "images",
+        "deploy",
+        "stackfile",
+        "targets.engine",
+        "api",
+    },
     "operate": {"local", "model", "core", "engine", "images", "deploy", "api", "operate"},
     "testing": {
         "local",

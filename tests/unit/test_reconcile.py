@@ -132,5 +132,5 @@ def test_plan_as_data() -> None:
     assert plan.as_data()["actions"] == [
         {"kind": "create", "resource": "shop-web-3", "cause": "replicas 2 → 3",
          "cause_kind": "replicas", "changed": [], "service": "web", "replica": 3,
-         "container_id": "", "stop_first": False},
+         "object_id": "", "stop_first": False},
     ]  # fmt: skip

@@ -154,7 +154,7 @@ def test_a_missing_or_wrong_route_is_a_problem_and_the_plan_repairs_it() -> None
     plan = reconcile(stack, observed, {"web": Desired(config_hash(FIELDS), FIELDS)})
     routes = [a for a in plan.actions if a.kind is Kind.ROUTE]
     assert routes[0].why() == "route missing: no slot-1.sock"
-    assert [(a.resource, a.replica, a.container_id) for a in routes] == [
+    assert [(a.resource, a.replica, a.object_id) for a in routes] == [
         ("shop-web-1", 1, "id-shop-web-1"),
         ("shop-web-2", 2, "id-shop-web-2"),
     ]

@@ -16,9 +16,9 @@ from deployer.stackfile import codegen
 from deployer.stackfile.load import load
 from deployer.targets.swarm import logs as swarm_logs
 from deployer.targets.swarm import render as swarm_render
-from deployer.targets.swarm.apply import task_health
 from deployer.targets.swarm.reconcile import reconcile, rollback_plan
 from deployer.targets.swarm.state import SwarmObserved
+from deployer.targets.swarm.status import task_health
 
 ROOT = Path(__file__).parents[2]
 KEY = b"k" * 32  # the user's key for secret names (deployer.local.keys)

@@ -12,14 +12,13 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
 from deployer.core import labels
 from deployer.core.events import Note, PlanMade, Report, log
 from deployer.core.plan import Plan
+from deployer.core.status import Deployment, LogLine, ReplicaStatus, front_door
 from deployer.deploy import logs as log_streams
 from deployer.deploy.lock import DeployLock
-from deployer.deploy.logs import LogLine
 from deployer.engine import Engine
 from deployer.engine.protocol import SwarmEngine
 from deployer.images import build as images
@@ -28,27 +27,9 @@ from deployer.model.spec import Stack, stack_name
 from deployer.stackfile import load
 from deployer.targets.swarm import apply as swarm
 from deployer.targets.swarm import logs as swarm_logs
-from deployer.targets.swarm.apply import TaskStatus
 
 LOCAL_ENGINE = "unix:///var/run/docker.sock"
 LOCK_TIMEOUT = 600.0
-
-
-@dataclass(frozen=True)
-class SwarmDeployment:
-    stack: str
-    plan: Plan
-    tasks: list[swarm.TaskStatus]
-    seconds: float
-
-    def as_data(self) -> dict[str, Any]:
-        return {
-            "stack": self.stack,
-            "target": "swarm",
-            "seconds": round(self.seconds, 2),
-            "plan": self.plan.as_data(),
-            "tasks": [task.as_data() for task in self.tasks],
-        }
 
 
 def connect(docker_host: str | None = None) -> SwarmEngine:
@@ -81,6 +62,16 @@ def registry_of(registry: str | None) -> str:
     return found.removeprefix("http://").removeprefix("https://").rstrip("/")
 
 
+@dataclass(frozen=True)
+class SwarmUpOptions:
+    """How `up` goes about it on a swarm (the engine's flags of the same names)."""
+
+    force_recreate: bool = False  # replace every task even when its service matches
+    build: bool = True  # False: an image that needs building is an error
+    pull: images.PullPolicy = "missing"
+    bootstrap: bool = True  # build deployer's base images where deployer runs when missing
+
+
 def up(
     stack: Stack,
     manager: SwarmEngine | None = None,
@@ -88,7 +79,9 @@ def up(
     registry: str | None = None,
     report: Report = log,
     timeout: float | None = None,
-) -> SwarmDeployment:
+    lock_timeout: float = LOCK_TIMEOUT,
+    options: SwarmUpOptions = SwarmUpOptions(),
+) -> Deployment:
     """Build, push and deploy `stack` onto the swarm; return once every changed service runs
     its tasks of the new spec, healthy. A failed update is rolled back by the swarm itself
     (update.failure_action) and raised as DeployFailed with the swarm's reason."""
@@ -99,17 +92,25 @@ def up(
     nodes = swarm.check_target(manager)
     swarm.validate(stack, nodes, report)
     builder = builder or build_engine()
-    with DeployLock(stack.name, LOCK_TIMEOUT, report, manager.identity()):
-        built = images.prepare(builder, stack, report)
+    force = frozenset(s.name for s in stack.services) if options.force_recreate else frozenset()
+    with DeployLock(stack.name, lock_timeout, report, manager.identity()):
+        built = images.prepare(builder, stack, report, bootstrap=options.bootstrap,
+                               build=options.build, pull=options.pull)  # fmt: skip
         # Images count by id in the plan: nothing to push when every service matches.
-        the_plan = swarm.plan(stack, manager, built, target_registry)
+        the_plan = swarm.plan(stack, manager, built, target_registry, force)
         if the_plan.empty:
             report(PlanMade(the_plan))
         else:
             references = swarm.push_images(builder, stack, built, target_registry, report)
-            the_plan = swarm.apply(stack, manager, built, references, report, timeout)
-    return SwarmDeployment(stack.name, the_plan, swarm.status(manager, stack.name),
-                           time.monotonic() - started)  # fmt: skip
+            the_plan = swarm.apply(stack, manager, built, references, report, timeout, force)
+    return _deployment(stack.name, the_plan, manager, started, front_door(stack))
+
+
+def _deployment(
+    name: str, the_plan: Plan, manager: SwarmEngine, started: float, front: str | None = None
+) -> Deployment:
+    return Deployment(name, the_plan, swarm.status(manager, name), time.monotonic() - started,
+                      front_door=front, target="swarm")  # fmt: skip
 
 
 def rollback(
@@ -117,16 +118,32 @@ def rollback(
     manager: SwarmEngine | None = None,
     report: Report = log,
     timeout: float | None = None,
-) -> SwarmDeployment:
+    lock_timeout: float = LOCK_TIMEOUT,
+) -> Deployment:
     """Every service back to the spec its last update replaced; returns once its tasks of that
     spec run healthy. Rolling back twice returns to the newer one."""
     started = time.monotonic()
     name = stack_name(stack)
     manager = manager or connect()
-    with DeployLock(name, LOCK_TIMEOUT, report, manager.identity()):
+    with DeployLock(name, lock_timeout, report, manager.identity()):
         report(Note(f"rolling back stack {name} to its previous version on the swarm"))
         the_plan = swarm.rollback(manager, name, report, timeout)
-    return SwarmDeployment(name, the_plan, swarm.status(manager, name), time.monotonic() - started)
+    front = front_door(stack) if isinstance(stack, Stack) else None
+    return _deployment(name, the_plan, manager, started, front)
+
+
+def restart(
+    stack: Stack | str,
+    services: tuple[str, ...] = (),
+    manager: SwarmEngine | None = None,
+    report: Report = log,
+    timeout: float | None = None,
+) -> int:
+    """Replace the services' tasks (all when none are named), rolled like an update."""
+    name = stack_name(stack)
+    manager = manager or connect()
+    with DeployLock(name, LOCK_TIMEOUT, report, manager.identity()):
+        return swarm.restart(manager, name, services, report, timeout)
 
 
 def logs(
@@ -177,27 +194,35 @@ def plan(
     return swarm.plan(stack, manager, resolved, registry_of(registry) if registry else "registry")
 
 
-def status(stack: Stack | str, manager: SwarmEngine | None = None) -> list[swarm.TaskStatus]:
+def status(stack: Stack | str, manager: SwarmEngine | None = None) -> list[ReplicaStatus]:
+    """One row per task the swarm wants running, with its node."""
     name = stack_name(stack)
     return swarm.status(manager or connect(), name)
 
 
-def down(stack: Stack | str, manager: SwarmEngine | None = None, report: Report = log) -> int:
+def down(
+    stack: Stack | str,
+    manager: SwarmEngine | None = None,
+    report: Report = log,
+    lock_timeout: float = LOCK_TIMEOUT,
+) -> int:
     """Remove the stack's services (their tasks on every node), configs, secrets, networks."""
     name = stack_name(stack)
     manager = manager or connect()
-    with DeployLock(name, LOCK_TIMEOUT, report, manager.identity()):
+    with DeployLock(name, lock_timeout, report, manager.identity()):
         return swarm.down(manager, name, report)
 
 
 __all__ = [
-    "SwarmDeployment",
-    "TaskStatus",
+    "Deployment",
+    "ReplicaStatus",
+    "SwarmUpOptions",
     "build_engine",
     "connect",
     "down",
     "logs",
     "plan",
+    "restart",
     "rollback",
     "status",
     "up",

@@ -12,8 +12,9 @@ from typing import Any
 
 from deployer.core import labels
 from deployer.core.events import Note, ObjectCreated, ObjectRemoved, PlanMade, Report
-from deployer.core.plan import Kind, Plan
+from deployer.core.plan import CauseKind, Kind, Plan
 from deployer.core.state import ServiceImage
+from deployer.core.status import ReplicaStatus, StackSummary
 from deployer.core.swarm_objects import ServiceInfo, TaskInfo
 from deployer.engine import Engine
 from deployer.engine.protocol import SwarmEngine
@@ -23,6 +24,7 @@ from deployer.model.spec import Stack
 from deployer.targets.swarm import render as swarm_render
 from deployer.targets.swarm.reconcile import reconcile, rollback_plan
 from deployer.targets.swarm.state import SwarmObserved
+from deployer.targets.swarm.status import current_tasks, rows, summaries
 
 KINDS = ("config", "secret")
 CONVERGE_TIMEOUT = 300.0
@@ -44,6 +46,13 @@ def observe(engine: SwarmEngine, stack: str) -> SwarmObserved:
         secrets=engine.swarm_objects("secret", selector),
         nodes=engine.nodes(),
     )
+
+
+def stacks(engine: SwarmEngine) -> list[StackSummary]:
+    """Every deployer stack on the swarm, from its services' labels and their tasks."""
+    services = engine.services({"label": [labels.STACK]})
+    every = SwarmObserved(stack="", services=services, tasks=engine.tasks([s.id for s in services]))
+    return summaries(every)
 
 
 def check_target(engine: SwarmEngine) -> int:
@@ -116,12 +125,18 @@ def push_images(
     return references
 
 
-def plan(stack: Stack, engine: SwarmEngine, images: dict[str, ServiceImage], registry: str) -> Plan:
+def plan(
+    stack: Stack,
+    engine: SwarmEngine,
+    images: dict[str, ServiceImage],
+    registry: str,
+    force: frozenset[str] = frozenset(),
+) -> Plan:
     observed = observe(engine, stack.name)
     # Before a push no digest is known: the plan compares image ids, so any reference does.
     references = {s.name: f"{registry}/{images[s.name].id}" for s in stack.services}
     desired = DesiredServices(stack, images, references, _has_edge(observed))
-    return reconcile(stack, observed, desired.specs())
+    return reconcile(stack, observed, desired.specs(), force)
 
 
 def _has_edge(observed: SwarmObserved) -> bool:
@@ -135,10 +150,11 @@ def apply(
     references: dict[str, str],
     report: Report,
     timeout: float | None = None,
+    force: frozenset[str] = frozenset(),
 ) -> Plan:
     observed = observe(engine, stack.name)
     desired = DesiredServices(stack, images, references, _has_edge(observed))
-    the_plan = reconcile(stack, observed, desired.specs())
+    the_plan = reconcile(stack, observed, desired.specs(), force)
     report(PlanMade(the_plan))
     if the_plan.empty:
         return the_plan
@@ -161,19 +177,22 @@ def apply(
         elif action.kind is Kind.UPDATE:
             live = observed.service(action.resource)
             assert live is not None
-            engine.update_service(live.id, live.version, desired.spec(action.service, object_ids))
+            spec = desired.spec(action.service, object_ids)
+            if action.cause.kind is CauseKind.FORCED:
+                spec = forced(spec, live)
+            engine.update_service(live.id, live.version, spec)
             report(Note(f"service {action.resource} updating ({action.why()})"))
             changed.append(action.service)
         elif action.kind is Kind.REMOVE:
-            engine.remove_service(action.container_id)
+            engine.remove_service(action.object_id)
             report(ObjectRemoved("service", action.resource))
     limit = timeout or CONVERGE_TIMEOUT
     wait_converged(engine, stack.name, changed, report, limit, started, before)
     for action in the_plan.actions:
         if action.kind is Kind.REMOVE_NETWORK:
-            _wait_tasks_gone(engine, [a.container_id for a in the_plan.actions
+            _wait_tasks_gone(engine, [a.object_id for a in the_plan.actions
                                       if a.kind is Kind.REMOVE])  # fmt: skip
-            engine.remove_network(action.container_id)
+            engine.remove_network(action.object_id)
             report(ObjectRemoved("network", action.resource))
     _remove_unused_objects(engine, stack.name, report)
     return the_plan
@@ -200,6 +219,43 @@ def rollback(engine: SwarmEngine, stack: str, report: Report, timeout: float | N
     changed = [action.service for action in the_plan.actions]
     wait_converged(engine, stack, changed, report, timeout or CONVERGE_TIMEOUT, started, before)
     return the_plan
+
+
+def forced(spec: dict[str, Any], live: ServiceInfo) -> dict[str, Any]:
+    """`spec` with a ForceUpdate counter past the live one's: the swarm replaces every task
+    (`docker service update --force`), rolled as its update_config says."""
+    count = int((live.spec.get("TaskTemplate") or {}).get("ForceUpdate") or 0)
+    return {**spec, "TaskTemplate": {**spec["TaskTemplate"], "ForceUpdate": count + 1}}
+
+
+def restart(
+    engine: SwarmEngine,
+    stack: str,
+    services: tuple[str, ...],
+    report: Report,
+    timeout: float | None = None,
+) -> int:
+    """Replace every task of the services (all when none are named) as a rolling update of the
+    same spec, out of DNS while they start; returns how many tasks were replaced."""
+    observed = observe(engine, stack)
+    present = {s.labels.get(labels.SERVICE, ""): s for s in observed.services}
+    unknown = sorted(set(services) - set(present))
+    if unknown:
+        raise NotFound(
+            f"stack {stack} runs no service {', '.join(unknown)} on the swarm",
+            hint=f"it runs: {', '.join(sorted(present)) or 'nothing'}",
+        )
+    chosen = list(services or sorted(present))
+    started = time.monotonic()
+    before = {s.name: s.update_started for s in observed.services}
+    count = 0
+    for name in chosen:
+        live = present[name]
+        engine.update_service(live.id, live.version, forced(live.spec, live))
+        report(Note(f"service {live.name} restarting its tasks"))
+        count += len(current_tasks(live, observed.tasks))
+    wait_converged(engine, stack, chosen, report, timeout or CONVERGE_TIMEOUT, started, before)
+    return count
 
 
 def _ensure_objects(
@@ -237,12 +293,6 @@ def _remove_unused_objects(engine: SwarmEngine, stack: str, report: Report) -> N
             if item.id not in used:
                 engine.remove_swarm_object(kind, item.id)
                 report(ObjectRemoved(kind, item.name))
-
-
-def current_tasks(service: ServiceInfo, tasks: list[TaskInfo]) -> list[TaskInfo]:
-    """The tasks the swarm wants running now (one per slot or node), newest first."""
-    wanted = [t for t in tasks if t.service_id == service.id and t.desired_state == "running"]
-    return sorted(wanted, key=lambda t: t.timestamp, reverse=True)
 
 
 def wait_converged(
@@ -380,65 +430,7 @@ def _remove_network(engine: SwarmEngine, network_id: str, timeout: float = 30.0)
             time.sleep(POLL_SECONDS)
 
 
-@dataclass(frozen=True)
-class TaskStatus:
-    stack: str
-    service: str
-    slot: int
-    node: str
-    state: str
-    desired_state: str
-    error: str
-    image: str
-    container: str
-    since: str
-    health: str = ""  # healthy, starting, or "" without a healthcheck (or not running)
-
-    def as_data(self) -> dict[str, Any]:
-        return dict(self.__dict__)
-
-
-def task_health(service: ServiceInfo, task: TaskInfo) -> str:
-    """The swarm holds a task with a healthcheck `starting` until its check passes, and
-    reports it `running` only then: the task's state is its health."""
-    container = (service.spec.get("TaskTemplate") or {}).get("ContainerSpec") or {}
-    test = (container.get("Healthcheck") or {}).get("Test") or []
-    if not test or test[0] == "NONE":
-        return ""
-    return {"running": "healthy", "starting": "starting"}.get(task.state, "")
-
-
-def status(engine: SwarmEngine, stack: str) -> list[TaskStatus]:
+def status(engine: SwarmEngine, stack: str) -> list[ReplicaStatus]:
     """One row per task the swarm wants running, with its node and state (running = healthy
     for a service with a healthcheck: the swarm holds a task `starting` until it passes)."""
-    observed = observe(engine, stack)
-    rows = []
-    for service in observed.services:
-        for task in current_tasks(service, observed.tasks):
-            rows.append(
-                TaskStatus(
-                    stack=stack,
-                    service=service.labels.get(labels.SERVICE, service.name),
-                    slot=task.slot,
-                    node=observed.hostname(task.node_id),
-                    state=task.state,
-                    desired_state=task.desired_state,
-                    error=task.error,
-                    image=task.image.rpartition("@")[2][:19] or task.image,
-                    container=task.container_id[:12],
-                    since=_age(task.timestamp),
-                    health=task_health(service, task),
-                )
-            )
-    return sorted(rows, key=lambda r: (r.service, r.slot, r.node))
-
-
-def _age(timestamp: str) -> str:
-    # The engine writes nanoseconds ("...:34.579950039Z"); Python reads at most microseconds.
-    whole, _, fraction = timestamp.rstrip("Z").partition(".")
-    try:
-        moment = datetime.fromisoformat(f"{whole}.{(fraction or '0')[:6]}+00:00")
-    except ValueError:
-        return ""
-    seconds = (datetime.now(UTC) - moment).total_seconds()
-    return f"{seconds:.0f}s"
+    return rows(observe(engine, stack), datetime.now(UTC))

@@ -9,8 +9,8 @@ import threading
 import time
 from collections.abc import Iterator
 
+from deployer.core.status import LogLine
 from deployer.core.swarm_objects import ServiceInfo
-from deployer.deploy.logs import LogLine
 from deployer.engine.inspect import timestamp
 from deployer.engine.protocol import SwarmEngine
 from deployer.model.errors import DeployerError

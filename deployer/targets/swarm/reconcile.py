@@ -15,8 +15,14 @@ from deployer.model.spec import Stack
 from deployer.targets.swarm.state import SwarmObserved
 
 
-def reconcile(stack: Stack, observed: SwarmObserved, desired: dict[str, dict[str, Any]]) -> Plan:
-    """`desired`: service name -> its labelled ServiceSpec."""
+def reconcile(
+    stack: Stack,
+    observed: SwarmObserved,
+    desired: dict[str, dict[str, Any]],
+    force: frozenset[str] = frozenset(),
+) -> Plan:
+    """`desired`: service name -> its labelled ServiceSpec; `force`: services whose tasks are
+    replaced even when they match (up --force-recreate)."""
     actions: list[Action] = []
     unchanged: list[str] = []
     wanted_networks = {
@@ -41,21 +47,23 @@ def reconcile(stack: Stack, observed: SwarmObserved, desired: dict[str, dict[str
             cause = Cause(CauseKind.CONFIG_CHANGED, tuple(changed))
         elif wanted_replicas is not None and wanted_replicas != live.replicas:
             cause = Cause(CauseKind.SCALED, detail=f"{live.replicas} → {wanted_replicas}")
+        elif service.name in force:
+            cause = Cause(CauseKind.FORCED)
         else:
             unchanged.append(service.name)
             continue
         actions.append(Action(Kind.UPDATE, spec["Name"], cause, service.name,
-                              container_id=live.id))  # fmt: skip
+                              object_id=live.id))  # fmt: skip
     names = {spec["Name"] for spec in desired.values()}
     actions += [
         Action(Kind.REMOVE, live.name, Cause(CauseKind.NO_LONGER_IN_STACK),
-               live.labels.get(labels.SERVICE, ""), container_id=live.id)
+               live.labels.get(labels.SERVICE, ""), object_id=live.id)
         for live in observed.services
         if live.name not in names
     ]  # fmt: skip
     actions += [
         Action(Kind.REMOVE_NETWORK, name, Cause(CauseKind.NO_LONGER_IN_STACK),
-               container_id=network_id)
+               object_id=network_id)
         for name, network_id in sorted(observed.networks.items())
         if name not in wanted_networks
     ]  # fmt: skip
@@ -79,5 +87,5 @@ def rollback_plan(stack: str, observed: SwarmObserved) -> Plan:
         earlier = (previous.get("Labels") or {}).get(labels.CONFIG_FIELDS, "")
         changed = hashing.changed_fields(old, hashing.parse_fields_label(earlier))
         actions.append(Action(Kind.UPDATE, live.name, Cause(CauseKind.ROLLBACK, tuple(changed)),
-                              service, container_id=live.id))  # fmt: skip
+                              service, object_id=live.id))  # fmt: skip
     return Plan(stack, actions, sorted(unchanged))

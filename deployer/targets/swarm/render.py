@@ -199,7 +199,11 @@ def service_spec(
     task: dict[str, Any] = {
         "ContainerSpec": container,
         "Resources": _resources(service),
-        "RestartPolicy": _restart(service.restart),
+        # A swarm's own default when the stack says nothing: restart on any exit, so a task
+        # lost with its node is started elsewhere (Compose's deploy.restart_policy default).
+        "RestartPolicy": _restart(
+            service.restart if "restart" in service.model_fields_set else "always"
+        ),
         "Placement": _placement(service, edge),
         "Networks": [
             {

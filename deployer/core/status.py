@@ -1,0 +1,172 @@
+"""What `status` and `up` report, in one shape on every target: a row per replica (a container
+on one engine, a task on a swarm) and a deployment's outcome. Plain data; JSON via as_data()."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from deployer.core import labels
+from deployer.core.plan import Plan
+from deployer.core.state import ContainerInfo, PublishedPort, replica_of
+from deployer.model.errors import NotFound
+from deployer.model.spec import Stack
+
+
+@dataclass(frozen=True)
+class ReplicaStatus:
+    stack: str
+    service: str
+    replica: int
+    container: str
+    id: str
+    state: str
+    health: str
+    ports: list[PublishedPort]
+    image: str
+    restart_count: int
+    uptime_seconds: float | None
+    oom_killed: bool = False  # its last exit was the memory limit's doing
+    # What keeps a running replica from serving although the engine calls it healthy (a broken
+    # route from its proxy); health then reads "unhealthy".
+    problem: str = ""
+    # Health still 'starting' to the engine, but its healthcheck command passed when deployer
+    # ran it early: the engine's own verdict comes at its first interval.
+    probed: bool = False
+    node: str = ""  # where it runs, on a target with nodes (a swarm); "" on one engine
+
+    @classmethod
+    def of(
+        cls, info: ContainerInfo, now: datetime, problem: str | None = None, probed: bool = False
+    ) -> ReplicaStatus:
+        """A container's row (problem: what is wrong with its route from the proxy)."""
+        uptime = (now - info.started_at).total_seconds() if info.started_at else None
+        return cls(
+            stack=info.labels.get(labels.STACK, ""),
+            service=info.labels.get(labels.SERVICE, ""),
+            replica=replica_of(info),
+            container=info.name,
+            id=info.id[:12],
+            state=info.state,
+            health="unhealthy" if problem else info.health or "none",
+            ports=info.ports,
+            image=info.image,
+            restart_count=info.restart_count,
+            uptime_seconds=uptime,
+            oom_killed=info.oom_killed,
+            problem=f"route missing: {problem}" if problem else "",
+            probed=probed,
+        )
+
+    def as_data(self) -> dict[str, Any]:
+        return {
+            "stack": self.stack,
+            "service": self.service,
+            "replica": self.replica,
+            "container": self.container,
+            "id": self.id,
+            "state": self.state,
+            "health": self.health,
+            "ports": [
+                {
+                    "host_ip": p.host_ip,
+                    "host_port": p.host_port,
+                    "container_port": p.container_port,
+                    "protocol": p.protocol,
+                }
+                for p in self.ports
+            ],
+            "image": self.image,
+            "restart_count": self.restart_count,
+            "oom_killed": self.oom_killed,
+            "uptime_seconds": None
+            if self.uptime_seconds is None
+            else round(self.uptime_seconds, 1),
+            "problem": self.problem,
+            "probed": self.probed,
+            "node": self.node or None,
+        }
+
+
+@dataclass(frozen=True)
+class Deployment:
+    stack: str
+    plan: Plan
+    replicas: list[ReplicaStatus]
+    seconds: float
+    front_door: str | None = None  # the proxy service, whose URL `up` prints
+    target: str = "engine"  # which kind of target it runs on (deployer.targets)
+
+    def url(self, service: str | None = None, container_port: int | None = None) -> str:
+        """http://host:port of a published port (of the front door when no service is named)."""
+        wanted = service or self.front_door
+        for replica in self.replicas:
+            if replica.service != wanted:
+                continue
+            for port in replica.ports:
+                if container_port is None or port.container_port == container_port:
+                    host = "127.0.0.1" if port.host_ip in {"", "0.0.0.0"} else port.host_ip
+                    host = f"[{host}]" if ":" in host else host
+                    return f"http://{host}:{port.host_port}"
+        raise NotFound(f"service {wanted!r} of stack {self.stack!r} publishes no such port")
+
+    def urls(self) -> dict[str, str]:
+        found = {}
+        for replica in self.replicas:
+            if replica.ports and replica.service not in found:
+                found[replica.service] = self.url(replica.service)
+        return found
+
+    def as_data(self) -> dict[str, Any]:
+        return {
+            "stack": self.stack,
+            "target": self.target,
+            "seconds": round(self.seconds, 2),
+            "plan": self.plan.as_data(),
+            "urls": self.urls(),
+            "replicas": [replica.as_data() for replica in self.replicas],
+        }
+
+
+def front_door(stack: Stack) -> str | None:
+    """The service whose URL `up` prints: the proxy, else the first that publishes a port."""
+    proxies = [s.name for s in stack.services if s.proxy is not None]
+    published = [s.name for s in stack.services if s.ports]
+    return next(iter(proxies + published), None)
+
+
+@dataclass(frozen=True)
+class StackSummary:
+    name: str
+    # service -> (running, healthy, containers)
+    services: dict[str, tuple[int, int, int]] = field(default_factory=dict)
+    ports: list[str] = field(default_factory=list)
+
+    def as_data(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "services": {
+                name: {"running": r, "healthy": h, "replicas": n}
+                for name, (r, h, n) in sorted(self.services.items())
+            },
+            "ports": self.ports,
+        }
+
+
+@dataclass(frozen=True)
+class LogLine:
+    container: str
+    service: str
+    replica: int
+    time: datetime | None
+    text: str
+
+    def as_data(self) -> dict[str, Any]:
+        return {
+            "container": self.container,
+            "service": self.service,
+            "replica": self.replica,
+            "time": self.time.isoformat() if self.time else None,
+            "text": self.text,
+        }

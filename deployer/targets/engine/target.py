@@ -1,0 +1,99 @@
+"""The engine target: one Docker engine (DOCKER_HOST, a context, or the local socket), where
+deployer rolls replicas itself behind its proxy. Its pipeline is the scripting API (deployer.api,
+deployer.operate); this class is how every command reaches it through the one seam."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from deployer import api, operate
+from deployer.core.events import Report
+from deployer.core.plan import Plan
+from deployer.core.status import Deployment, LogLine, ReplicaStatus, StackSummary
+from deployer.model.spec import Stack
+from deployer.stackfile import validate
+from deployer.targets.base import Request, Stopper, Support, TargetName
+from deployer.targets.engine import rules
+
+_UP = ("services", "no_deps", "force_recreate", "no_build", "pull", "scale", "no_bootstrap",
+       "timeout", "lock_timeout", "engine_health")  # fmt: skip
+SUPPORT = {
+    "up": Support.of(*_UP),
+    "plan": Support.of(),
+    "rollback": Support.of("timeout", "lock_timeout"),
+    "down": Support.of("rmi", "volumes", "timeout", "lock_timeout"),
+    "status": Support.of("watch", "stats", "interval"),
+    "logs": Support.of("services", "follow", "since", "tail", "timestamps", "no_prefix"),
+    "restart": Support.of("services"),
+    "stop": Support.of("services"),
+    "start": Support.of("services"),
+    "exec": Support.of("service", "command", "index", "no_tty", "user", "workdir", "env"),
+    "run": Support.of("service", "command", "remove", "no_deps", "no_tty", "env"),
+    "ls": Support.of(),
+    "build": Support.of("services", "no_cache"),
+    "pull": Support.of("services"),
+    "gc": Support.of("everything"),
+}
+
+
+class EngineTarget:
+    name: TargetName = "engine"
+
+    def support(self, command: str) -> Support:
+        return SUPPORT.get(command) or Support.refused("not a command of this target")
+
+    def check(self, stack: Stack) -> list[str]:
+        return validate.problems(stack) + rules.problems(stack)
+
+    def plan(self, stack: Stack, request: Request) -> Plan:
+        return api.plan(stack)
+
+    def up(self, stack: Stack, request: Request, report: Report) -> Deployment:
+        options = api.UpOptions(
+            services=request.services, no_deps=request.no_deps,
+            force_recreate=request.force_recreate, build=request.build, pull=request.pull,
+            engine_health=request.engine_health,
+        )  # fmt: skip
+        return api.up(
+            stack, report=report, timeout=request.timeout, bootstrap=request.bootstrap,
+            lock_timeout=request.lock_timeout, options=options,
+        )  # fmt: skip
+
+    def rollback(self, stack: Stack, request: Request, report: Report) -> Deployment:
+        return api.rollback(
+            stack, report=report, timeout=request.timeout, lock_timeout=request.lock_timeout
+        )
+
+    def down(self, stack: str, request: Request, report: Report) -> int:
+        return api.down(
+            stack, report=report, stop_timeout=request.stop_timeout,
+            remove_images=request.remove_images, lock_timeout=request.lock_timeout,
+            remove_volumes=request.remove_volumes,
+        )  # fmt: skip
+
+    def status(self, stack: str) -> list[ReplicaStatus]:
+        return api.status(stack)
+
+    def logs(self, stack: str, request: Request, stop: Stopper) -> Iterator[LogLine]:
+        return operate.logs(
+            stack, request.services, follow=request.follow, since=request.since,
+            tail=request.tail, stop_event=stop,  # type: ignore[arg-type]
+        )  # fmt: skip
+
+    def restart(self, stack: Stack, request: Request, report: Report) -> int:
+        return operate.restart(stack, request.services, report=report)
+
+    def stop(self, stack: str, request: Request, report: Report) -> int:
+        return operate.stop(stack, request.services, report=report)
+
+    def start(self, stack: str, request: Request, report: Report) -> int:
+        return operate.start(stack, request.services, report=report)
+
+    def stacks(self) -> list[StackSummary]:
+        return operate.stacks()
+
+    def build(self, stack: Stack, request: Request, report: Report) -> dict[str, str]:
+        return operate.build(stack, request.services, no_cache=request.no_cache, report=report)
+
+    def pull(self, stack: Stack, request: Request, report: Report) -> dict[str, str]:
+        return operate.pull(stack, request.services, report=report)
