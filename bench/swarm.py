@@ -71,7 +71,7 @@ def under_load(
     manager: SwarmEngine,
     engine: DockerEngine,
     figures: dict[str, Any],
-    up: Callable[[Stack], swarm.SwarmDeployment],
+    up: Callable[[Stack], swarm.Deployment],
 ) -> None:
     """A rolling update, a rollback and a killed worker node, each under load."""
     with Load(FRONT_DOOR, clients=4) as load_during:
@@ -128,7 +128,7 @@ def main() -> int:
     manager = swarm.connect(cluster.docker_host)
     stack = published_on_nodes(load(ROOT / "stack.py").model_copy(update={"name": NAME}))
 
-    def up(target: Stack) -> swarm.SwarmDeployment:
+    def up(target: Stack) -> swarm.Deployment:
         return swarm.up(target, manager, engine, cluster.registry, quiet, timeout=300)
 
     try:

@@ -8,12 +8,14 @@ import socket
 import struct
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from deployer.core import labels
 from deployer.core.render import ContainerPlan
 from deployer.core.state import ContainerInfo, NetworkInfo, PublishedPort, VolumeInfo
+from deployer.core.swarm_objects import NodeInfo, ServiceInfo, SwarmInfo, SwarmObject, TaskInfo
 from deployer.engine.protocol import ContainerStats, PathStat, Session
 from deployer.model.errors import EngineError, ImageError, NotFound
 
@@ -54,7 +56,10 @@ class FakeEngine:
     @staticmethod
     def _matches(item_labels: dict[str, str], label_filter: dict[str, list[str]]) -> bool:
         wanted = (entry.partition("=") for entry in label_filter.get("label", []))
-        return all(item_labels.get(key) == value for key, _, value in wanted)
+        return all(
+            item_labels.get(key) == value if equals else key in item_labels
+            for key, equals, value in wanted
+        )
 
     def containers(self, label_filter: dict[str, list[str]]) -> list[ContainerInfo]:
         return [c for c in self.container_state.values() if self._matches(c.labels, label_filter)]
@@ -277,3 +282,113 @@ class FakeEngine:
     def push(self, image: str, repository: str, tag: str) -> str:
         self.images_by_tag[f"{repository}:{tag}"] = image
         return "sha256:" + image.removeprefix("sha256:").ljust(64, "0")[:64]
+
+
+class FakeSwarm(FakeEngine):
+    """An in-memory Swarm manager: services whose tasks run at once on three nodes, updates
+    that keep the previous spec (and complete at once), configs and secrets. What the real
+    swarm does over seconds happens here within a call; what deployer asks and reads is the
+    same Engine API data."""
+
+    def __init__(self, nodes: int = 3) -> None:
+        super().__init__()
+        self.node_list = [
+            NodeInfo(f"node{n}id", f"node{n}", "ready", "active", {}) for n in range(1, nodes + 1)
+        ]
+        self.service_state: dict[str, ServiceInfo] = {}
+        self.task_list: list[TaskInfo] = []
+        self.objects: dict[str, dict[str, SwarmObject]] = {"config": {}, "secret": {}}
+        self.object_data: dict[str, bytes] = {}
+        self.service_logs: dict[str, list[str]] = {}  # service name -> raw log lines
+        self._clock = itertools.count(1)
+
+    def identity(self) -> str:
+        return "FAKE:SWARM:ID"
+
+    def _now(self) -> str:
+        moment = datetime(2026, 12, 3, tzinfo=UTC) + timedelta(seconds=next(self._clock))
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.000000000Z")
+
+    def swarm(self) -> SwarmInfo:
+        return SwarmInfo(state="active", manager=True, nodes=len(self.node_list))
+
+    def nodes(self) -> list[NodeInfo]:
+        return list(self.node_list)
+
+    def services(self, label_filter: dict[str, list[str]]) -> list[ServiceInfo]:
+        return [s for s in self.service_state.values() if self._matches(s.labels, label_filter)]
+
+    def _run_tasks(self, service: ServiceInfo) -> None:
+        """The swarm's work: the service's current tasks shut down, new ones run its spec."""
+        for index, task in enumerate(self.task_list):
+            if task.service_id == service.id and task.desired_state == "running":
+                self.task_list[index] = dataclasses.replace(
+                    task, state="shutdown", desired_state="shutdown", timestamp=self._now()
+                )
+        container = service.spec["TaskTemplate"]["ContainerSpec"]
+        count = service.replicas if service.replicas is not None else len(self.node_list)
+        for slot in range(1, count + 1):
+            node = self.node_list[(slot - 1) % len(self.node_list)]
+            task_id = next(self._ids)
+            self.task_list.append(
+                TaskInfo(
+                    id=task_id, service_id=service.id,
+                    slot=slot if service.replicas is not None else 0, node_id=node.id,
+                    state="running", desired_state="running", message="started", error="",
+                    image=container["Image"], container_id=f"c{task_id[-11:]}",
+                    timestamp=self._now(),
+                    config_hash=container.get("Labels", {}).get(labels.CONFIG_HASH, ""),
+                )
+            )  # fmt: skip
+
+    def create_service(self, spec: dict[str, Any]) -> str:
+        if any(s.name == spec["Name"] for s in self.service_state.values()):
+            raise EngineError(f"creating service {spec['Name']}: name conflicts")
+        service_id = next(self._ids)
+        service = ServiceInfo(service_id, spec["Name"], 1, dict(spec.get("Labels") or {}), spec)
+        self.service_state[service_id] = service
+        self.calls.append(f"create service {spec['Name']}")
+        self._run_tasks(service)
+        return service_id
+
+    def update_service(self, service_id: str, version: int, spec: dict[str, Any]) -> None:
+        live = self.service_state[service_id]
+        if version != live.version:
+            raise EngineError(f"updating service {live.name}: update out of sequence")
+        updated = dataclasses.replace(
+            live, version=live.version + 1, labels=dict(spec.get("Labels") or {}), spec=spec,
+            previous_spec=live.spec, update_state="completed", update_started=self._now(),
+        )  # fmt: skip
+        self.service_state[service_id] = updated
+        self.calls.append(f"update service {live.name}")
+        self._run_tasks(updated)
+
+    def remove_service(self, service_id: str) -> None:
+        removed = self.service_state.pop(service_id, None)
+        self.task_list = [t for t in self.task_list if t.service_id != service_id]
+        if removed:
+            self.calls.append(f"remove service {removed.name}")
+
+    def tasks(self, service_ids: list[str]) -> list[TaskInfo]:
+        return [t for t in self.task_list if t.service_id in service_ids]
+
+    def swarm_objects(self, kind: str, label_filter: dict[str, list[str]]) -> list[SwarmObject]:
+        return [o for o in self.objects[kind].values() if self._matches(o.labels, label_filter)]
+
+    def create_swarm_object(self, kind: str, name: str, data: bytes, labels: dict[str, str]) -> str:
+        object_id = next(self._ids)
+        self.objects[kind][object_id] = SwarmObject(object_id, name, labels)
+        self.object_data[name] = data
+        self.calls.append(f"create {kind} {name}")
+        return object_id
+
+    def remove_swarm_object(self, kind: str, object_id: str) -> None:
+        removed = self.objects[kind].pop(object_id, None)
+        if removed:
+            self.calls.append(f"remove {kind} {removed.name}")
+
+    def service_log_stream(
+        self, service_id: str, *, follow: bool, since: float | None, tail: int | None
+    ) -> Iterator[str]:
+        lines = self.service_logs.get(self.service_state[service_id].name, [])
+        yield from lines[-tail:] if tail else lines

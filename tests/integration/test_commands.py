@@ -161,7 +161,9 @@ def test_ls_lists_every_stack(
         engine_verdicts(name)  # `ls` counts what the engine calls healthy
     result = cli("ls", "--json")
     assert result.returncode == 0
-    listed = {s["name"]: s for s in json.loads(result.stdout)}
+    answer = json.loads(result.stdout)
+    assert (answer["schema_version"], answer["target"]) == (2, "engine")
+    listed = {s["name"]: s for s in answer["stacks"]}
     for name in (first, second):
         assert listed[name]["services"]["web"] == {"running": 2, "healthy": 2, "replicas": 2}
         assert listed[name]["ports"]
@@ -209,7 +211,7 @@ def test_status_stats_reads_cpu_and_memory_from_the_engine(
     name, _ = deployed
     result = cli("status", "--name", name, "--stats", "--json")
     assert result.returncode == 0, result.stderr
-    rows = json.loads(result.stdout)
+    rows = json.loads(result.stdout)["replicas"]
     assert len(rows) == 3
     for row in rows:
         stats = row["stats"]

@@ -90,7 +90,10 @@ def test_status_json_matches_the_engine(
     engine_verdicts(stack.name)
     result = cli("status", "--name", stack.name, "--json")
     assert result.returncode == 0, result.stderr
-    rows = json.loads(result.stdout)
+    answer = json.loads(result.stdout)
+    assert (answer["schema_version"], answer["target"]) == (2, "engine")
+    assert answer["stack"] == stack.name
+    rows = answer["replicas"]
     assert [(r["service"], r["replica"]) for r in rows] == [("nginx", 1), ("web", 1), ("web", 2)]
     for row in rows:
         inspected = docker_api.inspect_container(row["container"])

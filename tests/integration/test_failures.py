@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import docker
@@ -52,4 +53,4 @@ def test_invalid_stack_creates_nothing(tmp_path: Path, docker_api: docker.APICli
 def test_status_of_unknown_stack_is_empty_not_an_error() -> None:
     result = cli("status", "--name", unique_name("none"), "--json")
     assert result.returncode == 0
-    assert result.stdout.strip() == "[]"
+    assert json.loads(result.stdout)["replicas"] == []

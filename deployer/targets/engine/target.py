@@ -10,6 +10,7 @@ from deployer import api, operate
 from deployer.core.events import Report
 from deployer.core.plan import Plan
 from deployer.core.status import Deployment, LogLine, ReplicaStatus, StackSummary
+from deployer.engine import Engine
 from deployer.model.spec import Stack
 from deployer.stackfile import validate
 from deployer.targets.base import Request, Stopper, Support, TargetName
@@ -22,7 +23,7 @@ SUPPORT = {
     "plan": Support.of(),
     "rollback": Support.of("timeout", "lock_timeout"),
     "down": Support.of("rmi", "volumes", "timeout", "lock_timeout"),
-    "status": Support.of("watch", "stats", "interval"),
+    "status": Support.of("watch", "with_stats", "interval"),
     "logs": Support.of("services", "follow", "since", "tail", "timestamps", "no_prefix"),
     "restart": Support.of("services"),
     "stop": Support.of("services"),
@@ -39,6 +40,16 @@ SUPPORT = {
 class EngineTarget:
     name: TargetName = "engine"
 
+    def __init__(self, engine: Engine | None = None) -> None:
+        self._engine = engine
+
+    @property
+    def engine(self) -> Engine:
+        """The engine, connected at the first command that needs it (a refusal never does)."""
+        if self._engine is None:
+            self._engine = api.connect()
+        return self._engine
+
     def support(self, command: str) -> Support:
         return SUPPORT.get(command) or Support.refused("not a command of this target")
 
@@ -46,7 +57,7 @@ class EngineTarget:
         return validate.problems(stack) + rules.problems(stack)
 
     def plan(self, stack: Stack, request: Request) -> Plan:
-        return api.plan(stack)
+        return api.plan(stack, self.engine)
 
     def up(self, stack: Stack, request: Request, report: Report) -> Deployment:
         options = api.UpOptions(
@@ -55,45 +66,51 @@ class EngineTarget:
             engine_health=request.engine_health,
         )  # fmt: skip
         return api.up(
-            stack, report=report, timeout=request.timeout, bootstrap=request.bootstrap,
+            stack, self.engine, report=report, timeout=request.timeout, bootstrap=request.bootstrap,
             lock_timeout=request.lock_timeout, options=options,
         )  # fmt: skip
 
     def rollback(self, stack: Stack, request: Request, report: Report) -> Deployment:
         return api.rollback(
-            stack, report=report, timeout=request.timeout, lock_timeout=request.lock_timeout
+            stack,
+            self.engine,
+            report=report,
+            timeout=request.timeout,
+            lock_timeout=request.lock_timeout,
         )
 
     def down(self, stack: str, request: Request, report: Report) -> int:
         return api.down(
-            stack, report=report, stop_timeout=request.stop_timeout,
+            stack, self.engine, report=report, stop_timeout=request.stop_timeout,
             remove_images=request.remove_images, lock_timeout=request.lock_timeout,
             remove_volumes=request.remove_volumes,
         )  # fmt: skip
 
     def status(self, stack: str) -> list[ReplicaStatus]:
-        return api.status(stack)
+        return api.status(stack, self.engine)
 
     def logs(self, stack: str, request: Request, stop: Stopper) -> Iterator[LogLine]:
         return operate.logs(
             stack, request.services, follow=request.follow, since=request.since,
-            tail=request.tail, stop_event=stop,  # type: ignore[arg-type]
+            tail=request.tail, engine=self.engine, stop_event=stop,  # type: ignore[arg-type]
         )  # fmt: skip
 
     def restart(self, stack: Stack, request: Request, report: Report) -> int:
-        return operate.restart(stack, request.services, report=report)
+        return operate.restart(stack, request.services, engine=self.engine, report=report)
 
     def stop(self, stack: str, request: Request, report: Report) -> int:
-        return operate.stop(stack, request.services, report=report)
+        return operate.stop(stack, request.services, engine=self.engine, report=report)
 
     def start(self, stack: str, request: Request, report: Report) -> int:
-        return operate.start(stack, request.services, report=report)
+        return operate.start(stack, request.services, engine=self.engine, report=report)
 
     def stacks(self) -> list[StackSummary]:
-        return operate.stacks()
+        return operate.stacks(self.engine)
 
     def build(self, stack: Stack, request: Request, report: Report) -> dict[str, str]:
-        return operate.build(stack, request.services, no_cache=request.no_cache, report=report)
+        return operate.build(
+            stack, request.services, no_cache=request.no_cache, engine=self.engine, report=report
+        )
 
     def pull(self, stack: Stack, request: Request, report: Report) -> dict[str, str]:
-        return operate.pull(stack, request.services, report=report)
+        return operate.pull(stack, request.services, engine=self.engine, report=report)

@@ -50,7 +50,7 @@ SUPPORT = {
     "status": Support.of(
         "watch",
         "interval",
-        why_not={"stats": "tasks run on the nodes; `docker stats` against each node's engine"},
+        why_not={"with_stats": "tasks run on the nodes; `docker stats` against each node's engine"},
     ),
     "logs": Support.of("services", "follow", "since", "tail", "timestamps", "no_prefix"),
     "restart": Support.of("services"),
