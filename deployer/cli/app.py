@@ -20,6 +20,7 @@ from deployer.core.events import Warning
 from deployer.model.errors import StackError
 from deployer.model.spec import NAME_MAX_LENGTH, NAME_PATTERN, Stack
 from deployer.stackfile import load
+from deployer.stackfile.compose_options import ComposeOptions
 
 if TYPE_CHECKING:
     from deployer.targets.base import Target
@@ -79,7 +80,7 @@ class StackSource:
     def stack(self) -> Stack:
         paths, compose = self.paths()
         compose = compose or len(paths) > 1 or any(load.is_compose(p) for p in paths)
-        options = load.ComposeOptions(
+        options = ComposeOptions(
             env_files=tuple(self.env_files or ()), profiles=tuple(self.profiles or ())
         )
         stack = load.load_files(
@@ -103,7 +104,7 @@ class StackSource:
         paths, _ = self.paths()
         if paths[0].suffix == ".py":
             return frozenset()
-        options = load.ComposeOptions(
+        options = ComposeOptions(
             env_files=tuple(self.env_files or ()), profiles=tuple(self.profiles or ())
         )
         environment = compose.environment_for(paths[0], options)
@@ -274,7 +275,8 @@ def chosen_target(ctx: typer.Context, command: str) -> Target:
     """The target this command acts on, read once: the command's --target, else the one given
     before the command, else $DEPLOYER_TARGET, else the engine. Raises NotOnTarget (exit 64)
     when that target cannot run the command or does not honour an option given to it."""
-    from deployer.targets.base import check_support, choose
+    from deployer.targets.base import check_support
+    from deployer.targets.registry import choose
 
     def typed(name: str) -> bool:  # given on the command line (not a default, not a variable)
         found = ctx.get_parameter_source(name)

@@ -37,13 +37,13 @@ def import_compose(
     """Write an equivalent, readable stack.py from a Compose file."""
     # only this command needs them
     from deployer.stackfile import codegen, compose, load, sources
+    from deployer.stackfile.compose_options import ComposeOptions
 
     if not compose_file.is_file():
         raise StackError(str(compose_file), ["file not found"])
-    outer = (
-        ctx.find_object(StackSource) or StackSource()
-    )  # --env-file / --profile before the command
-    options = load.ComposeOptions(
+    # --env-file / --profile given before the command
+    outer = ctx.find_object(StackSource) or StackSource()
+    options = ComposeOptions(
         env_files=tuple(outer.env_files or ()), profiles=tuple(outer.profiles or ())
     )
     stack = compose.load_compose(

@@ -6,16 +6,17 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from deployer.model.errors import StackError
 from deployer.model.spec import Config, Network, Secret, Service, Stack, Volume
-from deployer.stackfile.compose_merge import Loader, merge, rebased, without_tags
+from deployer.stackfile.compose_document import Document, Merged, Warn
+from deployer.stackfile.compose_merge import merge, without_tags
+from deployer.stackfile.compose_options import ComposeOptions
 from deployer.stackfile.compose_service import (
     mapping,
     scalar,
@@ -24,115 +25,13 @@ from deployer.stackfile.compose_service import (
 )
 from deployer.stackfile.interpolate import (
     InterpolationError,
-    interpolate,
     read_env_file,
-    unset_message,
 )
-from deployer.stackfile.load import ComposeOptions, explain
-
-Warn = Callable[[str], None]
+from deployer.stackfile.messages import explain
 
 TOP_KEYS = {
     "version", "name", "services", "networks", "volumes", "secrets", "configs", "include",
 }  # fmt: skip
-
-
-class _Document:
-    """The parsed YAML plus the line of every node, for messages."""
-
-    def __init__(
-        self, path: Path, environment: Mapping[str, str], warn: Warn, project: Path | None = None
-    ) -> None:
-        """`project`: the folder the stack's relative paths resolve in, when this file (one
-        it includes or extends) lives in another."""
-        self.path = path
-        self.lines: dict[str, int] = {}
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as error:
-            raise StackError(str(path), [f"cannot read the file: {error}"]) from None
-        try:
-            # The data as YAML means it (anchors, merge keys); the nodes only for line numbers.
-            data = yaml.load(text, Loader=Loader)
-            root = yaml.compose(text, Loader=Loader)
-        except yaml.YAMLError as error:
-            mark = getattr(error, "problem_mark", None)
-            where = f"line {mark.line + 1}: " if mark is not None else ""
-            raise StackError(str(path), [f"{where}invalid YAML: {error}"]) from None
-        if root is not None:
-            self._record(root, "")
-        # Each file is interpolated on its own, before merging, as Compose does.
-        problems: list[str] = []
-
-        self.data = interpolate(
-            data, environment,
-            lambda at, why: problems.append(f"line {self.line(at)}: {at}: {why}"),
-            lambda at, name: warn(unset_message(self.where(at), at, name)),
-        )  # fmt: skip
-        if problems:
-            raise StackError(str(path), problems)
-        if project is not None:
-            self.data = rebased(self.data, path.parent, project)
-
-    def _record(self, node: yaml.Node, path: str) -> None:
-        self.lines.setdefault(path, node.start_mark.line + 1)
-        if isinstance(node, yaml.MappingNode):
-            for key_node, value_node in node.value:
-                key = str(key_node.value)
-                if key != "<<":
-                    child = f"{path}.{key}" if path else key
-                    self.lines.setdefault(child, key_node.start_mark.line + 1)  # the key's line
-                    self._record(value_node, child)
-        elif isinstance(node, yaml.SequenceNode):
-            for index, item in enumerate(node.value):
-                self._record(item, f"{path}.{index}")
-
-    def line(self, path: str) -> int:
-        """The line of `path`, or of its nearest ancestor the file spells out."""
-        while path and path not in self.lines:
-            path = path.rpartition(".")[0]
-        return self.lines.get(path, 1)
-
-    def where(self, path: str) -> str:
-        return f"{self.path}:{self.line(path)}"
-
-
-class _Merged:
-    """Several Compose files merged into one model, each key remembering the file it came
-    from (the last one that spells it out), so messages point at the right file and line."""
-
-    def __init__(self, documents: list[_Document], environment: Mapping[str, str]) -> None:
-        self.documents = documents
-        self.environment = environment  # what `${VAR}` and a bare `environment: [VAR]` read
-        self.present: set[str] = set()  # the services deployed (not left out by a profile)
-        self.path = documents[0].path
-        data: Any = {}
-        for document in documents:
-            if not isinstance(document.data, dict):
-                raise StackError(str(document.path), ["a Compose file must be a mapping"])
-            data = merge(data, document.data)
-        self.data = without_tags(data)
-
-    def _owner(self, path: str) -> _Document:
-        """The last file that spells out `path`, or else its nearest ancestor."""
-        while path:
-            for document in reversed(self.documents):
-                if path in document.lines:
-                    return document
-            path = path.rpartition(".")[0]
-        return self.documents[0]
-
-    def line(self, path: str) -> int:
-        return self._owner(path).line(path)
-
-    def where(self, path: str) -> str:
-        return self._owner(path).where(path)
-
-    def at(self, path: str) -> str:
-        """Where a problem is, for a message that already names the (first) file."""
-        if len(self.documents) == 1:
-            return f"line {self.line(path)}"
-        return self.where(path)
 
 
 def load_compose(path: Path, warn: Warn, options: ComposeOptions | None = None) -> Stack:
@@ -173,10 +72,10 @@ def load_compose_files(
     options = options or ComposeOptions()
     environment = environment_for(paths[0], options)
     project = paths[0].parent
-    documents: list[_Document] = []
+    documents: list[Document] = []
     for path in paths:
         documents += _with_includes(path, environment, warn, project, [])
-    doc = _Merged(documents, environment)
+    doc = Merged(documents, environment)
     doc.path = path = paths[0]  # the project's file, though what it includes comes first
     data = doc.data
     if not isinstance(data, dict) or not isinstance(data.get("services"), dict):
@@ -240,19 +139,19 @@ def load_compose_files(
 
 def _with_includes(
     path: Path, environment: Mapping[str, str], warn: Warn, project: Path, chain: list[Path]
-) -> list[_Document]:
+) -> list[Document]:
     """A file, preceded by the files it includes (each read from its own folder)."""
     if path.resolve() in chain:
         cycle = " -> ".join(str(p) for p in [*chain, path.resolve()])
         raise StackError(str(path), [f"include: files include each other: {cycle}"])
-    document = _Document(path, environment, warn, project)
+    document = Document(path, environment, warn, project)
     included = document.data.pop("include", None) if isinstance(document.data, dict) else None
     if included is None:
         return [document]
     if not isinstance(included, list):
         raise StackError(str(path), [f"line {document.line('include')}: include: must be a "
                                      "list of files (or of {path: ...})"])  # fmt: skip
-    found: list[_Document] = []
+    found: list[Document] = []
     for index, entry in enumerate(included):
         files = entry.get("path") if isinstance(entry, dict) else entry
         files = [files] if isinstance(files, str) else files
@@ -281,7 +180,7 @@ def _with_includes(
 
 
 def _resolve_extends(
-    doc: _Merged, environment: Mapping[str, str], warn: Warn, project: Path
+    doc: Merged, environment: Mapping[str, str], warn: Warn, project: Path
 ) -> None:
     """Each service with `extends` becomes its base merged with its own settings."""
     services = doc.data["services"]
@@ -294,7 +193,7 @@ def _resolve_extends(
         if path not in files:
             if not path.is_file():
                 raise StackError(str(doc.path), [f"extends: no file {str(path)!r}"])
-            data = _Document(path, environment, warn, project).data
+            data = Document(path, environment, warn, project).data
             found = data.get("services") if isinstance(data, dict) else None
             files[path] = found if isinstance(found, dict) else {}
         return files[path], str(path)
@@ -327,7 +226,7 @@ def _resolve_extends(
 
 
 def _left_out(
-    services: dict[Any, Any], active: set[str], doc: _Merged, problems: list[str]
+    services: dict[Any, Any], active: set[str], doc: Merged, problems: list[str]
 ) -> dict[str, list[str]]:
     """Services whose profiles are all inactive (a service without profiles always runs); a
     service that runs may not depend on one of them."""
@@ -361,7 +260,7 @@ def _left_out(
 
 
 def _sources(
-    section: Any, label: str, model: type[Secret] | type[Config], doc: _Merged, warn: Warn,
+    section: Any, label: str, model: type[Secret] | type[Config], doc: Merged, warn: Warn,
     problems: list[str],
 ) -> list[Any]:  # fmt: skip
     """Top-level secrets/configs: each from a file (relative to the first Compose file), an
@@ -393,7 +292,7 @@ def _sources(
     return found
 
 
-def _ipam(value: dict[str, Any], path: str, doc: _Merged, warn: Warn) -> list[Any]:
+def _ipam(value: dict[str, Any], path: str, doc: Merged, warn: Warn) -> list[Any]:
     """Compose's ipam: {driver, config: [{subnet, gateway, ip_range}]} -> the network's pools."""
     if value.get("driver", "default") != "default":
         warn(f"{doc.where(path)}: {path}.driver: only the default IPAM driver is supported")
@@ -409,7 +308,7 @@ def _ipam(value: dict[str, Any], path: str, doc: _Merged, warn: Warn) -> list[An
 
 
 def _top_level(
-    section: Any, label: str, model: type[Network] | type[Volume], doc: _Merged, warn: Warn,
+    section: Any, label: str, model: type[Network] | type[Volume], doc: Merged, warn: Warn,
     problems: list[str],
 ) -> list[Any]:  # fmt: skip
     found: list[Any] = []

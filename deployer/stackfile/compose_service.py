@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from deployer.stackfile.interpolate import InterpolationError, read_env_file
 
 if TYPE_CHECKING:
-    from deployer.stackfile.compose import _Merged
+    from deployer.stackfile.compose_document import Merged
 
 Warn = Callable[[str], None]
 
@@ -94,7 +94,7 @@ def _is(value: Any, shape: str) -> bool:
     }[shape]
 
 
-def shape_problems(body: dict[str, Any], prefix: str, doc: _Merged, key: str = "") -> list[str]:
+def shape_problems(body: dict[str, Any], prefix: str, doc: Merged, key: str = "") -> list[str]:
     """Where `body` (a service, or a part of one) has a value of a shape Compose does not allow."""
     found = []
     for name, value in body.items():
@@ -120,7 +120,7 @@ def shape_problems(body: dict[str, Any], prefix: str, doc: _Merged, key: str = "
 
 
 def service_fields(
-    name: str, body: dict[str, Any], doc: _Merged, prefix: str, folder: Path, warn: Warn,
+    name: str, body: dict[str, Any], doc: Merged, prefix: str, folder: Path, warn: Warn,
     problems: list[str],
 ) -> dict[str, Any]:  # fmt: skip
     def unsupported(key: str, why: str = "not supported by deployer; ignored") -> None:
@@ -334,7 +334,7 @@ def _ranged(value: Any) -> list[Any]:
     ]
 
 
-def _port(value: Any, path: str, doc: _Merged, warn: Warn, problems: list[str]) -> Any:
+def _port(value: Any, path: str, doc: Merged, warn: Warn, problems: list[str]) -> Any:
     if isinstance(value, dict):
         if "target" not in value:
             problems.append(f"{doc.at(path)}: {path}: a long-form port needs 'target' (the "

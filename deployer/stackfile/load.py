@@ -5,35 +5,17 @@ from __future__ import annotations
 import re
 import sys
 import traceback
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
-from deployer.model import spec
 from deployer.model.errors import StackError
 from deployer.model.spec import Config, Network, Secret, Service, Stack, Volume
 from deployer.stackfile import validate
-
-_KNOWN_FIELDS = sorted(
-    {
-        name
-        for model in vars(spec).values()
-        if isinstance(model, type) and issubclass(model, BaseModel)
-        for name in model.model_fields
-    }
-)
-
-
-@dataclass(frozen=True)
-class ComposeOptions:
-    """How Compose files are read: Compose's --env-file and --profile."""
-
-    env_files: tuple[Path, ...] = ()  # none: the .env beside the first file, if there is one
-    profiles: tuple[str, ...] = ()  # none: $COMPOSE_PROFILES
-    environment: Mapping[str, str] | None = None  # what ${VAR} reads first; None: os.environ
+from deployer.stackfile.compose_options import ComposeOptions
+from deployer.stackfile.messages import explain
 
 
 def load(
@@ -212,34 +194,6 @@ def _messages(error: ValidationError, prefix: str = "") -> list[str]:
         where = f"{prefix}{path}" if prefix else f"{error.title}.{path}" if path else error.title
         messages.append(f"{where}: {explain(item)}")
     return messages
-
-
-def explain(item: Any) -> str:
-    if item["type"] == "extra_forbidden":
-        import difflib  # only on this error path
-
-        field = str(item["loc"][-1])
-        close = difflib.get_close_matches(field, _KNOWN_FIELDS, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else "; remove it"
-        return f"unknown field{hint}"
-    if item["type"] == "missing":
-        return "required field is missing"
-    message = re.sub(r"^(Value|Assertion) error, ", "", str(item["msg"]))
-    if item["type"] == "string_pattern_mismatch" and item["loc"][-1] == "name":
-        if "A-Z" in str(item.get("ctx", {}).get("pattern", "")):  # a service's name
-            return (
-                f"invalid name {item['input']!r}: use letters, digits, '.', '-' and '_', "
-                "starting with a letter or digit"
-            )
-        return (
-            f"invalid name {item['input']!r}: use lower-case letters, digits, '-' and '_', "
-            "starting with a letter or digit"
-        )
-    return f"{message} (got {item['input']!r})" if "input" in item and _short(item) else message
-
-
-def _short(item: Any) -> bool:
-    return isinstance(item["input"], str | int | float) and len(repr(item["input"])) < 60
 
 
 def _load_yaml(file: Path, warn: Callable[[str], None], options: ComposeOptions) -> Stack:

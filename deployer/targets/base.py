@@ -126,22 +126,3 @@ def check_support(target: Target, command: str, given: dict[str, str]) -> None:
                 + support.why_not.get(name, f"this target does not honour {spelled}"),
                 hint=f"leave {spelled} out, or deploy to a target that honours it",
             )
-
-
-def choose(name: str) -> Target:
-    """The target named `name` (imported only when chosen: start-up pays for one)."""
-    if name == "engine":
-        from deployer.targets.engine.target import EngineTarget
-
-        return EngineTarget()
-    if name == "swarm":
-        from deployer.targets.swarm.target import SwarmTarget
-
-        return SwarmTarget()
-    if name == "kubernetes":
-        from deployer.targets.kubernetes.target import KubernetesTarget
-
-        return KubernetesTarget()
-    raise NotOnTarget(
-        f"--target {name!r}: no such target", hint=f"choose {', '.join(TARGET_NAMES)}"
-    )

@@ -38,6 +38,8 @@ from deployer.model.spec import (
     Stack,
 )
 from deployer.stackfile.load import load
+from deployer.targets.base import Request
+from deployer.targets.swarm.target import SwarmTarget
 from deployer.testing import swarm_throwaway
 from deployer.testing.on_swarm import published_on_nodes
 from tests.integration.conftest import ROOT, unique_name
@@ -224,6 +226,66 @@ def test_a_killed_worker_node_is_replaced_under_load(
         form.wait_ready(engine, manager_node, {"node1", "node2", "node3"})
 
 
+def test_a_compose_file_without_restart_gets_its_tasks_back_after_a_node_loss(
+    engine: DockerEngine, manager: SwarmEngine, cluster: lifecycle.Cluster
+) -> None:
+    """docker stack's default for a file that says nothing is to restart on any exit; so is
+    the swarm target's (one engine's default, no restart, would leave the lost task lost)."""
+    stack = load(ROOT / "tests/swarm/node_loss/compose.yaml")
+    stack = stack.model_copy(update={"name": unique_name("swc")})
+    swarm.up(stack, manager, engine, cluster.registry, quiet, timeout=300)
+    try:
+        (web,) = manager.services(labels.stack_filter(stack.name))
+        assert web.spec["TaskTemplate"]["RestartPolicy"]["Condition"] == "any"
+        victim = next(node for node in _web_nodes(manager, stack.name) if node != "node1")
+        container = form.node_containers(engine)[victim]
+        engine.api.kill(container.id)
+        try:
+
+            def back() -> bool:
+                tasks = [t for t in swarm.status(stack.name, manager) if t.service == "web"]
+                return sum(t.state == "running" and t.node != victim for t in tasks) == 2
+
+            seconds = wait_until(back, 150, "web back to 2 running tasks")
+            print(f"compose file, node {victim} killed: web back to 2/2 in {seconds:.1f}s")
+        finally:
+            engine.start(container.id)
+            form.wait_ready(engine, form.node_containers(engine)["node1"],
+                            {"node1", "node2", "node3"})  # fmt: skip
+    finally:
+        swarm.down(stack.name, manager, quiet)
+    wait_until(lambda: not leftovers(engine, stack.name), 60, "nodes cleaned up")
+
+
+def test_restart_ls_and_build_act_on_the_swarm(
+    deployed: tuple[Stack, swarm.Deployment],
+    engine: DockerEngine,
+    manager: SwarmEngine,
+    cluster: lifecycle.Cluster,
+) -> None:
+    """The commands that once acted on the manager's own engine: through the swarm target,
+    restart replaces every web task (a forced rolling update), ls counts the tasks on every
+    node, build builds where deployer runs and pushes where the nodes pull from."""
+    stack, _ = deployed
+    target = SwarmTarget(manager=manager, builder=engine)
+    before = {t.id for t in swarm.status(stack.name, manager) if t.service == "web"}
+    _wait_both_replicas_answer()
+    with Load(FRONT_DOOR + "/", clients=CLIENTS) as load:
+        load.wait_for(50)
+        assert target.restart(stack, Request(services=("web",)), quiet) == 2
+        load.wait_for(50)
+    after = [t for t in swarm.status(stack.name, manager) if t.service == "web"]
+    assert len(after) == 2 and not before & {t.id for t in after}
+    assert {t.state for t in after} == {"running"}
+    print(f"swarm restart under load: {load.result.requests} requests, {load.failed} failed")
+    assert load.failed == 0, load.result.failures[:5]
+    (summary,) = [s for s in target.stacks() if s.name == stack.name]
+    assert summary.services == {"nginx": (1, 1, 1), "web": (2, 2, 2)}
+    pushed = target.build(stack, Request(services=("web",), registry=cluster.registry), quiet)
+    assert list(pushed) == ["web"] and pushed["web"].startswith(f"{cluster.registry}/")
+    assert "@sha256:" in pushed["web"]
+
+
 def test_what_a_swarm_cannot_run_is_refused_before_anything_is_touched(
     engine: DockerEngine, manager: SwarmEngine, cluster: lifecycle.Cluster
 ) -> None:
@@ -262,7 +324,7 @@ def test_a_throwaway_stack_runs_on_the_cluster_beside_another_and_leaves_nothing
         assert "Booting worker" in shop.logs("web")
         nodes = form.node_containers(engine)
         for task in (t for t in running if t.service == "web"):
-            read = ["docker", "exec", task.container, "cat", "/run/secrets/api_key", "/etc/motd"]
+            read = ["docker", "exec", task.id, "cat", "/run/secrets/api_key", "/etc/motd"]
             code, output = engine.exec(nodes[task.node].id, read)
             assert (code, output) == (0, "s3crethello from a config"), (task.node, output)
         name = shop.name

@@ -9,7 +9,7 @@ import pytest
 from deployer.model.errors import StackError
 from deployer.model.spec import Stack
 from deployer.stackfile import compose
-from deployer.stackfile.load import ComposeOptions
+from deployer.stackfile.compose_options import ComposeOptions
 
 FILE = """
 name: vars

@@ -195,3 +195,65 @@ def test_the_api_is_still_one_attribute_away() -> None:
         [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "deployer.api Deployment"
+
+
+def _import_graph(package: Path) -> dict[str, set[str]]:
+    """Module -> the deployer modules it imports, at any depth (a lazy import is still one)."""
+    modules = {}
+    for path in package.rglob("*.py"):
+        if "reaper_image" in path.parts:
+            continue
+        name = ".".join(path.relative_to(package.parent).with_suffix("").parts)
+        modules[name.removesuffix(".__init__")] = path
+    graph: dict[str, set[str]] = {name: set() for name in modules}
+    for name, path in modules.items():
+        for imported in _imports(path):
+            graph[name] |= {imported} & set(modules)
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                graph[name] |= {f"{node.module}.{a.name}" for a in node.names} & set(modules)
+    return graph
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected groups of more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(module: str) -> None:
+        index[module] = low[module] = len(index)
+        stack.append(module)
+        for other in sorted(graph[module]):
+            if other not in index:
+                visit(other)
+                low[module] = min(low[module], low[other])
+            elif other in stack:
+                low[module] = min(low[module], index[other])
+        if low[module] == index[module]:
+            group = []
+            while True:
+                other = stack.pop()
+                group.append(other)
+                if other == module:
+                    break
+            if len(group) > 1:
+                found.append(sorted(group))
+
+    for module in sorted(graph):
+        if module not in index:
+            visit(module)
+    return found
+
+
+def test_no_module_of_deployer_imports_itself_round_a_circle() -> None:
+    """Options and messages have modules of their own, so the Compose reader, its service
+    translator and the loader import one way only; a target's registry is imported by no
+    target."""
+    assert _cycles(_import_graph(PACKAGE)) == []
+
+
+def test_the_circle_finder_sees_a_circle() -> None:
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    assert _cycles(graph) == [["a", "b", "c"]]
