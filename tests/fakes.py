@@ -301,6 +301,7 @@ class FakeSwarm(FakeEngine):
         self.object_data: dict[str, bytes] = {}
         self.service_logs: dict[str, list[str]] = {}  # service name -> raw log lines
         self._clock = itertools.count(1)
+        self._pending: dict[str, tuple[ServiceInfo, bool]] = {}  # updates not yet shown
 
     def identity(self) -> str:
         return "FAKE:SWARM:ID"
@@ -316,7 +317,19 @@ class FakeSwarm(FakeEngine):
         return list(self.node_list)
 
     def services(self, label_filter: dict[str, list[str]]) -> list[ServiceInfo]:
+        self._catch_up()
         return [s for s in self.service_state.values() if self._matches(s.labels, label_filter)]
+
+    def _catch_up(self) -> None:
+        """As the real manager: an update is accepted at once, but the first look after it
+        still shows the old status and tasks; the swarm's work shows from the next look on."""
+        for service_id, (updated, looked) in list(self._pending.items()):
+            if not looked:
+                self._pending[service_id] = (updated, True)
+                continue
+            del self._pending[service_id]
+            self.service_state[service_id] = updated
+            self._run_tasks(updated)
 
     def _run_tasks(self, service: ServiceInfo) -> None:
         """The swarm's work: the service's current tasks shut down, new ones run its spec."""
@@ -359,9 +372,12 @@ class FakeSwarm(FakeEngine):
             live, version=live.version + 1, labels=dict(spec.get("Labels") or {}), spec=spec,
             previous_spec=live.spec, update_state="completed", update_started=self._now(),
         )  # fmt: skip
-        self.service_state[service_id] = updated
+        # The spec and version change now; the update's status and tasks at a later look.
+        self.service_state[service_id] = dataclasses.replace(
+            updated, update_state=live.update_state, update_started=live.update_started
+        )
+        self._pending[service_id] = (updated, False)
         self.calls.append(f"update service {live.name}")
-        self._run_tasks(updated)
 
     def remove_service(self, service_id: str) -> None:
         removed = self.service_state.pop(service_id, None)
@@ -371,6 +387,10 @@ class FakeSwarm(FakeEngine):
 
     def tasks(self, service_ids: list[str]) -> list[TaskInfo]:
         return [t for t in self.task_list if t.service_id in service_ids]
+
+    def running_ids(self) -> set[str]:
+        """The tasks running now: a peek that does not advance the swarm's work."""
+        return {t.id for t in self.task_list if t.state == "running"}
 
     def swarm_objects(self, kind: str, label_filter: dict[str, list[str]]) -> list[SwarmObject]:
         return [o for o in self.objects[kind].values() if self._matches(o.labels, label_filter)]

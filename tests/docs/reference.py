@@ -125,7 +125,59 @@ def index(readme: str) -> str:
     )
 
 
+MATRIX_START = "<!-- generated: the support tables, by `python -m tests.docs.reference` -->"
+MATRIX_END = "<!-- end of generated -->"
+# The commands that act on a target, in the order `--help` shows the daily ones.
+TARGET_COMMANDS = ("up", "plan", "status", "logs", "exec", "run", "restart", "stop", "start",
+                   "rollback", "down", "ls", "build", "pull", "gc")  # fmt: skip
+
+
+def support_matrix() -> str:
+    """Every command on every target, from each target's own support table."""
+    import typer
+
+    from deployer.cli.main import build_app
+    from deployer.targets.base import ANY_TARGET, Support
+    from deployer.targets.engine.target import SUPPORT as ENGINE
+    from deployer.targets.kubernetes.target import RENDER_ONLY
+    from deployer.targets.swarm.target import SUPPORT as SWARM
+
+    app = typer.main.get_command(build_app())
+
+    def cell(command: str, support: Support) -> str:
+        if support.refusal:
+            return f"refused: {support.refusal}".replace("|", "\\|")
+        params = {
+            p.name: max(p.opts, key=len) if p.param_type_name == "option" else p.name.upper()
+            for p in app.commands[command].params  # type: ignore[attr-defined]
+            if p.name and p.name not in ANY_TARGET
+        }
+        refused = sorted(name for name in params if name not in support.options)
+        if not refused:
+            return "yes"
+        return "yes; refuses " + ", ".join(f"`{params[name]}`" for name in refused)
+
+    rows = ["| command | engine | swarm | kubernetes |", "|---|---|---|---|"]
+    for command in TARGET_COMMANDS:
+        rows.append(
+            f"| `{command}` | {cell(command, ENGINE[command])} | {cell(command, SWARM[command])} "
+            "| refused |"
+        )
+    rows += ["", f"kubernetes refuses every command: {RENDER_ONLY}."]
+    return "\n".join([MATRIX_START, *rows, MATRIX_END])
+
+
+def with_matrix(page: str) -> str:
+    """docs/targets.md with its generated table brought up to date."""
+    before, start, rest = page.partition(MATRIX_START)
+    _, end, after = rest.partition(MATRIX_END)
+    assert start and end, "docs/targets.md lost its markers for the support table"
+    return before + support_matrix() + after
+
+
 if __name__ == "__main__":
     ROOT = Path(__file__).parents[2]
     (ROOT / "docs" / "reference.md").write_text(render())
     (ROOT / "docs" / "index.md").write_text(index((ROOT / "README.md").read_text()))
+    targets = ROOT / "docs" / "targets.md"
+    targets.write_text(with_matrix(targets.read_text()))

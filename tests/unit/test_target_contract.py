@@ -26,6 +26,7 @@ REGISTRY = "registry.test:5000"
 class Harness:
     target: Target
     env_of: Callable[[str], list[dict[str, str]]]  # a service's running replicas' environment
+    running: Callable[[], set[str]]  # the ids of the running replicas (containers or tasks)
     request: Request  # what every command of the test is given (a swarm's registry)
 
 
@@ -38,7 +39,10 @@ def _engine() -> Harness:
             if c.labels.get("io.deployer.service") == service and c.state == "running"
         ]  # fmt: skip
 
-    return Harness(EngineTarget(fake), env_of, Request())
+    def running() -> set[str]:
+        return {c.id for c in fake.container_state.values() if c.state == "running"}
+
+    return Harness(EngineTarget(fake), env_of, running, Request())
 
 
 def _swarm() -> Harness:
@@ -56,7 +60,7 @@ def _swarm() -> Harness:
         return found
 
     target = SwarmTarget(manager=manager, builder=FakeEngine(images=IMAGES))
-    return Harness(target, env_of, Request(registry=REGISTRY))
+    return Harness(target, env_of, manager.running_ids, Request(registry=REGISTRY))
 
 
 @pytest.fixture(params=[_engine, _swarm], ids=["engine", "swarm"])
@@ -171,8 +175,11 @@ def test_an_unknown_service_is_not_found_exit_7(harness: Harness) -> None:
 
 def test_restart_replaces_every_replica_and_keeps_the_version(harness: Harness) -> None:
     _up(harness, _stack())
+    before = harness.running()
     assert harness.target.restart(_stack(), Request(services=("web",)), lambda e: None) == 2
     assert [env["VERSION"] for env in harness.env_of("web")] == ["1", "1"]
+    if harness.target.name == "swarm":  # new tasks; one engine restarts the same containers
+        assert not before & harness.running()
 
 
 def test_ls_counts_every_replica(harness: Harness) -> None:

@@ -13,7 +13,6 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from deployer.core import labels
 from deployer.core.events import Note, PlanMade, Report, log
 from deployer.core.plan import Plan
 from deployer.core.status import Deployment, LogLine, ReplicaStatus, front_door
@@ -22,7 +21,7 @@ from deployer.deploy.lock import DeployLock
 from deployer.engine import Engine
 from deployer.engine.protocol import SwarmEngine
 from deployer.images import build as images
-from deployer.model.errors import NotFound, StackError
+from deployer.model.errors import StackError
 from deployer.model.spec import Stack, stack_name
 from deployer.stackfile import load
 from deployer.targets.swarm import apply as swarm
@@ -150,10 +149,10 @@ def logs(
     stack: Stack | str,
     services: list[str] | tuple[str, ...] = (),
     *,
+    manager: SwarmEngine | None = None,
     follow: bool = False,
     since: str | None = None,
     tail: int | None = None,
-    manager: SwarmEngine | None = None,
     stop_event: threading.Event | None = None,
 ) -> Iterator[LogLine]:
     """Every task's lines, from every node, in time order; with `follow`, then live until
@@ -161,14 +160,7 @@ def logs(
     name = stack_name(stack)
     manager = manager or connect()
     observed = swarm.observe(manager, name)
-    present = {s.labels.get(labels.SERVICE, ""): s for s in observed.services}
-    unknown = sorted(set(services) - set(present))
-    if unknown:
-        raise NotFound(
-            f"stack {name} runs no service {', '.join(unknown)} on the swarm",
-            hint=f"it runs: {', '.join(sorted(present)) or 'nothing'}",
-        )
-    wanted = {service: present[service] for service in (services or sorted(present))}
+    wanted = swarm.named_services(observed, services)
     after = log_streams.since_seconds(since)
     if not follow:
         yield from swarm_logs.backlog(manager, observed, wanted, after, tail)

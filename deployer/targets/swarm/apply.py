@@ -238,24 +238,31 @@ def restart(
     """Replace every task of the services (all when none are named) as a rolling update of the
     same spec, out of DNS while they start; returns how many tasks were replaced."""
     observed = observe(engine, stack)
+    present = named_services(observed, services)
+    started = time.monotonic()
+    before = {s.name: s.update_started for s in observed.services}
+    replaced: set[str] = set()
+    for live in present.values():
+        engine.update_service(live.id, live.version, forced(live.spec, live))
+        report(Note(f"service {live.name} restarting its tasks"))
+        replaced |= {task.id for task in current_tasks(live, observed.tasks)}
+    limit = timeout or CONVERGE_TIMEOUT
+    wait_converged(engine, stack, list(present), report, limit, started, before,
+                   frozenset(replaced))  # fmt: skip
+    return len(replaced)
+
+
+def named_services(observed: SwarmObserved, services: tuple[str, ...] | list[str]
+                   ) -> dict[str, ServiceInfo]:  # fmt: skip
+    """The stack's services by name: those named (all when none are), or NotFound (exit 7)."""
     present = {s.labels.get(labels.SERVICE, ""): s for s in observed.services}
     unknown = sorted(set(services) - set(present))
     if unknown:
         raise NotFound(
-            f"stack {stack} runs no service {', '.join(unknown)} on the swarm",
+            f"stack {observed.stack} runs no service {', '.join(unknown)} on the swarm",
             hint=f"it runs: {', '.join(sorted(present)) or 'nothing'}",
         )
-    chosen = list(services or sorted(present))
-    started = time.monotonic()
-    before = {s.name: s.update_started for s in observed.services}
-    count = 0
-    for name in chosen:
-        live = present[name]
-        engine.update_service(live.id, live.version, forced(live.spec, live))
-        report(Note(f"service {live.name} restarting its tasks"))
-        count += len(current_tasks(live, observed.tasks))
-    wait_converged(engine, stack, chosen, report, timeout or CONVERGE_TIMEOUT, started, before)
-    return count
+    return {name: present[name] for name in (services or sorted(present))}
 
 
 def _ensure_objects(
@@ -303,10 +310,13 @@ def wait_converged(
     timeout: float,
     started: float,
     before: dict[str, str] | None = None,
+    replaced: frozenset[str] = frozenset(),
 ) -> None:
     """Until every changed service runs its desired count of tasks of its new spec (running
     means healthy: a task with a healthcheck is `starting` until it passes), and its update is
-    complete. A rolled-back or paused update is a failure, with the swarm's own words."""
+    complete. A rolled-back or paused update is a failure, with the swarm's own words.
+    `replaced`: tasks that do not count although they run the same spec (a forced update's:
+    the swarm may not yet say the update began when it is first asked)."""
     pending = set(names)
     shown: dict[str, str] = {}
     unschedulable: dict[str, float] = {}  # task id -> when the scheduler first found no node
@@ -323,7 +333,10 @@ def wait_converged(
             tasks = current_tasks(service, observed.tasks)
             _check_schedulable(name, tasks, unschedulable)
             wanted_hash = service.labels.get(labels.CONFIG_HASH, "")
-            running = [t for t in tasks if t.state == "running" and t.config_hash == wanted_hash]
+            running = [
+                t for t in tasks
+                if t.state == "running" and t.config_hash == wanted_hash and t.id not in replaced
+            ]  # fmt: skip
             wanted = service.replicas if service.replicas is not None else len(tasks)
             line = f"{name}: {len(running)}/{wanted} tasks running"
             if shown.get(name) != line:
