@@ -19,7 +19,7 @@ from deployer.core.events import ContainerRemoved, ContainerStarted, Report, log
 from deployer.core.render import ContainerPlan
 from deployer.core.state import ContainerInfo, ObservedState, replica_of
 from deployer.core.status import LogLine, StackSummary
-from deployer.deploy import attach, lifecycle
+from deployer.deploy import attach, replicas
 from deployer.deploy import logs as log_streams
 from deployer.deploy.lock import DeployLock
 from deployer.deploy.observe import observe
@@ -74,16 +74,16 @@ def logs(
     wanted = _services(observe(engine, name), services) if services else None
     after = log_streams.since_seconds(since)
 
-    def replicas() -> list[ContainerInfo]:
+    def current() -> list[ContainerInfo]:
         found = observe(engine, name).containers
         return [c for c in found if wanted is None or c.labels.get(labels.SERVICE) in wanted]
 
     if not follow:
-        yield from log_streams.backlog(engine, replicas(), after, tail)
+        yield from log_streams.backlog(engine, current(), after, tail)
         return
     stop_event = stop_event or threading.Event()
     try:
-        yield from log_streams.follow(engine, replicas, after, tail, stop_event)
+        yield from log_streams.follow(engine, current, after, tail, stop_event)
     finally:
         stop_event.set()
 
@@ -219,7 +219,7 @@ def stop(
     engine = engine or api.connect()
     observed = observe(engine, stack_name(stack))
     with DeployLock(observed.stack, api.LOCK_TIMEOUT, report, engine.identity()):
-        return lifecycle.stop(engine, observed, _services(observed, services), report)
+        return replicas.stop(engine, observed, _services(observed, services), report)
 
 
 def start(
@@ -234,7 +234,7 @@ def start(
     engine = engine or api.connect()
     observed = observe(engine, stack_name(stack))
     with DeployLock(observed.stack, api.LOCK_TIMEOUT, report, engine.identity()):
-        return lifecycle.start(engine, observed, _services(observed, services), report, timeout)
+        return replicas.start(engine, observed, _services(observed, services), report, timeout)
 
 
 def restart(
@@ -250,7 +250,7 @@ def restart(
         observed = observe(engine, stack.name)
         chosen = _services(observed, services)
         desired = DesiredStack(stack, images.resolve_without_building(engine, stack))
-        return lifecycle.restart(engine, desired, observed, chosen, report)
+        return replicas.restart(engine, desired, observed, chosen, report)
 
 
 def stacks(engine: Engine | None = None) -> list[StackSummary]:

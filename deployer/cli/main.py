@@ -28,7 +28,7 @@ COMMANDS = {
     **dict.fromkeys(
         ["up", "down", "plan", "status", "ps", "rollback", "restart", "stop", "start", "ls",
          "config", "build", "pull"],
-        "lifecycle",
+        "stack_commands",
     ),
     **dict.fromkeys(["logs", "exec", "run"], "operations"),
     **dict.fromkeys(["import", "images", "gc"], "setup"),

@@ -16,7 +16,7 @@ from deployer.core.events import ContainerRemoved, ObjectCreated, ObjectRemoved,
 from deployer.core.graph import levels
 from deployer.core.plan import Action, Kind, Plan
 from deployer.core.state import ObservedState
-from deployer.deploy import health, lifecycle
+from deployer.deploy import health, replicas
 from deployer.deploy.rollout import ServiceRun
 from deployer.engine import Engine
 from deployer.model.errors import (
@@ -178,7 +178,7 @@ class Apply:
                     self.replaced.add(name)
             elif any(d.restart and d.service in self.replaced for d in service.depends_on):
                 # Compose's depends_on restart: a dependency was replaced, this one kept.
-                lifecycle.restart(self.engine, self.desired, observed, {name}, self.report)
+                replicas.restart(self.engine, self.desired, observed, {name}, self.report)
             self._mark(self.started, name)
             live = observed.service_containers(name)
             if name in self.jobs:  # its run waited for what it started; not for what it found

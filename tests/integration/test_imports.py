@@ -18,14 +18,15 @@ from tests.integration.conftest import unique_name
 # Never needed by a daily command on one engine: the other targets, test helpers, the Compose
 # machinery (the file here is a stack.py), key and password handling.
 NOT_DAILY = {
-    "deployer.cluster", "deployer.testing", "deployer.swarm", "deployer.deploy.swarm",
-    "deployer.export", "deployer.stackfile.compose", "deployer.stackfile.codegen",
+    "deployer.cluster", "deployer.testing", "deployer.swarm", "deployer.targets.swarm",
+    "deployer.targets.kubernetes", "deployer.stackfile.compose", "deployer.stackfile.codegen",
     "deployer.stackfile.sources", "deployer.local.keys", "deployer.local.registries",
     "bcrypt", "hypothesis",
 }  # fmt: skip
 PINNED = {
     # --help lists every command: `cluster` and `export` are imported for it.
-    ("--help",): NOT_DAILY - {"deployer.cluster", "deployer.export", "deployer.local.registries"},
+    ("--help",): NOT_DAILY
+    - {"deployer.cluster", "deployer.targets.kubernetes", "deployer.local.registries"},
     ("ls",): NOT_DAILY | {"yaml", "rich"},
     ("status", "--json"): NOT_DAILY | {"yaml", "rich"},
     ("up",): NOT_DAILY | {"yaml", "rich", "deployer.operate"},  # a no-op up

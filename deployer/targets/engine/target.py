@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from deployer import api, operate
+from deployer import api
 from deployer.core.events import Report
 from deployer.core.plan import Plan
 from deployer.core.status import Deployment, LogLine, ReplicaStatus, StackSummary
@@ -90,27 +90,41 @@ class EngineTarget:
         return api.status(stack, self.engine)
 
     def logs(self, stack: str, request: Request, stop: Stopper) -> Iterator[LogLine]:
+        from deployer import operate  # not on `up`'s path
+
         return operate.logs(
             stack, request.services, follow=request.follow, since=request.since,
             tail=request.tail, engine=self.engine, stop_event=stop,  # type: ignore[arg-type]
         )  # fmt: skip
 
     def restart(self, stack: Stack, request: Request, report: Report) -> int:
+        from deployer import operate  # not on `up`'s path
+
         return operate.restart(stack, request.services, engine=self.engine, report=report)
 
     def stop(self, stack: str, request: Request, report: Report) -> int:
+        from deployer import operate  # not on `up`'s path
+
         return operate.stop(stack, request.services, engine=self.engine, report=report)
 
     def start(self, stack: str, request: Request, report: Report) -> int:
+        from deployer import operate  # not on `up`'s path
+
         return operate.start(stack, request.services, engine=self.engine, report=report)
 
     def stacks(self) -> list[StackSummary]:
+        from deployer import operate  # not on `up`'s path
+
         return operate.stacks(self.engine)
 
     def build(self, stack: Stack, request: Request, report: Report) -> dict[str, str]:
+        from deployer import operate  # not on `up`'s path
+
         return operate.build(
             stack, request.services, no_cache=request.no_cache, engine=self.engine, report=report
         )
 
     def pull(self, stack: Stack, request: Request, report: Report) -> dict[str, str]:
+        from deployer import operate  # not on `up`'s path
+
         return operate.pull(stack, request.services, engine=self.engine, report=report)
