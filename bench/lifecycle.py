@@ -34,9 +34,9 @@ from bench import smoke
 from bench.compose import binary
 from bench.noop_up import compose_service
 from deployer import api, load_stack
-from deployer.core.desired import DesiredStack
 from deployer.images.build import prepare
 from deployer.model.spec import Stack
+from deployer.targets.engine.desired import DesiredStack
 from deployer.testing import throwaway
 from deployer.testing.reaper import Reaper
 

@@ -24,10 +24,10 @@ from bench import smoke
 from bench.compose import binary
 from bench.stack_copy import write_default_stack
 from deployer import api, load_stack
-from deployer.core.desired import DesiredStack
 from deployer.core.render import healthcheck
 from deployer.images.build import prepare
 from deployer.model.spec import Service, Stack
+from deployer.targets.engine.desired import DesiredStack
 
 ROOT = Path(__file__).parents[1]
 

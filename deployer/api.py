@@ -7,22 +7,21 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from deployer.core import labels
-from deployer.core.desired import DesiredStack
 from deployer.core.events import Note, ObjectRemoved, PlanMade, Report, log
 from deployer.core.plan import Action, Cause, CauseKind, Kind, Plan
-from deployer.core.reconcile import reconcile
 from deployer.core.state import ContainerInfo, ObservedState, replica_of
 from deployer.core.status import Deployment, ReplicaStatus, front_door
-from deployer.deploy import health
-from deployer.deploy.apply import Apply, remove_containers, remove_network
 from deployer.deploy.lock import DeployLock
-from deployer.deploy.observe import observe
 from deployer.engine import Engine
 from deployer.images import build as images
 from deployer.model.errors import NotFound, StackError
 from deployer.model.spec import Placement, Service, Stack, stack_name
 from deployer.stackfile import load
-from deployer.targets.engine import rules
+from deployer.targets.engine import health, rules
+from deployer.targets.engine.apply import Apply, remove_containers, remove_network
+from deployer.targets.engine.desired import DesiredStack
+from deployer.targets.engine.observe import observe
+from deployer.targets.engine.reconcile import reconcile
 
 DOWN = Cause(CauseKind.DOWN)
 LOCK_TIMEOUT = 600.0  # seconds a deploy waits for another one of the same stack

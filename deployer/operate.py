@@ -14,20 +14,20 @@ from dataclasses import dataclass
 
 from deployer import api
 from deployer.core import labels
-from deployer.core.desired import DesiredStack
 from deployer.core.events import ContainerRemoved, ContainerStarted, Report, log
 from deployer.core.render import ContainerPlan
 from deployer.core.state import ContainerInfo, ObservedState, replica_of
-from deployer.core.status import LogLine, StackSummary
-from deployer.deploy import attach, replicas
-from deployer.deploy import logs as log_streams
+from deployer.core.status import LogLine, StackSummary, since_seconds
 from deployer.deploy.lock import DeployLock
-from deployer.deploy.observe import observe
 from deployer.engine import Engine
 from deployer.engine.protocol import ContainerStats
 from deployer.images import build as images
 from deployer.model.errors import NotFound
 from deployer.model.spec import Stack, stack_name
+from deployer.targets.engine import attach, replicas
+from deployer.targets.engine import logs as log_streams
+from deployer.targets.engine.desired import DesiredStack
+from deployer.targets.engine.observe import observe
 
 __all__ = [
     "LogLine",
@@ -72,7 +72,7 @@ def logs(
     engine = engine or api.connect()
     name = stack_name(stack)
     wanted = _services(observe(engine, name), services) if services else None
-    after = log_streams.since_seconds(since)
+    after = since_seconds(since)
 
     def current() -> list[ContainerInfo]:
         found = observe(engine, name).containers

@@ -249,6 +249,13 @@ def print_json(data: Any) -> None:
     print(json.dumps(data, indent=2, default=str))
 
 
+def print_data(target: Target, data: dict[str, Any]) -> None:
+    """A command's --json answer: versioned, and saying which target answered."""
+    from deployer.targets.base import SCHEMA_VERSION
+
+    print_json({"schema_version": SCHEMA_VERSION, "target": target.name, **data})
+
+
 TargetOption = Annotated[
     str | None,
     typer.Option(

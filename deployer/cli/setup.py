@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from deployer import api
-from deployer.cli.app import JsonOption, StackSource, TargetOption, chosen_target, print_json
+from deployer.cli.app import JsonOption, StackSource, TargetOption, chosen_target, print_data
 from deployer.cli.progress import progress
 from deployer.images import bases
 from deployer.model.errors import StackError
@@ -141,11 +141,11 @@ def gc(
     target_name: TargetOption = None,
 ) -> int:
     """Remove throwaway test stacks left by test runs that are gone."""
-    chosen_target(ctx, "gc")  # throwaway stacks live on one engine: other targets refuse
+    target = chosen_target(ctx, "gc")  # throwaway stacks live on one engine: others refuse
     with progress(json_output) as report:
         removed = api.gc(report=report, everything=everything)
     if json_output:
-        print_json({"removed": removed})
+        print_data(target, {"removed": removed})
     else:
         print(f"removed {removed} object(s) of throwaway stacks" if removed else
               "no throwaway stacks to remove")  # fmt: skip

@@ -24,6 +24,7 @@ from deployer.cli.app import (
     StackSource,
     TargetOption,
     chosen_target,
+    print_data,
     print_json,
     source,
 )
@@ -41,11 +42,6 @@ commands = typer.Typer()  # put on the root app by deployer.cli.main
 TimeoutOption = Annotated[
     float | None, typer.Option("--timeout", help="seconds to wait for health (default: derived)")
 ]
-
-
-def print_data(target: Target, data: dict[str, Any]) -> None:
-    """A command's --json answer: versioned, and saying which target answered."""
-    print_json({"schema_version": SCHEMA_VERSION, "target": target.name, **data})
 
 
 def _print_deployment(target: Target, deployment: Deployment, as_json: bool) -> None:
@@ -429,13 +425,13 @@ def build(
     request = Request(services=tuple(services or ()), no_cache=no_cache, registry=registry)
     with progress(json_output) as report:
         built = target.build(stack, request, report)
-    return _per_service(built, json_output)
+    return _per_service(target, built, json_output)
 
 
-def _per_service(results: dict[str, str], json_output: bool) -> int:
-    """service -> image reference or id, as JSON or one line each."""
+def _per_service(target: Target, results: dict[str, str], json_output: bool) -> int:
+    """service -> image reference or id, as JSON ("images") or one line each."""
     if json_output:
-        print_json(results)
+        print_data(target, {"images": results})
     else:
         for service, value in results.items():
             print(f"{service}: {value}")
@@ -458,4 +454,4 @@ def pull(
         pulled = target.pull(stack, Request(services=tuple(services or ())), report)
     if not json_output:
         pulled = {name: image.removeprefix("sha256:")[:12] for name, image in pulled.items()}
-    return _per_service(pulled, json_output)
+    return _per_service(target, pulled, json_output)

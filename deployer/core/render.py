@@ -105,18 +105,27 @@ def container_plan(
     elif service.healthcheck is not None:
         check = healthcheck(service.healthcheck)
     optional = {
-        "Cmd": list(service.command) if service.command is not None else None,
-        "Entrypoint": list(service.entrypoint) if service.entrypoint is not None else None,
-        "User": service.user,
-        "WorkingDir": service.working_dir,
-        "StopSignal": service.stop_signal,
-        "Hostname": service.hostname,
+        **process(service),
         "MacAddress": service.mac_address,
         "Domainname": service.domainname,
         "Healthcheck": check,
     }
     body.update({key: value for key, value in optional.items() if value is not None})
     return ContainerPlan(name=name, body=body, extra_networks=endpoints[1:], files=files)
+
+
+def process(service: Service) -> dict[str, Any]:
+    """How the service's process starts, in the Engine API's container words (a swarm task's
+    spec spells some otherwise), for what the service sets."""
+    found = {
+        "Cmd": list(service.command) if service.command is not None else None,
+        "Entrypoint": list(service.entrypoint) if service.entrypoint is not None else None,
+        "User": service.user,
+        "WorkingDir": service.working_dir,
+        "StopSignal": service.stop_signal,
+        "Hostname": service.hostname,
+    }
+    return {key: value for key, value in found.items() if value is not None}
 
 
 def _attach_sockets(

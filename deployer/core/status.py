@@ -4,7 +4,7 @@ on one engine, a task on a swarm) and a deployment's outcome. Plain data; JSON v
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from deployer.core import labels
@@ -12,6 +12,7 @@ from deployer.core.plan import Plan
 from deployer.core.state import ContainerInfo, PublishedPort, replica_of
 from deployer.model.errors import NotFound
 from deployer.model.spec import Stack
+from deployer.model.units import parse_duration
 
 
 @dataclass(frozen=True)
@@ -170,3 +171,23 @@ class LogLine:
             "time": self.time.isoformat() if self.time else None,
             "text": self.text,
         }
+
+
+def since_seconds(value: str | None) -> float | None:
+    """`10m` (ago), a Unix time, or an RFC 3339 time -> Unix seconds."""
+    if not value:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        pass
+    try:
+        return datetime.now(UTC).timestamp() - parse_duration(value).total_seconds()
+    except ValueError:
+        raise NotFound(
+            f"--since {value!r}: not a duration (10m, 1h30m), a Unix time or an RFC 3339 time"
+        ) from None

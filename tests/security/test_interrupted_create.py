@@ -10,10 +10,10 @@ import docker
 
 from deployer import api
 from deployer.core import labels
-from deployer.core.desired import DesiredStack
 from deployer.engine.docker_engine import DockerEngine
 from deployer.images import build as images
 from deployer.model.spec import Healthcheck, Secret, SecretUse, Service, Stack
+from deployer.targets.engine.desired import DesiredStack
 from tests.fakes import FakeEngine
 from tests.integration.conftest import unique_name
 

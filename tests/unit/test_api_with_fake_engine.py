@@ -8,9 +8,9 @@ import pytest
 
 from deployer import api
 from deployer.core import labels
-from deployer.deploy import health
 from deployer.model.errors import DeployFailed, ImageError
 from deployer.model.spec import DependsOn, Healthcheck, Port, Service, Stack
+from deployer.targets.engine import health
 from tests.fakes import FakeEngine
 
 CHECK = Healthcheck(command="true", interval="1s")

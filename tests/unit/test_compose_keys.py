@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from deployer.core.desired import DesiredStack
 from deployer.core.state import ServiceImage
 from deployer.model.errors import StackError
 from deployer.stackfile import load
+from deployer.targets.engine.desired import DesiredStack
 
 COMPOSE = """
 services:
@@ -104,8 +104,8 @@ def test_port_and_expose_ranges_and_long_form_ports(tmp_path: Path) -> None:
 
 
 def test_external_networks_and_volumes_are_joined_never_made_or_removed(tmp_path: Path) -> None:
-    from deployer.core.reconcile import reconcile
     from deployer.core.state import ObservedState
+    from deployer.targets.engine.reconcile import reconcile
 
     (tmp_path / "compose.yaml").write_text(
         "services:\n  app:\n    image: app\n    networks: [proxy, default]\n"

@@ -10,9 +10,9 @@ import pytest
 
 from deployer import api
 from deployer.core.plan import Kind
-from deployer.deploy import health
 from deployer.model.errors import DeployFailed, EngineError, Interrupted, StackError
 from deployer.model.spec import Healthcheck, Port, Proxy, Service, Stack, UpdatePolicy
+from deployer.targets.engine import health
 from tests.fakes import FakeEngine
 from tests.unit.test_rollout import CHECK, TEMPLATE, engine, ids, shop
 

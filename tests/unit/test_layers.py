@@ -32,7 +32,17 @@ ALLOWED = {
         "targets.engine",
         "api",
     },
-    "operate": {"local", "model", "core", "engine", "images", "deploy", "api", "operate"},
+    "operate": {
+        "local",
+        "model",
+        "core",
+        "engine",
+        "images",
+        "deploy",
+        "targets.engine",
+        "api",
+        "operate",
+    },
     "testing": {
         "local",
         "model",
@@ -101,7 +111,15 @@ ALLOWED = {
 IMPURE = {"docker", "requests", "subprocess", "threading", "concurrent", "socket", "urllib3"}
 PURE_LAYERS = {"model", "core"}
 # In a target's room: what it renders, what it knows and what it decides are pure.
-PURE_IN_TARGETS = {"render.py", "state.py", "reconcile.py", "status.py", "rules.py", "base.py"}
+PURE_IN_TARGETS = {
+    "render.py",
+    "state.py",
+    "desired.py",
+    "reconcile.py",
+    "status.py",
+    "rules.py",
+    "base.py",
+}
 
 
 def _layer(path: Path) -> str:

@@ -13,9 +13,9 @@ from deployer.core import events
 from deployer.core.events import ContainerReady, ContainerUnhealthy, Event, PlanMade
 from deployer.core.plan import CauseKind, Kind, Plan
 from deployer.core.state import PublishedPort
-from deployer.deploy import health
 from deployer.model.errors import DeployFailed
 from deployer.model.spec import Service
+from deployer.targets.engine import health
 from tests.fakes import FakeEngine
 from tests.unit.test_rollout import engine, socket_shop
 

@@ -2,9 +2,9 @@
 
 from deployer.core import labels
 from deployer.core.hashing import config_hash, fields_label
-from deployer.core.reconcile import Desired, reconcile
 from deployer.core.state import ContainerInfo, NetworkInfo, ObservedState
 from deployer.model.spec import DependsOn, Service, Stack
+from deployer.targets.engine.reconcile import Desired, reconcile
 
 WEB_FIELDS = {"env": "aaaa", "image": "1111"}
 NGINX_FIELDS = {"env": "bbbb", "image": "2222"}

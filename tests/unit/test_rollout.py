@@ -6,10 +6,10 @@ import pytest
 
 from deployer import api
 from deployer.core import labels
-from deployer.core.desired import DesiredStack
 from deployer.images.build import resolve_without_building
 from deployer.model.errors import DeployFailed, NotFound
 from deployer.model.spec import DependsOn, Healthcheck, Port, Proxy, Service, Stack
+from deployer.targets.engine.desired import DesiredStack
 from tests.fakes import FakeEngine
 
 CHECK = Healthcheck(command="true", interval="1s")

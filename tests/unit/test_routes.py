@@ -13,10 +13,10 @@ import pytest
 from deployer.core import labels
 from deployer.core.hashing import config_hash, fields_label
 from deployer.core.plan import Kind
-from deployer.core.reconcile import Desired, reconcile
 from deployer.core.render import container_plan
 from deployer.core.state import ContainerInfo, ObservedState, Route
 from deployer.model.spec import Healthcheck, HttpProbe, Proxy, Service, Stack
+from deployer.targets.engine.reconcile import Desired, reconcile
 
 WEB = Service(name="web", image="x", healthcheck=Healthcheck(http=HttpProbe(path="/", port=80)))
 NGINX = Service(name="nginx", image="n", proxy=Proxy(upstream="web", port=80, transport="socket"))

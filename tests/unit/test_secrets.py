@@ -9,10 +9,10 @@ import pytest
 
 from deployer import Secret, Service, Stack
 from deployer.core import hashing, secrets
-from deployer.core.desired import DesiredStack
 from deployer.core.state import ServiceImage
 from deployer.model.errors import StackError
 from deployer.stackfile import codegen, load
+from deployer.targets.engine.desired import DesiredStack
 
 VALUE = "s3cr3t-value"
 

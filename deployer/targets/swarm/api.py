@@ -15,8 +15,7 @@ from dataclasses import dataclass
 
 from deployer.core.events import Note, PlanMade, Report, log
 from deployer.core.plan import Plan
-from deployer.core.status import Deployment, LogLine, ReplicaStatus, front_door
-from deployer.deploy import logs as log_streams
+from deployer.core.status import Deployment, LogLine, ReplicaStatus, front_door, since_seconds
 from deployer.deploy.lock import DeployLock
 from deployer.engine import Engine
 from deployer.engine.protocol import SwarmEngine
@@ -161,7 +160,7 @@ def logs(
     manager = manager or connect()
     observed = swarm.observe(manager, name)
     wanted = swarm.named_services(observed, services)
-    after = log_streams.since_seconds(since)
+    after = since_seconds(since)
     if not follow:
         yield from swarm_logs.backlog(manager, observed, wanted, after, tail)
         return

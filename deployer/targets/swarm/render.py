@@ -150,6 +150,10 @@ def files(stack: Stack, service: Service, template: str | None, key: bytes) -> l
     return found
 
 
+# A task's ContainerSpec names these container fields otherwise.
+_TASK_WORDS = {"Cmd": "Args", "Entrypoint": "Command", "WorkingDir": "Dir"}
+
+
 def service_spec(
     stack: Stack,
     service: Service,
@@ -171,13 +175,8 @@ def service_spec(
         "Configs": [_reference(f, object_ids) for f in objects if f.kind == "config"],
         "Secrets": [_reference(f, object_ids) for f in objects if f.kind == "secret"],
     }
+    container.update({_TASK_WORDS.get(k, k): v for k, v in render.process(service).items()})
     optional = {
-        "Command": list(service.entrypoint) if service.entrypoint is not None else None,
-        "Args": list(service.command) if service.command is not None else None,
-        "User": service.user,
-        "Dir": service.working_dir,
-        "Hostname": service.hostname,
-        "StopSignal": service.stop_signal,
         "Healthcheck": render.healthcheck(service.healthcheck) if service.healthcheck else None,
         "CapabilityAdd": list(service.cap_add) or None,
         "CapabilityDrop": list(service.cap_drop) or None,

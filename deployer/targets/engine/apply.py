@@ -11,13 +11,10 @@ import time
 from concurrent.futures import ThreadPoolExecutor, wait
 
 from deployer.core import labels, render
-from deployer.core.desired import DesiredStack
 from deployer.core.events import ContainerRemoved, ObjectCreated, ObjectRemoved, Report, quiet
 from deployer.core.graph import levels
 from deployer.core.plan import Action, Kind, Plan
 from deployer.core.state import ObservedState
-from deployer.deploy import health, replicas
-from deployer.deploy.rollout import ServiceRun
 from deployer.engine import Engine
 from deployer.model.errors import (
     DeployerError,
@@ -27,6 +24,9 @@ from deployer.model.errors import (
     StackError,
 )
 from deployer.model.spec import Service
+from deployer.targets.engine import health, replicas
+from deployer.targets.engine.desired import DesiredStack
+from deployer.targets.engine.rollout import ServiceRun
 
 
 class _Cancelled(DeployerError):

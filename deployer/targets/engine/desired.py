@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 from deployer.core import hashing, labels, nginx, render, secrets
-from deployer.core.reconcile import Desired
 from deployer.core.render import ContainerPlan
 from deployer.core.state import ServiceImage
 from deployer.model.spec import File, Service, Stack
+from deployer.targets.engine.reconcile import Desired
 
 
 class DesiredStack:

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from deployer.core import labels
-from deployer.core.desired import DesiredStack
 from deployer.core.events import (
     ContainerCreated,
     ContainerRemoved,
@@ -25,13 +24,14 @@ from deployer.core.events import (
     Restoring,
 )
 from deployer.core.plan import Action, CauseKind, Kind
-from deployer.core.reconcile import INTERRUPTED
 from deployer.core.state import ContainerInfo, ObservedState, replica_of
-from deployer.deploy import health
-from deployer.deploy.proxy import Member, Upstream
 from deployer.engine import Engine
 from deployer.model.errors import DeployerError, DeployFailed, EngineError, Interrupted
 from deployer.model.spec import Service
+from deployer.targets.engine import health
+from deployer.targets.engine.desired import DesiredStack
+from deployer.targets.engine.proxy import Member, Upstream
+from deployer.targets.engine.reconcile import INTERRUPTED
 
 
 @dataclass

@@ -11,13 +11,13 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 from deployer.core import labels
-from deployer.core.desired import DesiredStack
 from deployer.core.events import ContainerStarted, Note, Report
 from deployer.core.graph import levels
 from deployer.core.state import ContainerInfo, ObservedState, replica_of
-from deployer.deploy import health
-from deployer.deploy.proxy import Member, Upstream
 from deployer.engine import Engine
+from deployer.targets.engine import health
+from deployer.targets.engine.desired import DesiredStack
+from deployer.targets.engine.proxy import Member, Upstream
 
 
 def _by_level(observed: ObservedState, services: set[str]) -> list[list[str]]:

@@ -13,12 +13,12 @@ from __future__ import annotations
 import time
 
 from deployer.core import labels
-from deployer.core.desired import DesiredStack, upstream_addresses
 from deployer.core.events import Drained, ProxyReloaded, Report, SlotSwapped, Warning
 from deployer.core.state import ContainerInfo, ObservedState, replica_of
 from deployer.engine import Engine
 from deployer.model.errors import DeployFailed
 from deployer.model.spec import Service
+from deployer.targets.engine.desired import DesiredStack, upstream_addresses
 
 Member = tuple[int, str]  # (replica, container name)
 

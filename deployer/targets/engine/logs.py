@@ -10,37 +10,15 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
 
 from deployer.core import labels
 from deployer.core.state import ContainerInfo, replica_of
 from deployer.core.status import LogLine
 from deployer.engine import Engine
 from deployer.engine.inspect import timestamp
-from deployer.model.errors import DeployerError, NotFound
-from deployer.model.units import parse_duration
+from deployer.model.errors import DeployerError
 
 RESCAN_SECONDS = 1.0  # how often a follow looks for new containers
-
-
-def since_seconds(value: str | None) -> float | None:
-    """`10m` (ago), a Unix time, or an RFC 3339 time -> Unix seconds."""
-    if not value:
-        return None
-    try:
-        return float(value)
-    except ValueError:
-        pass
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        pass
-    try:
-        return datetime.now(UTC).timestamp() - parse_duration(value).total_seconds()
-    except ValueError:
-        raise NotFound(
-            f"--since {value!r}: not a duration (10m, 1h30m), a Unix time or an RFC 3339 time"
-        ) from None
 
 
 def parse(container: ContainerInfo, raw: str) -> LogLine:
