@@ -95,6 +95,7 @@ def _rebased(stack: Stack, folder: Path) -> Stack:
 
 @images_app.command("bootstrap")
 def images_bootstrap(
+    ctx: typer.Context,
     which: Annotated[
         list[str] | None,
         typer.Argument(
@@ -104,15 +105,18 @@ def images_bootstrap(
         ),
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="rebuild even when present")] = False,
+    target_name: TargetOption = None,
 ) -> int:
-    """Build deployer's base images from Debian packages (mmdebstrap, then import)."""
+    """Build deployer's base images from Debian packages (mmdebstrap, then import), where the
+    target builds: one engine's; for a swarm, the engine deployer builds and pushes from."""
+    target = chosen_target(ctx, "images")
     unknown = sorted(set(which or []) - set(bases.BASES))
     if unknown:
         print(f"error: no base image named {', '.join(unknown)}; known: {', '.join(bases.BASES)}",
               file=sys.stderr)  # fmt: skip
         return EXIT_USAGE
     keys = which or [key for key, base in bases.BASES.items() if not base.for_cluster]
-    engine = api.connect()
+    engine = target.builder()
     with progress() as report:
         built = [bases.bootstrap(engine, bases.BASES[key], report, force=force) for key in keys]
     for key, image_id in zip(keys, built, strict=True):
@@ -121,9 +125,9 @@ def images_bootstrap(
 
 
 @images_app.command("list")
-def images_list() -> int:
-    """deployer's base images, and whether each is present."""
-    engine = api.connect()
+def images_list(ctx: typer.Context, target_name: TargetOption = None) -> int:
+    """deployer's base images, and whether each is present where the target builds."""
+    engine = chosen_target(ctx, "images").builder()
     for base in bases.BASES.values():
         image_id = engine.image_id(base.reference)
         state = f"present {image_id[7:19]}" if image_id else "missing"

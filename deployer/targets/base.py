@@ -15,6 +15,7 @@ from typing import Literal, Protocol
 from deployer.core.events import Report
 from deployer.core.plan import Plan
 from deployer.core.status import Deployment, LogLine, ReplicaStatus, StackSummary
+from deployer.engine.protocol import Engine
 from deployer.model.errors import DeployerError
 from deployer.model.spec import Stack
 
@@ -107,6 +108,10 @@ class Target(Protocol):
     def stacks(self) -> list[StackSummary]: ...
     def build(self, stack: Stack, request: Request, report: Report) -> dict[str, str]: ...
     def pull(self, stack: Stack, request: Request, report: Report) -> dict[str, str]: ...
+
+    def builder(self) -> Engine:
+        """Where this target's images are built (and deployer's base images made)."""
+        ...
 
 
 def refuse(target: TargetName, command: str, why: str) -> NotOnTarget:

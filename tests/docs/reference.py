@@ -129,7 +129,15 @@ MATRIX_START = "<!-- generated: the support tables, by `python -m tests.docs.ref
 MATRIX_END = "<!-- end of generated -->"
 # The commands that act on a target, in the order `--help` shows the daily ones.
 TARGET_COMMANDS = ("up", "plan", "status", "logs", "exec", "run", "restart", "stop", "start",
-                   "rollback", "down", "ls", "build", "pull", "gc")  # fmt: skip
+                   "rollback", "down", "ls", "build", "pull", "images", "gc")  # fmt: skip
+
+
+def command_params(app: Any, command: str) -> list[Any]:
+    """A command's parameters; a group's (`images`): those of its commands."""
+    found = app.commands[command]
+    if hasattr(found, "commands"):
+        return [p for sub in found.commands.values() for p in sub.params]
+    return list(found.params)
 
 
 def support_matrix() -> str:
@@ -149,7 +157,7 @@ def support_matrix() -> str:
             return f"refused: {support.refusal}".replace("|", "\\|")
         params = {
             p.name: max(p.opts, key=len) if p.param_type_name == "option" else p.name.upper()
-            for p in app.commands[command].params  # type: ignore[attr-defined]
+            for p in command_params(app, command)
             if p.name and p.name not in ANY_TARGET
         }
         refused = sorted(name for name in params if name not in support.options)

@@ -18,7 +18,7 @@ stack = Stack(name="matrix", services=(Service(name="web", image="web:1"),))
 COMMANDS = {
     "up": [], "plan": [], "rollback": [], "down": [], "status": [], "restart": [],
     "stop": [], "start": [], "logs": [], "ls": [], "build": [], "pull": [], "gc": [],
-    "exec": ["web", "--", "true"], "run": ["web", "--", "true"],
+    "exec": ["web", "--", "true"], "run": ["web", "--", "true"], "images": ["list"],
 }  # fmt: skip
 WITH_STACK = {"up", "plan", "rollback", "down", "status", "restart", "stop", "start", "logs",
               "build", "pull", "exec", "run"}  # fmt: skip
@@ -48,6 +48,8 @@ def _args(command: str, target: str, stack: Path) -> list[str]:
         extra += ["-f", str(stack)]
     if target == "swarm" and command in {"up", "plan", "build"}:
         extra += ["--registry", "registry.test:5000"]
+    if command == "images":  # a group: the option belongs to its command
+        return [command, *COMMANDS[command], *extra]
     # Options first: exec and run pass everything after the service to the command.
     return [command, *extra, *COMMANDS[command]]
 
@@ -121,10 +123,11 @@ def test_what_each_target_names_is_a_real_option_of_that_command() -> None:
     from deployer.cli.main import build_app
     from deployer.targets.engine.target import SUPPORT as ENGINE
     from deployer.targets.swarm.target import SUPPORT as SWARM
+    from tests.docs.reference import command_params
 
     app = typer.main.get_command(build_app())
     for table in (ENGINE, SWARM):
         for command, support in table.items():
-            params = {p.name for p in app.commands[command].params}  # type: ignore[attr-defined]
+            params = {p.name for p in command_params(app, command)}
             named = support.options | set(support.why_not)
             assert named <= params, (command, named - params)

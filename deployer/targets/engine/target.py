@@ -34,6 +34,7 @@ SUPPORT = {
     "build": Support.of("services", "no_cache"),
     "pull": Support.of("services"),
     "gc": Support.of("everything"),
+    "images": Support.of("which", "force"),
 }
 
 
@@ -128,3 +129,6 @@ class EngineTarget:
         from deployer import operate  # not on `up`'s path
 
         return operate.pull(stack, request.services, engine=self.engine, report=report)
+
+    def builder(self) -> Engine:
+        return self.engine

@@ -9,6 +9,7 @@ from typing import NoReturn
 from deployer.core.events import Report
 from deployer.core.plan import Plan
 from deployer.core.status import Deployment, LogLine, ReplicaStatus, StackSummary
+from deployer.engine.protocol import Engine
 from deployer.model.errors import StackError
 from deployer.model.spec import Stack
 from deployer.stackfile import validate
@@ -74,3 +75,6 @@ class KubernetesTarget:
 
     def pull(self, stack: Stack, request: Request, report: Report) -> dict[str, str]:
         self._refused("pull")
+
+    def builder(self) -> Engine:
+        self._refused("images")

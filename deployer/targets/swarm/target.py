@@ -75,6 +75,8 @@ SUPPORT = {
         "every node pulls the images from the registry during `up --target swarm`; "
         "nothing is pulled where deployer runs"
     ),
+    # Base images are made where deployer builds (the local engine or DEPLOYER_BUILD_HOST).
+    "images": Support.of("which", "force"),
     "gc": Support.refused(
         "gc removes throwaway stacks of dead test sessions from one engine; run it there"
     ),
@@ -94,7 +96,6 @@ class SwarmTarget:
             self._manager = api.connect()
         return self._manager
 
-    @property
     def builder(self) -> Engine:
         if self._builder is None:
             self._builder = api.build_engine()
@@ -157,12 +158,12 @@ class SwarmTarget:
             raise NotFound(f"stack {stack.name} has no service {', '.join(unknown)}",
                            hint=f"its services: {', '.join(sorted(names))}")  # fmt: skip
         chosen = set(request.services) or names
-        built = images.prepare(self.builder, stack, report, services=chosen,
+        built = images.prepare(self.builder(), stack, report, services=chosen,
                                no_cache=request.no_cache)  # fmt: skip
         wanted = stack.model_copy(
             update={"services": tuple(s for s in stack.services if s.name in chosen)}
         )
-        return apply.push_images(self.builder, wanted, built, registry, report)
+        return apply.push_images(self.builder(), wanted, built, registry, report)
 
     def pull(self, stack: Stack, request: Request, report: Report) -> dict[str, str]:
         raise AssertionError("refused by support()")
