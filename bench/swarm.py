@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 from bench import smoke  # noqa: E402
 from deployer import swarm  # noqa: E402
 from deployer.cluster import form, lifecycle  # noqa: E402
-from deployer.cluster.testbed import ClusterOptions  # noqa: E402
+from deployer.cluster.options import ClusterOptions  # noqa: E402
 from deployer.core.events import quiet  # noqa: E402
 from deployer.engine.docker_engine import DockerEngine  # noqa: E402
 from deployer.engine.protocol import SwarmEngine  # noqa: E402

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from deployer.core import labels
-from deployer.core.events import Note, ObjectRemoved, PlanMade, Report, log
-from deployer.core.plan import Action, Cause, CauseKind, Kind, Plan
-from deployer.core.state import ContainerInfo, ObservedState, replica_of
+from deployer.core.events import Note, PlanMade, Report, log
+from deployer.core.plan import Plan
+from deployer.core.state import ContainerInfo, ObservedState
 from deployer.core.status import Deployment, ReplicaStatus, front_door
 from deployer.deploy.lock import DeployLock
 from deployer.engine import Engine
@@ -17,23 +16,20 @@ from deployer.images import build as images
 from deployer.model.errors import NotFound, StackError
 from deployer.model.spec import Placement, Service, Stack, stack_name
 from deployer.stackfile import load
-from deployer.targets.engine import health, rules
-from deployer.targets.engine.apply import Apply, remove_containers, remove_network
+from deployer.targets.engine import health, remove, rules
+from deployer.targets.engine.apply import Apply
 from deployer.targets.engine.desired import DesiredStack
-from deployer.targets.engine.observe import observe
+from deployer.targets.engine.observe import observe, statuses
 from deployer.targets.engine.reconcile import reconcile
 
-DOWN = Cause(CauseKind.DOWN)
 LOCK_TIMEOUT = 600.0  # seconds a deploy waits for another one of the same stack
 
 
 def connect() -> Engine:
     """The engine that DOCKER_HOST (or the default socket) names; raises if none answers."""
-    from deployer.engine.docker_engine import DockerEngine  # docker loads only when connecting
+    from deployer.engine.docker_engine import connect  # docker loads only when connecting
 
-    engine = DockerEngine()
-    engine.ping()
-    return engine
+    return connect()
 
 
 def checked(stack: Stack, source: str = "stack") -> Stack:
@@ -231,7 +227,7 @@ def gc(engine: Engine | None = None, report: Report = log, everything: bool = Fa
         report(Note(f"removing throwaway stack {name}"))
         only = {labels.THROWAWAY: "1", labels.SESSION: session}
         with DeployLock(name, LOCK_TIMEOUT, report, engine.identity()):
-            removed += _down(name, engine, report, 0, False, True, only)
+            removed += remove.down(name, engine, report, 0, False, True, only)
     return removed
 
 
@@ -243,12 +239,7 @@ def status(stack: Stack | str, engine: Engine | None = None) -> list[ReplicaStat
 
 
 def _statuses(observed: ObservedState) -> list[ReplicaStatus]:
-    now = datetime.now(UTC)
-    found = [
-        ReplicaStatus.of(info, now, observed.route_problem(info), health.passed_early(info))
-        for info in observed.containers
-    ]
-    return sorted(found, key=lambda r: (r.service, r.replica))
+    return statuses(observed, health.passed_early)
 
 
 def down(
@@ -267,41 +258,9 @@ def down(
     """
     name = stack_name(stack)
     engine = engine or connect()
-    with DeployLock(name, lock_timeout, report, engine.identity()):
-        return _down(name, engine, report, stop_timeout, remove_images, remove_volumes)
-
-
-def _down(
-    name: str,
-    engine: Engine,
-    report: Report,
-    stop_timeout: int | None,
-    remove_images: bool,
-    remove_volumes: bool,
-    only: dict[str, str] | None = None,
-) -> int:
-    observed = observe(engine, name, only)
-    removals = [
-        Action(Kind.REMOVE, c.name, DOWN, c.labels.get(labels.SERVICE, ""), replica_of(c), c.id)
-        for c in [*observed.one_offs, *observed.containers]
-    ]
-    remove_containers(engine, removals, observed, report, stop_timeout)
-    for network in observed.networks:
-        remove_network(engine, network.id)
-        report(ObjectRemoved("network", network.name))
-    volumes = [
-        v for v in observed.volumes
-        if remove_volumes or v.labels.get(labels.VOLUME_KIND, "socket") != "data"
-    ]  # fmt: skip
-    for volume in volumes:
-        engine.remove_volume(volume.name)
-        report(ObjectRemoved("volume", volume.name))
-    built = engine.images(labels.image_filter(name)) if remove_images else []
-    for tag in built:
-        engine.remove_image(tag)
-        report(ObjectRemoved("image", tag))
-    containers = len(observed.containers) + len(observed.one_offs)
-    return containers + len(observed.networks) + len(volumes) + len(built)
+    return remove.locked_down(
+        name, engine, report, stop_timeout, remove_images, remove_volumes, lock_timeout
+    )
 
 
 __all__ = [

@@ -28,6 +28,7 @@ from deployer.targets.engine import attach, replicas
 from deployer.targets.engine import logs as log_streams
 from deployer.targets.engine.desired import DesiredStack
 from deployer.targets.engine.observe import observe
+from deployer.targets.engine.observe import stacks as every_stack
 
 __all__ = [
     "LogLine",
@@ -255,25 +256,7 @@ def restart(
 
 def stacks(engine: Engine | None = None) -> list[StackSummary]:
     """Every stack on the engine, from its containers' labels alone."""
-    engine = engine or api.connect()
-    grouped: dict[str, list[ContainerInfo]] = {}
-    for container in engine.containers({"label": [labels.STACK]}):
-        if labels.ONE_OFF not in container.labels:
-            grouped.setdefault(container.labels[labels.STACK], []).append(container)
-    found = []
-    for name, containers in sorted(grouped.items()):
-        services: dict[str, tuple[int, int, int]] = {}
-        ports: list[str] = []
-        for c in containers:
-            running, healthy, total = services.get(c.labels.get(labels.SERVICE, ""), (0, 0, 0))
-            services[c.labels.get(labels.SERVICE, "")] = (
-                running + (c.state == "running"),
-                healthy + (c.state == "running" and c.health in {"healthy", ""}),
-                total + 1,
-            )
-            ports += [f"{p.host_ip}:{p.host_port}->{p.container_port}" for p in c.ports]
-        found.append(StackSummary(name, services, sorted(set(ports))))
-    return found
+    return every_stack(engine or api.connect())
 
 
 @dataclass(frozen=True)

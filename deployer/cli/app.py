@@ -18,11 +18,11 @@ import typer
 
 from deployer.core.events import Warning
 from deployer.model.errors import StackError
-from deployer.model.spec import NAME_MAX_LENGTH, NAME_PATTERN, Stack
-from deployer.stackfile import load
+from deployer.model.names import NAME_MAX_LENGTH, NAME_PATTERN
 from deployer.stackfile.compose_options import ComposeOptions
 
 if TYPE_CHECKING:
+    from deployer.model.spec import Stack
     from deployer.targets.base import Target
 
 COMPOSE_DEFAULTS = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
@@ -78,6 +78,8 @@ class StackSource:
         return name or None
 
     def stack(self) -> Stack:
+        from deployer.stackfile import load  # pydantic's models load with the first stack
+
         paths, compose = self.paths()
         compose = compose or len(paths) > 1 or any(load.is_compose(p) for p in paths)
         options = ComposeOptions(
@@ -230,6 +232,7 @@ def _global(
 def root() -> typer.Typer:
     """An empty root app: the global options and settings; commands are added to it."""
     made = typer.Typer(
+        rich_markup_mode=None,  # plain help: Rich's costs ~0.1 s of start-up
         name="deployer",
         help="Deploy typed Python stacks (or Compose files) onto a Docker engine.",
         epilog="Exit codes: 2 invalid stack, 3 no engine, 4 image problem, 5 deploy failed, "

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from deployer.cli.app import JsonOption, print_json
 from deployer.cli.progress import progress
-from deployer.cluster import lifecycle
-from deployer.cluster.testbed import ClusterOptions
+from deployer.cluster.options import ClusterOptions
 
-commands = typer.Typer()  # put on the root app by deployer.cli.main
+if TYPE_CHECKING:
+    from deployer.cluster import lifecycle
+
+commands = typer.Typer(rich_markup_mode=None)  # put on the root app by deployer.cli.main
 cluster_app = typer.Typer(
+    rich_markup_mode=None,
     help="A local multi-node Docker Swarm (dockerd nodes as containers) and a registry.",
     no_args_is_help=True,
 )
@@ -68,6 +71,8 @@ def cluster_up(
         publish=_publish(publish) if publish else ClusterOptions().publish,
     )  # fmt: skip
     with progress(json_output) as report:
+        from deployer.cluster import lifecycle  # docker loads only for the cluster
+
         cluster = lifecycle.up(options, report=report)
     if json_output:
         print_json(cluster.as_data())
@@ -80,6 +85,8 @@ def cluster_up(
 @cluster_app.command("status")
 def cluster_status(json_output: JsonOption = False) -> int:
     """The nodes as the swarm sees them, and the environment to deploy onto it."""
+    from deployer.cluster import lifecycle
+
     cluster = lifecycle.status()
     if json_output:
         print_json(cluster.as_data())
@@ -92,6 +99,8 @@ def cluster_status(json_output: JsonOption = False) -> int:
 def cluster_down(json_output: JsonOption = False) -> int:
     """Remove the nodes, the registry and everything they held."""
     with progress(json_output) as report:
+        from deployer.cluster import lifecycle
+
         removed = lifecycle.down(report=report)
     if json_output:
         print_json({"removed": removed})

@@ -7,34 +7,32 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-import yaml
 
 from deployer.cli.app import FilesOption, ProjectOption, source
-from deployer.targets.kubernetes import render as kubernetes
 
-commands = typer.Typer()  # put on the root app by deployer.cli.main
+commands = typer.Typer(rich_markup_mode=None)  # put on the root app by deployer.cli.main
 
-export_app = typer.Typer(help="The same stack, for other platforms.", no_args_is_help=True)
+export_app = typer.Typer(
+    rich_markup_mode=None, help="The same stack, for other platforms.", no_args_is_help=True
+)
 commands.add_typer(export_app, name="export")
 
 
-class _Dumper(yaml.SafeDumper):
-    """Block style for multi-line text (a rendered nginx.conf reads as a file); no anchors."""
-
-    def ignore_aliases(self, data: Any) -> bool:
-        return True
-
-
-def _text(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
-    style = "|" if "\n" in value else None
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
-
-
-_Dumper.add_representer(str, _text)
-
-
 def dump(manifests: list[dict[str, Any]]) -> str:
-    return yaml.dump_all(manifests, Dumper=_Dumper, sort_keys=False, allow_unicode=True)
+    """YAML documents: block style for multi-line text (a rendered nginx.conf reads as a file),
+    no anchors."""
+    import yaml  # only this command writes YAML
+
+    class Dumper(yaml.SafeDumper):
+        def ignore_aliases(self, data: Any) -> bool:
+            return True
+
+    def text(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+        style = "|" if "\n" in value else None
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+    Dumper.add_representer(str, text)
+    return yaml.dump_all(manifests, Dumper=Dumper, sort_keys=False, allow_unicode=True)
 
 
 @export_app.command("kubernetes")
@@ -79,6 +77,8 @@ def export_kubernetes(
     template = None
     if proxy == "nginx" and proxies and proxies[0].proxy is not None:
         template = stack.resolve(proxies[0].proxy.template).read_text()
+    from deployer.targets.kubernetes import render as kubernetes  # only for this command
+
     options = kubernetes.Options(
         namespace=namespace, image_registry=image_registry, image_tag=image_tag,
         proxy="nginx" if proxy == "nginx" else "ingress", host=host, proxy_template=template,

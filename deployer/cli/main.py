@@ -15,6 +15,7 @@ import os
 import sys
 from typing import NoReturn
 
+import click
 import typer
 
 from deployer.cli.app import root
@@ -56,7 +57,8 @@ def _name_of(info: typer.models.CommandInfo) -> str:
 
 def build_app(only: str | None = None) -> typer.Typer:
     """The root app with every command, or with just `only` (and what it needs to parse)."""
-    modules = sorted(set(COMMANDS.values())) if only is None else [COMMANDS[only]]
+    # Help lists the stack commands first, then operations, setup and the other targets.
+    modules = list(dict.fromkeys(COMMANDS.values())) if only is None else [COMMANDS[only]]
     made = root()
     for name in modules:
         commands: typer.Typer = importlib.import_module(f"deployer.cli.{name}").commands
@@ -88,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     except typer.Abort:
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
-    except typer.TyperException as error:  # Click's usage errors, bad parameters
+    except click.ClickException as error:  # usage errors, bad parameters
         show = getattr(error, "show", None)
         if callable(show):
             show()

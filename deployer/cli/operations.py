@@ -9,7 +9,6 @@ from typing import Annotated
 
 import typer
 
-from deployer import operate
 from deployer.cli.app import (
     FilesOption,
     JsonOption,
@@ -22,9 +21,10 @@ from deployer.cli.app import (
     source,
 )
 from deployer.cli.progress import progress
+from deployer.core.status import LogLine
 from deployer.targets.base import Request
 
-commands = typer.Typer()  # put on the root app by deployer.cli.main
+commands = typer.Typer(rich_markup_mode=None)  # put on the root app by deployer.cli.main
 
 # One colour per container on a terminal, by the order containers first appear.
 _COLOURS = ("36", "33", "32", "35", "34", "96", "93", "92", "95", "94")
@@ -67,7 +67,7 @@ class _LogPrinter:
         self.seen: dict[str, str] = {}
         self.width = 0
 
-    def __call__(self, line: operate.LogLine) -> None:
+    def __call__(self, line: LogLine) -> None:
         if self.as_json:
             print(json.dumps(line.as_data()), flush=True)
             return
@@ -141,6 +141,8 @@ def exec_command(
     if not words:
         raise typer.BadParameter("give the command to run, e.g. `exec web -- sh`")
     stack_name = name or source(ctx, files, project).name()
+    from deployer import operate  # only for the engine's own commands
+
     return operate.exec_command(
         stack_name, service, words, index=index,
         tty=False if no_tty else None, user=user, workdir=workdir, env=_env(env),
@@ -164,6 +166,8 @@ def run(
     chosen_target(ctx, "run")  # the engine's own: any other target refuses
     stack = source(ctx, files, project).stack()
     with progress(quiet=True) as report:
+        from deployer import operate
+
         return operate.run_once(
             stack, service, _command(command) or None, remove=remove, deps=not no_deps,
             env=_env(env), tty=False if no_tty else None, report=report,

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from deployer.api import ReplicaStatus
+from deployer.core.status import ReplicaStatus
 
 if TYPE_CHECKING:
     from deployer.operate import ReplicaStats, StackSummary

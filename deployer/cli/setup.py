@@ -5,23 +5,26 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from deployer import api
 from deployer.cli.app import JsonOption, StackSource, TargetOption, chosen_target, print_data
 from deployer.cli.progress import progress
 from deployer.images import bases
 from deployer.model.errors import StackError
-from deployer.model.spec import Stack
 
-commands = typer.Typer()  # put on the root app by deployer.cli.main
+if TYPE_CHECKING:
+    from deployer.model.spec import Stack
+
+commands = typer.Typer(rich_markup_mode=None)  # put on the root app by deployer.cli.main
 
 EXIT_USAGE = 64
 
-images_app = typer.Typer(help="deployer's own base images, built from Debian packages.",
-                         no_args_is_help=True)  # fmt: skip
+images_app = typer.Typer(
+    rich_markup_mode=None, help="deployer's own base images, built from Debian packages.",
+    no_args_is_help=True,
+)  # fmt: skip
 commands.add_typer(images_app, name="images")
 
 
@@ -147,6 +150,8 @@ def gc(
     """Remove throwaway test stacks left by test runs that are gone."""
     target = chosen_target(ctx, "gc")  # throwaway stacks live on one engine: others refuse
     with progress(json_output) as report:
+        from deployer import api  # only this command
+
         removed = api.gc(report=report, everything=everything)
     if json_output:
         print_data(target, {"removed": removed})

@@ -9,7 +9,7 @@ import json
 import sys
 import time
 from collections.abc import Callable
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 
@@ -32,16 +32,23 @@ from deployer.cli.output import stack_list_table, stats_table, status_table
 from deployer.cli.progress import progress
 from deployer.core.events import Report
 from deployer.core.status import Deployment
-from deployer.model.spec import Stack
 from deployer.targets.base import SCHEMA_VERSION, Request, Target
+
+if TYPE_CHECKING:  # a type only: the models load with the first stack
+    from deployer.model.spec import Stack
 
 LOCK_TIMEOUT = Request.lock_timeout
 
-commands = typer.Typer()  # put on the root app by deployer.cli.main
+commands = typer.Typer(rich_markup_mode=None)  # put on the root app by deployer.cli.main
 
 TimeoutOption = Annotated[
     float | None, typer.Option("--timeout", help="seconds to wait for health (default: derived)")
 ]
+
+
+def _noun(target: Target) -> str:
+    """What a replica is on the target, in the words its own tools use."""
+    return "container" if target.name == "engine" else "task"
 
 
 def _print_deployment(target: Target, deployment: Deployment, as_json: bool) -> None:
@@ -51,7 +58,7 @@ def _print_deployment(target: Target, deployment: Deployment, as_json: bool) -> 
     print(status_table(deployment.replicas))
     where = "" if target.name == "engine" else f" on the {target.name}"
     if deployment.plan.empty:
-        print(f"\nstack {deployment.stack}: nothing to do{where}; every replica is healthy")
+        print(f"\nstack {deployment.stack}: nothing to do{where}; every {_noun(target)} is healthy")
     else:
         print(f"\nstack {deployment.stack} is up and healthy{where} in {deployment.seconds:.1f}s")
     probed = sum(r.probed for r in deployment.replicas)
@@ -232,6 +239,7 @@ def status(
     """Every replica of the stack: state, health, ports, image, restarts, uptime (and node)."""
     target = chosen_target(ctx, "status")
     stack_name = name or source(ctx, files, project).name()
+    where = "" if target.name == "engine" else f" on the {target.name}"
 
     def render() -> str:
         replicas = target.status(stack_name)
@@ -250,7 +258,7 @@ def status(
                 indent=2,
             )  # fmt: skip
         if not replicas:
-            return f"stack {stack_name}: no replicas on the {target.name}"
+            return f"stack {stack_name}: no {_noun(target)}s" + where
         text = status_table(replicas)
         if with_stats:
             from deployer import operate
@@ -295,7 +303,7 @@ def _one_by_one(
     if json_output:
         print_data(target, {"stack": stack, verb: count})
     else:
-        print(f"stack {stack}: {verb} {count} replica(s)")
+        print(f"stack {stack}: {verb} {count} {_noun(target)}(s)")
     return 0
 
 

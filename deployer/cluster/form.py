@@ -11,7 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from deployer.cluster.testbed import SWARM_PORT, ClusterOptions, node_name
+from deployer.cluster.options import ClusterOptions
+from deployer.cluster.testbed import SWARM_PORT, node_name
 from deployer.core import labels
 from deployer.core.events import Note, Report
 from deployer.engine import ContainerInfo, Engine

@@ -10,7 +10,8 @@ from typing import Any
 
 from deployer import api
 from deployer.cluster import form
-from deployer.cluster.testbed import REGISTRY_PORT, REGISTRY_USER, ClusterOptions, cluster_stack
+from deployer.cluster.options import ClusterOptions
+from deployer.cluster.testbed import REGISTRY_PORT, REGISTRY_USER, cluster_stack
 from deployer.core import labels
 from deployer.core.events import Report, log
 from deployer.engine import Engine

@@ -11,8 +11,7 @@ cluster's user holds.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
+from deployer.cluster.options import API_SOCKET, ClusterOptions
 from deployer.core import labels
 from deployer.model.spec import (
     File,
@@ -33,7 +32,6 @@ REGISTRY_IMAGE = "deployer/registry:bookworm"
 REGISTRY_PORT = 5000
 # Where node1's API socket is inside it; the host folder mounted there is ClusterOptions.api_dir.
 NODE_API_DIR = "/run/deployer-api"
-API_SOCKET = "docker.sock"
 REGISTRY_USER = "deployer"
 _HTPASSWD = "/etc/docker/registry/htpasswd"
 SWARM_PORT = 2377
@@ -83,31 +81,6 @@ _REGISTRY_PROBE = (
     "exec 3<>/dev/tcp/127.0.0.1/5000 && printf 'GET /v2/ HTTP/1.0\\r\\n\\r\\n' >&3 && "
     "read -r status <&3 && [[ $status == *' 401 '* ]]"
 )
-
-
-@dataclass(frozen=True)
-class ClusterOptions:
-    nodes: int = 3
-    managers: int = 1
-    # A private host folder (0700) for the first manager's API socket: set by cluster.lifecycle.
-    api_dir: str = "/run/deployer/cluster"
-    # The registry's htpasswd line (bcrypt): its password is in the cluster user's own files.
-    registry_htpasswd: str = ""
-    # Host port on 127.0.0.1 of the registry (which asks for the password).
-    registry_port: int = 15000
-    # (host port on 127.0.0.1, port on the edge node): how the host reaches published services.
-    # Several, so that throwaway stacks can run beside a stack that publishes 8080.
-    publish: tuple[tuple[int, int], ...] = field(
-        default=tuple((18080 + offset, 8080 + offset) for offset in range(4))
-    )
-
-    @property
-    def docker_host(self) -> str:
-        return f"unix://{self.api_dir}/{API_SOCKET}"
-
-    @property
-    def registry(self) -> str:
-        return f"127.0.0.1:{self.registry_port}"
 
 
 def node_name(index: int) -> str:

@@ -61,6 +61,8 @@ ROUTES = f"{PREFIX}.routes"
 # On a one-off container (`run`): the service it runs for. It is no replica: reconcile, status
 # and the proxies never see it; `down`, the reaper and `gc` remove it with its stack.
 ONE_OFF = f"{PREFIX}.one-off"
+# The engine's own label on a swarm task's container: the swarm's, not the engine target's.
+SWARM_TASK = "com.docker.swarm.task.id"
 # Throwaway stacks (deployer.testing): which test session made them, so that its reaper, or
 # `gc` later, can remove everything a killed session left.
 SESSION = f"{PREFIX}.session"

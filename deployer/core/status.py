@@ -5,14 +5,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from deployer.core import labels
 from deployer.core.plan import Plan
 from deployer.core.state import ContainerInfo, PublishedPort, replica_of
 from deployer.model.errors import NotFound
-from deployer.model.spec import Stack
 from deployer.model.units import parse_duration
+
+if TYPE_CHECKING:  # a type only: the models load with the first stack
+    from deployer.model.spec import Stack
 
 
 @dataclass(frozen=True)

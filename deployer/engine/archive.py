@@ -5,8 +5,10 @@ from __future__ import annotations
 import io
 import tarfile
 import time
+from typing import TYPE_CHECKING
 
-from deployer.model.spec import File
+if TYPE_CHECKING:  # a type only: the seam loads without the models
+    from deployer.model.spec import File
 
 
 def by_folder(files: list[File]) -> dict[str, list[File]]:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import docker
 import docker.auth
@@ -23,13 +23,15 @@ import docker.errors
 import requests
 
 from deployer.core import labels
-from deployer.core.render import ContainerPlan
 from deployer.core.state import ContainerInfo, NetworkInfo, VolumeInfo
 from deployer.core.swarm_objects import NodeInfo, ServiceInfo, SwarmInfo, SwarmObject, TaskInfo
 from deployer.engine import archive
 from deployer.engine.inspect import container_info, exit_code, stats_of
 from deployer.engine.protocol import ContainerStats, PathStat, Session
 from deployer.model.errors import EngineError, EngineUnavailable, ImageError, NotFound
+
+if TYPE_CHECKING:  # a type only: reading the engine never loads the models
+    from deployer.core.render import ContainerPlan
 
 API_VERSION = "1.41"  # Engine 20.10; newer engines still speak it, so bodies mean the same.
 
@@ -640,3 +642,11 @@ def _task_info(raw: dict[str, Any]) -> TaskInfo:
         timestamp=str(status.get("Timestamp") or ""),
         config_hash=str((container.get("Labels") or {}).get(labels.CONFIG_HASH, "")),
     )
+
+
+def connect() -> DockerEngine:
+    """The engine that DOCKER_HOST (or the context, or the default socket) names; raises if
+    none answers."""
+    engine = DockerEngine()
+    engine.ping()
+    return engine

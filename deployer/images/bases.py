@@ -9,11 +9,14 @@ import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from deployer.core import labels
 from deployer.core.events import BuildOutput, Report
-from deployer.engine import Engine
 from deployer.model.errors import ImageError
+
+if TYPE_CHECKING:  # a type only: `--help` lists the bases without the engine seam
+    from deployer.engine import Engine
 
 SUITE = "bookworm"
 # Documentation, man pages and translations are dead weight in an image.

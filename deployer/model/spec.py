@@ -20,11 +20,10 @@ from pydantic import (
     model_validator,
 )
 
+from deployer.model.names import NAME_MAX_LENGTH, NAME_PATTERN
 from deployer.model.units import parse_duration, parse_size
 
 # Lower-case so that names are valid in container names, DNS and Compose project names alike.
-NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
-NAME_MAX_LENGTH = 48
 Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN, max_length=NAME_MAX_LENGTH)]
 # Service names as Compose allows them (capitals and dots too): they name containers and DNS
 # aliases, both of which take them; what must be lower-case (image repositories) is made so.

@@ -10,14 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from deployer.core.events import Report
 from deployer.core.plan import Plan
 from deployer.core.status import Deployment, LogLine, ReplicaStatus, StackSummary
-from deployer.engine.protocol import Engine
 from deployer.model.errors import DeployerError
-from deployer.model.spec import Stack
+
+if TYPE_CHECKING:  # types only: the models load with the first stack, docker when connecting
+    from deployer.engine.protocol import Engine
+    from deployer.model.spec import Stack
 
 TargetName = Literal["engine", "swarm", "kubernetes"]
 TARGET_NAMES: tuple[TargetName, ...] = ("engine", "swarm", "kubernetes")

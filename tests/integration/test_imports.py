@@ -23,12 +23,17 @@ NOT_DAILY = {
     "deployer.stackfile.sources", "deployer.local.keys", "deployer.local.registries",
     "bcrypt", "hypothesis",
 }  # fmt: skip
+# What only deploying needs: the models (pydantic), the pipeline, images. `status`, `ls` and
+# `down --name` read the engine and answer without them.
+DEPLOYING = {"pydantic", "deployer.model.spec", "deployer.api", "deployer.images"}
 PINNED = {
-    # --help lists every command: `cluster` and `export` are imported for it.
+    # --help lists every command: `cluster` and `export` are imported for it, nothing heavier.
     ("--help",): NOT_DAILY
-    - {"deployer.cluster", "deployer.targets.kubernetes", "deployer.local.registries"},
-    ("ls",): NOT_DAILY | {"yaml", "rich"},
-    ("status", "--json"): NOT_DAILY | {"yaml", "rich"},
+    - {"deployer.cluster", "deployer.targets.kubernetes", "deployer.local.registries"}
+    | DEPLOYING
+    | {"docker", "requests", "rich", "yaml"},
+    ("ls",): NOT_DAILY | DEPLOYING | {"yaml", "rich"},
+    ("status", "--json"): NOT_DAILY | DEPLOYING | {"yaml", "rich"},
     ("up",): NOT_DAILY | {"yaml", "rich", "deployer.operate"},  # a no-op up
 }
 

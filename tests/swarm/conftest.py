@@ -13,7 +13,7 @@ import pytest
 
 from deployer import swarm
 from deployer.cluster import form, lifecycle
-from deployer.cluster.testbed import ClusterOptions
+from deployer.cluster.options import ClusterOptions
 from deployer.core import labels
 from deployer.core.events import quiet
 from deployer.engine.docker_engine import DockerEngine

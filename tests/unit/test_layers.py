@@ -60,6 +60,7 @@ ALLOWED = {
     "targets": {
         "model",
         "core",
+        "engine",
         "targets",
         "targets.engine",
         "targets.swarm",
@@ -89,7 +90,8 @@ ALLOWED = {
         "targets",
         "targets.swarm",
     },
-    "targets.kubernetes": {"model", "core", "stackfile", "targets", "targets.kubernetes"},
+    # "engine": the Engine protocol, a type in the Target protocol (builder()).
+    "targets.kubernetes": {"model", "core", "engine", "stackfile", "targets", "targets.kubernetes"},
     "swarm": {"targets", "targets.swarm", "swarm"},
     "cli": {
         "local",

@@ -7,25 +7,23 @@ replicas are replaced is rollout.py's.
 from __future__ import annotations
 
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor, wait
 
 from deployer.core import labels, render
-from deployer.core.events import ContainerRemoved, ObjectCreated, ObjectRemoved, Report, quiet
-from deployer.core.graph import levels
-from deployer.core.plan import Action, Kind, Plan
+from deployer.core.events import ObjectCreated, ObjectRemoved, Report, quiet
+from deployer.core.plan import Kind, Plan
 from deployer.core.state import ObservedState
 from deployer.engine import Engine
 from deployer.model.errors import (
     DeployerError,
     DeployFailed,
-    EngineError,
     Interrupted,
     StackError,
 )
 from deployer.model.spec import Service
 from deployer.targets.engine import health, replicas
 from deployer.targets.engine.desired import DesiredStack
+from deployer.targets.engine.remove import remove_containers, remove_network
 from deployer.targets.engine.rollout import ServiceRun
 
 
@@ -239,61 +237,3 @@ def combined(errors: list[BaseException]) -> BaseException:
     kind = failures[0].__class__ if len(kinds) == 1 and StackError not in kinds else DeployFailed
     message = f"{len(failures)} services failed:\n\n" + "\n\n".join(e.message for e in failures)
     return kind(message, hint=failures[0].hint)
-
-
-# How long the engine may take to let go of a removed container's endpoint on a network.
-ENDPOINT_RELEASE_SECONDS = 15.0
-
-
-def remove_network(engine: Engine, network_id: str) -> None:
-    """Remove a network whose containers were just removed. The engine frees their endpoints
-    asynchronously: with dozens of containers, "has active endpoints" can still come a moment
-    after the last removal returned, so that answer is retried until it stops."""
-    deadline = time.monotonic() + ENDPOINT_RELEASE_SECONDS
-    while True:
-        try:
-            engine.remove_network(network_id)
-            return
-        except EngineError as error:
-            if "active endpoints" not in error.message:
-                raise
-            if time.monotonic() > deadline:
-                raise EngineError(
-                    error.message,
-                    hint="the stack's containers are gone, but the engine still counts an "
-                    "endpoint on the network: a known engine bug (moby/moby#42119) that a "
-                    "restart of dockerd clears; `down` again afterwards removes the network",
-                ) from None
-        time.sleep(0.1)
-
-
-def remove_containers(
-    engine: Engine,
-    actions: list[Action],
-    observed: ObservedState,
-    report: Report,
-    stop_timeout: int | None = None,
-) -> None:
-    """Stop and remove containers in reverse dependency order, in parallel within a level.
-
-    With `stop_timeout` 0 (no grace: a throwaway, say) nothing drains, so there is no order to
-    keep: every container is killed and removed at once.
-    """
-    edges = observed.dependency_edges()
-    by_service: dict[str, list[Action]] = {}
-    for action in actions:
-        by_service.setdefault(action.service, []).append(action)
-    order = levels({s: [d for d in edges.get(s, []) if d in by_service] for s in by_service})
-    if stop_timeout == 0:
-        order = [[service for level in order for service in level]]
-    for level in reversed(order):
-        batch = [action for service in level for action in by_service[service]]
-
-        def stop_and_remove(action: Action) -> None:
-            if stop_timeout != 0:
-                engine.stop(action.object_id, stop_timeout)
-            engine.remove_container(action.object_id)  # forced: it kills what still runs
-            report(ContainerRemoved(action.resource, action.why()))
-
-        with ThreadPoolExecutor(max_workers=max(1, len(batch))) as pool:
-            list(pool.map(stop_and_remove, batch))

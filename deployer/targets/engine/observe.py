@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from itertools import repeat
 
 from deployer.core import labels
 from deployer.core.state import ContainerInfo, ObservedState, Route, replica_of
+from deployer.core.status import ReplicaStatus, StackSummary
 from deployer.engine import Engine
 from deployer.model.errors import DeployerError
 
@@ -59,3 +62,39 @@ def _route(engine: Engine, proxy_id: str, replica: int) -> Route | None:
         return None
     live = engine.path_stat(proxy_id, slot.link_target) is not None
     return Route(target=slot.link_target.rsplit("/", 1)[-1], live=live)
+
+
+def statuses(
+    observed: ObservedState, probed: Callable[[ContainerInfo], bool] = lambda _: False
+) -> list[ReplicaStatus]:
+    """A row per replica; `probed`: whether deployer's own early probe passed (known only in
+    the process that ran it)."""
+    now = datetime.now(UTC)
+    found = [
+        ReplicaStatus.of(info, now, observed.route_problem(info), probed(info))
+        for info in observed.containers
+    ]
+    return sorted(found, key=lambda r: (r.service, r.replica))
+
+
+def stacks(engine: Engine) -> list[StackSummary]:
+    """Every stack on the engine, from its containers' labels alone (a swarm's tasks on it are
+    the swarm's: `ls --target swarm` counts them)."""
+    grouped: dict[str, list[ContainerInfo]] = {}
+    for container in engine.containers({"label": [labels.STACK]}):
+        if labels.ONE_OFF not in container.labels and labels.SWARM_TASK not in container.labels:
+            grouped.setdefault(container.labels[labels.STACK], []).append(container)
+    found = []
+    for name, containers in sorted(grouped.items()):
+        services: dict[str, tuple[int, int, int]] = {}
+        ports: list[str] = []
+        for c in containers:
+            running, healthy, total = services.get(c.labels.get(labels.SERVICE, ""), (0, 0, 0))
+            services[c.labels.get(labels.SERVICE, "")] = (
+                running + (c.state == "running"),
+                healthy + (c.state == "running" and c.health in {"healthy", ""}),
+                total + 1,
+            )
+            ports += [f"{p.host_ip}:{p.host_port}->{p.container_port}" for p in c.ports]
+        found.append(StackSummary(name, services, sorted(set(ports))))
+    return found

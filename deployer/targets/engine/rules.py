@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from deployer.model.spec import Stack
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # a type only
+    from deployer.model.spec import Stack
 
 
 def problems(stack: Stack) -> list[str]:

@@ -5,16 +5,18 @@ deployer.operate); this class is how every command reaches it through the one se
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-from deployer import api
 from deployer.core.events import Report
 from deployer.core.plan import Plan
 from deployer.core.status import Deployment, LogLine, ReplicaStatus, StackSummary
 from deployer.engine import Engine
-from deployer.model.spec import Stack
-from deployer.stackfile import validate
 from deployer.targets.base import Request, Stopper, Support, TargetName
-from deployer.targets.engine import rules
+from deployer.targets.engine import remove, rules
+from deployer.targets.engine.observe import observe, stacks, statuses
+
+if TYPE_CHECKING:  # types only: status, ls and down never load the models
+    from deployer.model.spec import Stack
 
 _UP = ("services", "no_deps", "force_recreate", "no_build", "pull", "scale", "no_bootstrap",
        "timeout", "lock_timeout", "engine_health")  # fmt: skip
@@ -48,19 +50,27 @@ class EngineTarget:
     def engine(self) -> Engine:
         """The engine, connected at the first command that needs it (a refusal never does)."""
         if self._engine is None:
-            self._engine = api.connect()
+            from deployer.engine.docker_engine import connect  # docker loads only here
+
+            self._engine = connect()
         return self._engine
 
     def support(self, command: str) -> Support:
         return SUPPORT.get(command) or Support.refused("not a command of this target")
 
     def check(self, stack: Stack) -> list[str]:
+        from deployer.stackfile import validate
+
         return validate.problems(stack) + rules.problems(stack)
 
     def plan(self, stack: Stack, request: Request) -> Plan:
+        from deployer import api  # the engine's pipeline: only commands that deploy load it
+
         return api.plan(stack, self.engine)
 
     def up(self, stack: Stack, request: Request, report: Report) -> Deployment:
+        from deployer import api  # the engine's pipeline: only commands that deploy load it
+
         options = api.UpOptions(
             services=request.services, no_deps=request.no_deps,
             force_recreate=request.force_recreate, build=request.build, pull=request.pull,
@@ -72,6 +82,8 @@ class EngineTarget:
         )  # fmt: skip
 
     def rollback(self, stack: Stack, request: Request, report: Report) -> Deployment:
+        from deployer import api  # the engine's pipeline: only commands that deploy load it
+
         return api.rollback(
             stack,
             self.engine,
@@ -81,14 +93,13 @@ class EngineTarget:
         )
 
     def down(self, stack: str, request: Request, report: Report) -> int:
-        return api.down(
-            stack, self.engine, report=report, stop_timeout=request.stop_timeout,
-            remove_images=request.remove_images, lock_timeout=request.lock_timeout,
-            remove_volumes=request.remove_volumes,
+        return remove.locked_down(
+            stack, self.engine, report, request.stop_timeout, request.remove_images,
+            request.remove_volumes, request.lock_timeout,
         )  # fmt: skip
 
     def status(self, stack: str) -> list[ReplicaStatus]:
-        return api.status(stack, self.engine)
+        return statuses(observe(self.engine, stack))
 
     def logs(self, stack: str, request: Request, stop: Stopper) -> Iterator[LogLine]:
         from deployer import operate  # not on `up`'s path
@@ -114,9 +125,7 @@ class EngineTarget:
         return operate.start(stack, request.services, engine=self.engine, report=report)
 
     def stacks(self) -> list[StackSummary]:
-        from deployer import operate  # not on `up`'s path
-
-        return operate.stacks(self.engine)
+        return stacks(self.engine)
 
     def build(self, stack: Stack, request: Request, report: Report) -> dict[str, str]:
         from deployer import operate  # not on `up`'s path

@@ -1,0 +1,125 @@
+"""Taking a stack (or what an update left) off one engine: containers in reverse dependency
+order, each level at once; then its networks and deployer's volumes. `down` needs nothing else
+(no models, no images), so it loads nothing else."""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from deployer.core import labels
+from deployer.core.events import ContainerRemoved, ObjectRemoved, Report
+from deployer.core.graph import levels
+from deployer.core.plan import Action, Cause, CauseKind, Kind
+from deployer.core.state import ObservedState, replica_of
+from deployer.deploy.lock import DeployLock
+from deployer.engine import Engine
+from deployer.model.errors import EngineError
+from deployer.targets.engine.observe import observe
+
+DOWN = Cause(CauseKind.DOWN)
+
+
+# How long the engine may take to let go of a removed container's endpoint on a network.
+ENDPOINT_RELEASE_SECONDS = 15.0
+
+
+def remove_network(engine: Engine, network_id: str) -> None:
+    """Remove a network whose containers were just removed. The engine frees their endpoints
+    asynchronously: with dozens of containers, "has active endpoints" can still come a moment
+    after the last removal returned, so that answer is retried until it stops."""
+    deadline = time.monotonic() + ENDPOINT_RELEASE_SECONDS
+    while True:
+        try:
+            engine.remove_network(network_id)
+            return
+        except EngineError as error:
+            if "active endpoints" not in error.message:
+                raise
+            if time.monotonic() > deadline:
+                raise EngineError(
+                    error.message,
+                    hint="the stack's containers are gone, but the engine still counts an "
+                    "endpoint on the network: a known engine bug (moby/moby#42119) that a "
+                    "restart of dockerd clears; `down` again afterwards removes the network",
+                ) from None
+        time.sleep(0.1)
+
+
+def remove_containers(
+    engine: Engine,
+    actions: list[Action],
+    observed: ObservedState,
+    report: Report,
+    stop_timeout: int | None = None,
+) -> None:
+    """Stop and remove containers in reverse dependency order, in parallel within a level.
+
+    With `stop_timeout` 0 (no grace: a throwaway, say) nothing drains, so there is no order to
+    keep: every container is killed and removed at once.
+    """
+    edges = observed.dependency_edges()
+    by_service: dict[str, list[Action]] = {}
+    for action in actions:
+        by_service.setdefault(action.service, []).append(action)
+    order = levels({s: [d for d in edges.get(s, []) if d in by_service] for s in by_service})
+    if stop_timeout == 0:
+        order = [[service for level in order for service in level]]
+    for level in reversed(order):
+        batch = [action for service in level for action in by_service[service]]
+
+        def stop_and_remove(action: Action) -> None:
+            if stop_timeout != 0:
+                engine.stop(action.object_id, stop_timeout)
+            engine.remove_container(action.object_id)  # forced: it kills what still runs
+            report(ContainerRemoved(action.resource, action.why()))
+
+        with ThreadPoolExecutor(max_workers=max(1, len(batch))) as pool:
+            list(pool.map(stop_and_remove, batch))
+
+
+def down(
+    name: str,
+    engine: Engine,
+    report: Report,
+    stop_timeout: int | None,
+    remove_images: bool,
+    remove_volumes: bool,
+    only: dict[str, str] | None = None,
+) -> int:
+    observed = observe(engine, name, only)
+    removals = [
+        Action(Kind.REMOVE, c.name, DOWN, c.labels.get(labels.SERVICE, ""), replica_of(c), c.id)
+        for c in [*observed.one_offs, *observed.containers]
+    ]
+    remove_containers(engine, removals, observed, report, stop_timeout)
+    for network in observed.networks:
+        remove_network(engine, network.id)
+        report(ObjectRemoved("network", network.name))
+    volumes = [
+        v for v in observed.volumes
+        if remove_volumes or v.labels.get(labels.VOLUME_KIND, "socket") != "data"
+    ]  # fmt: skip
+    for volume in volumes:
+        engine.remove_volume(volume.name)
+        report(ObjectRemoved("volume", volume.name))
+    built = engine.images(labels.image_filter(name)) if remove_images else []
+    for tag in built:
+        engine.remove_image(tag)
+        report(ObjectRemoved("image", tag))
+    containers = len(observed.containers) + len(observed.one_offs)
+    return containers + len(observed.networks) + len(volumes) + len(built)
+
+
+def locked_down(
+    name: str,
+    engine: Engine,
+    report: Report,
+    stop_timeout: int | None,
+    remove_images: bool,
+    remove_volumes: bool,
+    lock_timeout: float,
+) -> int:
+    """`down` holding the stack's deploy lock."""
+    with DeployLock(name, lock_timeout, report, engine.identity()):
+        return down(name, engine, report, stop_timeout, remove_images, remove_volumes)
