@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import threading
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -29,6 +30,11 @@ commands = typer.Typer(rich_markup_mode=None)  # put on the root app by deployer
 # One colour per container on a terminal, by the order containers first appear.
 _COLOURS = ("36", "33", "32", "35", "34", "96", "93", "92", "95", "94")
 
+# In `logs`, -f is Compose's --follow: the stack file is --file here (or -f before `logs`).
+LogsFilesOption = Annotated[
+    list[Path] | None,
+    typer.Option("--file", metavar="FILE", show_default=False, help="stack file (as -f elsewhere)"),
+]
 EnvOption = Annotated[
     list[str] | None,
     typer.Option("-e", "--env", metavar="KEY=VALUE", help="set an environment variable"),
@@ -87,7 +93,7 @@ class _LogPrinter:
 def logs(
     ctx: typer.Context,
     services: ServicesArgument = None,
-    files: FilesOption = None,
+    files: LogsFilesOption = None,
     project: ProjectOption = None,
     name: NameOption = None,
     follow: Annotated[bool, typer.Option("-f", "--follow", help="keep printing new lines")] = False,

@@ -25,7 +25,7 @@ NOT_DAILY = {
 }  # fmt: skip
 # What only deploying needs: the models (pydantic), the pipeline, images. `status`, `ls` and
 # `down --name` read the engine and answer without them.
-DEPLOYING = {"pydantic", "deployer.model.spec", "deployer.api", "deployer.images"}
+DEPLOYING = {"pydantic", "deployer.model.spec", "deployer.api", "deployer.images.build"}
 PINNED = {
     # --help lists every command: `cluster` and `export` are imported for it, nothing heavier.
     ("--help",): NOT_DAILY
@@ -33,7 +33,9 @@ PINNED = {
     | DEPLOYING
     | {"docker", "requests", "rich", "yaml"},
     ("ls",): NOT_DAILY | DEPLOYING | {"yaml", "rich"},
-    ("status", "--json"): NOT_DAILY | DEPLOYING | {"yaml", "rich"},
+    # The models load here only to read the stack's name from stack.py (`--name` needs none).
+    ("status", "--json"): NOT_DAILY | DEPLOYING - {"pydantic", "deployer.model.spec"}
+    | {"yaml", "rich"},
     ("up",): NOT_DAILY | {"yaml", "rich", "deployer.operate"},  # a no-op up
 }
 
