@@ -16,8 +16,8 @@ from deployer import api
 from deployer.core import labels
 from deployer.core.events import ContainerRemoved, ContainerStarted, Report, log
 from deployer.core.render import ContainerPlan
-from deployer.core.state import ContainerInfo, ObservedState, replica_of
-from deployer.core.status import LogLine, StackSummary, since_seconds
+from deployer.core.state import ContainerInfo, replica_of
+from deployer.core.status import LogLine, StackSummary
 from deployer.deploy.lock import DeployLock
 from deployer.engine import Engine
 from deployer.engine.protocol import ContainerStats
@@ -27,7 +27,7 @@ from deployer.model.spec import Stack, stack_name
 from deployer.targets.engine import attach, replicas
 from deployer.targets.engine import logs as log_streams
 from deployer.targets.engine.desired import DesiredStack
-from deployer.targets.engine.observe import observe
+from deployer.targets.engine.observe import named_services, observe
 from deployer.targets.engine.observe import stacks as every_stack
 
 __all__ = [
@@ -47,17 +47,6 @@ __all__ = [
 ]
 
 
-def _services(observed: ObservedState, services: list[str] | tuple[str, ...]) -> set[str]:
-    present = {c.labels.get(labels.SERVICE, "") for c in observed.containers}
-    unknown = sorted(set(services) - present)
-    if unknown:
-        raise NotFound(
-            f"stack {observed.stack} runs no service {', '.join(unknown)}",
-            hint=f"it runs: {', '.join(sorted(present)) or 'nothing'}",
-        )
-    return set(services) or present
-
-
 def logs(
     stack: Stack | str,
     services: list[str] | tuple[str, ...] = (),
@@ -70,28 +59,15 @@ def logs(
 ) -> Iterator[LogLine]:
     """Every replica's log lines in time order; with `follow`, then live until `stop_event`
     (or the consumer stops iterating), taking in replicas that appear meanwhile."""
-    engine = engine or api.connect()
-    name = stack_name(stack)
-    wanted = _services(observe(engine, name), services) if services else None
-    after = since_seconds(since)
-
-    def current() -> list[ContainerInfo]:
-        found = observe(engine, name).containers
-        return [c for c in found if wanted is None or c.labels.get(labels.SERVICE) in wanted]
-
-    if not follow:
-        yield from log_streams.backlog(engine, current(), after, tail)
-        return
-    stop_event = stop_event or threading.Event()
-    try:
-        yield from log_streams.follow(engine, current, after, tail, stop_event)
-    finally:
-        stop_event.set()
+    return log_streams.stack_lines(
+        engine or api.connect(), stack_name(stack), services,
+        follow=follow, since=since, tail=tail, stop_event=stop_event,
+    )  # fmt: skip
 
 
 def _replica(engine: Engine, stack: str, service: str, index: int) -> ContainerInfo:
     observed = observe(engine, stack)
-    _services(observed, [service])
+    named_services(observed, [service])
     for container in observed.service_containers(service):
         if replica_of(container) == index and container.state == "running":
             return container
@@ -220,7 +196,7 @@ def stop(
     engine = engine or api.connect()
     observed = observe(engine, stack_name(stack))
     with DeployLock(observed.stack, api.LOCK_TIMEOUT, report, engine.identity()):
-        return replicas.stop(engine, observed, _services(observed, services), report)
+        return replicas.stop(engine, observed, named_services(observed, services), report)
 
 
 def start(
@@ -235,7 +211,7 @@ def start(
     engine = engine or api.connect()
     observed = observe(engine, stack_name(stack))
     with DeployLock(observed.stack, api.LOCK_TIMEOUT, report, engine.identity()):
-        return replicas.start(engine, observed, _services(observed, services), report, timeout)
+        return replicas.start(engine, observed, named_services(observed, services), report, timeout)
 
 
 def restart(
@@ -249,7 +225,7 @@ def restart(
     engine = engine or api.connect()
     with DeployLock(stack.name, api.LOCK_TIMEOUT, report, engine.identity()):
         observed = observe(engine, stack.name)
-        chosen = _services(observed, services)
+        chosen = named_services(observed, services)
         desired = DesiredStack(stack, images.resolve_without_building(engine, stack))
         return replicas.restart(engine, desired, observed, chosen, report)
 

@@ -13,10 +13,11 @@ from collections.abc import Callable, Iterator
 
 from deployer.core import labels
 from deployer.core.state import ContainerInfo, replica_of
-from deployer.core.status import LogLine
+from deployer.core.status import LogLine, since_seconds
 from deployer.engine import Engine
 from deployer.engine.inspect import timestamp
 from deployer.model.errors import DeployerError
+from deployer.targets.engine.observe import named_services, observe
 
 RESCAN_SECONDS = 1.0  # how often a follow looks for new containers
 
@@ -56,7 +57,7 @@ def backlog(
     return sorted(found, key=_order)
 
 
-def follow(
+def follow_lines(
     engine: Engine,
     list_containers: Callable[[], list[ContainerInfo]],
     since: float | None,
@@ -104,3 +105,32 @@ def follow(
         if time.monotonic() >= next_scan:
             watch(list_containers())
             next_scan = time.monotonic() + RESCAN_SECONDS
+
+
+def stack_lines(
+    engine: Engine,
+    stack: str,
+    services: list[str] | tuple[str, ...] = (),
+    *,
+    follow: bool = False,
+    since: str | None = None,
+    tail: int | None = None,
+    stop_event: threading.Event | None = None,
+) -> Iterator[LogLine]:
+    """The stack's replicas' lines in time order; with `follow`, then live until `stop_event`
+    (or the consumer stops iterating), taking in replicas that appear meanwhile."""
+    wanted = named_services(observe(engine, stack), services) if services else None
+    after = since_seconds(since)
+
+    def current() -> list[ContainerInfo]:
+        found = observe(engine, stack).containers
+        return [c for c in found if wanted is None or c.labels.get(labels.SERVICE) in wanted]
+
+    if not follow:
+        yield from backlog(engine, current(), after, tail)
+        return
+    stop_event = stop_event or threading.Event()
+    try:
+        yield from follow_lines(engine, current, after, tail, stop_event)
+    finally:
+        stop_event.set()

@@ -11,7 +11,7 @@ from deployer.core import labels
 from deployer.core.state import ContainerInfo, ObservedState, Route, replica_of
 from deployer.core.status import ReplicaStatus, StackSummary
 from deployer.engine import Engine
-from deployer.model.errors import DeployerError
+from deployer.model.errors import DeployerError, NotFound
 
 
 def observe(engine: Engine, stack: str, only: dict[str, str] | None = None) -> ObservedState:
@@ -98,3 +98,15 @@ def stacks(engine: Engine) -> list[StackSummary]:
             ports += [f"{p.host_ip}:{p.host_port}->{p.container_port}" for p in c.ports]
         found.append(StackSummary(name, services, sorted(set(ports))))
     return found
+
+
+def named_services(observed: ObservedState, services: list[str] | tuple[str, ...]) -> set[str]:
+    """The named services (all the stack runs when none are named), or NotFound (exit 7)."""
+    present = {c.labels.get(labels.SERVICE, "") for c in observed.containers}
+    unknown = sorted(set(services) - present)
+    if unknown:
+        raise NotFound(
+            f"stack {observed.stack} runs no service {', '.join(unknown)}",
+            hint=f"it runs: {', '.join(sorted(present)) or 'nothing'}",
+        )
+    return set(services) or present

@@ -12,7 +12,7 @@ from deployer.core.plan import Plan
 from deployer.core.status import Deployment, LogLine, ReplicaStatus, StackSummary
 from deployer.engine import Engine
 from deployer.targets.base import Request, Stopper, Support, TargetName
-from deployer.targets.engine import remove, rules
+from deployer.targets.engine import logs, remove, rules
 from deployer.targets.engine.observe import observe, stacks, statuses
 
 if TYPE_CHECKING:  # types only: status, ls and down never load the models
@@ -102,11 +102,9 @@ class EngineTarget:
         return statuses(observe(self.engine, stack))
 
     def logs(self, stack: str, request: Request, stop: Stopper) -> Iterator[LogLine]:
-        from deployer import operate  # not on `up`'s path
-
-        return operate.logs(
-            stack, request.services, follow=request.follow, since=request.since,
-            tail=request.tail, engine=self.engine, stop_event=stop,  # type: ignore[arg-type]
+        return logs.stack_lines(
+            self.engine, stack, request.services, follow=request.follow, since=request.since,
+            tail=request.tail, stop_event=stop,  # type: ignore[arg-type]
         )  # fmt: skip
 
     def restart(self, stack: Stack, request: Request, report: Report) -> int:
