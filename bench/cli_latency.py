@@ -132,6 +132,9 @@ def main() -> int:
     if args.smoke:
         args.rounds = 1
     plain = 4 if args.smoke else PLAIN_SERVICES
+    # As an installed package has it (pip compiles on install): with PYTHONDONTWRITEBYTECODE
+    # set, a checkout's changed modules would otherwise be compiled again on every command.
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "deployer")], check=True)
     with tempfile.TemporaryDirectory() as temp:
         folder = Path(temp)
         files = {

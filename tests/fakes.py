@@ -64,6 +64,9 @@ class FakeEngine:
     def containers(self, label_filter: dict[str, list[str]]) -> list[ContainerInfo]:
         return [c for c in self.container_state.values() if self._matches(c.labels, label_filter)]
 
+    def listed_containers(self, label_filter: dict[str, list[str]]) -> list[ContainerInfo]:
+        return self.containers(label_filter)
+
     def inspect_container(self, container_id: str) -> ContainerInfo:
         if container_id not in self.container_state:
             raise NotFound(container_id)

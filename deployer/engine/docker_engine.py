@@ -169,6 +169,22 @@ class DockerEngine:
                 found = list(pool.map(inspect, ids))
         return [info for info in found if info is not None]
 
+    def listed_containers(self, label_filter: dict[str, list[str]]) -> list[ContainerInfo]:
+        with translated("listing containers"):
+            listed = self.api.containers(all=True, filters=label_filter)
+        return [
+            ContainerInfo(
+                id=item["Id"],
+                name=(item.get("Names") or ["/"])[0].lstrip("/"),
+                labels=item.get("Labels") or {},
+                state=str(item.get("State") or "unknown"),
+                health="",
+                image=str(item.get("Image") or ""),
+                image_id=str(item.get("ImageID") or ""),
+            )
+            for item in listed
+        ]
+
     def inspect_container(self, container_id: str) -> ContainerInfo:
         with translated(f"inspecting container {container_id[:12]}"):
             data = self.api.inspect_container(container_id)

@@ -73,13 +73,16 @@ def prepare(
     Without `build`, an image that would need building is an error instead.
     """
     images = resolve_without_building(engine, stack) if services is not None else {}
+    present: dict[tuple[str, str], str] = {}  # (reference, policy) -> id: each asked once
     for service in stack.services:
         if services is not None and service.name not in services:
             continue
         if service.image is not None:
             policy = service.pull_policy if service.pull_policy not in {None, "build"} else pull
-            image_id = ensure_present(engine, service.image, report, bootstrap, policy)  # type: ignore[arg-type]
-            images[service.name] = ServiceImage(service.image, image_id)
+            key = (service.image, str(policy))
+            if key not in present:
+                present[key] = ensure_present(engine, service.image, report, bootstrap, policy)  # type: ignore[arg-type]
+            images[service.name] = ServiceImage(service.image, present[key])
         elif not build:
             images[service.name] = _built_already(engine, stack, service)
         else:

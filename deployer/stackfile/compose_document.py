@@ -32,8 +32,12 @@ class Document:
             raise StackError(str(path), [f"cannot read the file: {error}"]) from None
         try:
             # The data as YAML means it (anchors, merge keys); the nodes only for line numbers.
-            data = yaml.load(text, Loader=Loader)
-            root = yaml.compose(text, Loader=Loader)
+            loader = Loader(text)
+            try:
+                root = loader.get_single_node()
+                data = loader.construct_document(root) if root is not None else None
+            finally:
+                loader.dispose()
         except yaml.YAMLError as error:
             mark = getattr(error, "problem_mark", None)
             where = f"line {mark.line + 1}: " if mark is not None else ""

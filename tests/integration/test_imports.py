@@ -34,7 +34,8 @@ PINNED = {
     | {"docker", "requests", "rich", "yaml"},
     ("ls",): NOT_DAILY | DEPLOYING | {"yaml", "rich"},
     # The models load here only to read the stack's name from stack.py (`--name` needs none).
-    ("status", "--json"): NOT_DAILY | DEPLOYING - {"pydantic", "deployer.model.spec"}
+    ("status", "--json"): NOT_DAILY
+    | DEPLOYING - {"pydantic", "deployer.model.spec"}
     | {"yaml", "rich"},
     ("up",): NOT_DAILY | {"yaml", "rich", "deployer.operate"},  # a no-op up
 }

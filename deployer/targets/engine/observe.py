@@ -36,6 +36,23 @@ def observe(engine: Engine, stack: str, only: dict[str, str] | None = None) -> O
         )
 
 
+def observe_for_removal(
+    engine: Engine, stack: str, only: dict[str, str] | None = None
+) -> ObservedState:
+    """What `down` needs: the stack's objects as one list call each knows them (no container
+    is inspected, no route read)."""
+    selector = labels.stack_filter(stack)
+    selector["label"] += [f"{key}={value}" for key, value in sorted((only or {}).items())]
+    found = sorted(engine.listed_containers(selector), key=lambda c: c.name)
+    return ObservedState(
+        stack=stack,
+        containers=[c for c in found if labels.ONE_OFF not in c.labels],
+        one_offs=[c for c in found if labels.ONE_OFF in c.labels],
+        networks=sorted(engine.networks(selector), key=lambda n: n.name),
+        volumes=sorted(engine.volumes(selector), key=lambda v: v.name),
+    )
+
+
 def _routes(engine: Engine, containers: list[ContainerInfo]) -> dict[str, dict[int, Route]]:
     """The slot links as a running socket proxy sees them: the engine stats each slot and its
     target (no process runs in the proxy for it), all at once."""

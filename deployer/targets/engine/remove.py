@@ -15,7 +15,7 @@ from deployer.core.state import ObservedState, replica_of
 from deployer.deploy.lock import DeployLock
 from deployer.engine import Engine
 from deployer.model.errors import EngineError
-from deployer.targets.engine.observe import observe
+from deployer.targets.engine.observe import observe_for_removal
 
 DOWN = Cause(CauseKind.DOWN)
 
@@ -87,7 +87,7 @@ def down(
     remove_volumes: bool,
     only: dict[str, str] | None = None,
 ) -> int:
-    observed = observe(engine, name, only)
+    observed = observe_for_removal(engine, name, only)
     removals = [
         Action(Kind.REMOVE, c.name, DOWN, c.labels.get(labels.SERVICE, ""), replica_of(c), c.id)
         for c in [*observed.one_offs, *observed.containers]
