@@ -64,7 +64,9 @@ def _env(pairs: list[str] | None) -> dict[str, str]:
     return found
 
 
-class _LogPrinter:
+class LogPrinter:
+    """Log lines for people (prefixed, coloured on a terminal) or as JSON lines."""
+
     def __init__(self, timestamps: bool, prefix: bool, as_json: bool) -> None:
         self.timestamps = timestamps
         self.prefix = prefix
@@ -112,7 +114,7 @@ def logs(
     """Every replica's output, interleaved in time order; -f follows (Ctrl-C ends, exit 0)."""
     target = chosen_target(ctx, "logs")
     stack_name = name or source(ctx, files, project).name()
-    show = _LogPrinter(timestamps, not no_prefix, json_output)
+    show = LogPrinter(timestamps, not no_prefix, json_output)
     stop = threading.Event()
     request = Request(services=tuple(services or ()), follow=follow, since=since, tail=tail)
     lines = target.logs(stack_name, request, stop)

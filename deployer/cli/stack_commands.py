@@ -129,6 +129,28 @@ def up(
             "(it runs one interval after the start)",
         ),
     ] = False,
+    attach: Annotated[
+        bool,
+        typer.Option(
+            "--attach",
+            help="then stream the stack's lines until Ctrl-C (the stack keeps running)",
+        ),
+    ] = False,
+    abort_on_exit: Annotated[
+        bool,
+        typer.Option(
+            "--abort-on-container-exit",
+            help="attached; once a container exits, stop every replica and exit with its code",
+        ),
+    ] = False,
+    exit_code_from: Annotated[
+        str | None,
+        typer.Option(
+            "--exit-code-from",
+            metavar="SERVICE",
+            help="attached, as --abort-on-container-exit; SERVICE's exit code is deployer's",
+        ),
+    ] = None,
     target_name: TargetOption = None,
     registry: RegistryOption = None,
 ) -> int:
@@ -138,15 +160,31 @@ def up(
         raise typer.BadParameter(f"{pull!r}: choose always, missing or never", param_hint="--pull")
     policy: Literal["always", "missing", "never"] = pull  # type: ignore[assignment]
     stack = _scaled(source(ctx, files, project).stack(), scale or [])
+    if exit_code_from is not None and exit_code_from not in {s.name for s in stack.services}:
+        from deployer.model.errors import NotFound
+
+        raise NotFound(
+            f"--exit-code-from {exit_code_from}: stack {stack.name} has no such service",
+            hint=f"its services: {', '.join(s.name for s in stack.services)}",
+        )
     request = Request(
         services=tuple(services or ()), no_deps=no_deps, force_recreate=force_recreate,
         build=not no_build, pull=policy, bootstrap=not no_bootstrap, timeout=timeout,
         lock_timeout=lock_timeout, engine_health=engine_health, registry=registry,
+        attach=attach, abort_on_exit=abort_on_exit, exit_code_from=exit_code_from,
     )  # fmt: skip
+    started = time.time()
     with progress(json_output) as report:
         deployment = target.up(stack, request, report)
     _print_deployment(target, deployment, json_output)
-    return 0
+    if not (attach or abort_on_exit or exit_code_from):
+        return 0
+    from deployer.cli.operations import LogPrinter
+
+    sys.stdout.flush()
+    with progress(json_output) as report:
+        return target.attach(stack.name, request, started, LogPrinter(False, True, json_output),
+                             report)  # fmt: skip
 
 
 @commands.command()

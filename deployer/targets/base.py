@@ -8,7 +8,7 @@ one place, the way kompose refuses a flag that belongs to another provider.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal, Protocol
 
@@ -81,6 +81,11 @@ class Request:
     remove_volumes: bool = False
     remove_images: bool = False
     no_cache: bool = False
+    # up, attached (Compose's): stream the stack's lines; stop it when a container exits; whose
+    # exit code is deployer's
+    attach: bool = False
+    abort_on_exit: bool = False
+    exit_code_from: str | None = None
     # logs
     follow: bool = False
     since: str | None = None
@@ -110,6 +115,18 @@ class Target(Protocol):
     def stacks(self) -> list[StackSummary]: ...
     def build(self, stack: Stack, request: Request, report: Report) -> dict[str, str]: ...
     def pull(self, stack: Stack, request: Request, report: Report) -> dict[str, str]: ...
+
+    def attach(
+        self,
+        stack: str,
+        request: Request,
+        since: float,
+        show: Callable[[LogLine], None],
+        report: Report,
+    ) -> int:
+        """After `up`: the stack's lines from `since` until Ctrl-C (exit 0) or, with
+        abort_on_exit, until a container exits (then the exit code of `exit_code_from`'s)."""
+        ...
 
     def builder(self) -> Engine:
         """Where this target's images are built (and deployer's base images made)."""

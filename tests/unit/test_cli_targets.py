@@ -94,6 +94,8 @@ def test_deployer_target_is_read_by_every_command(
         (["up", "--target", "swarm", "--engine-health"], "the swarm's own healthchecks"),
         (["up", "--target", "swarm", "web"], "a swarm deploys the whole stack"),
         (["up", "--target", "swarm", "--no-deps"], "no dependencies"),
+        (["up", "--target", "swarm", "--attach"], "logs -f --target swarm"),
+        (["up", "--target", "swarm", "--exit-code-from", "web"], "replaces a task that exits"),
         (["status", "--target", "swarm", "--stats"], "docker stats"),
         (["down", "--target", "swarm", "--timeout", "1"], "stop_grace_period"),
         (["up", "--registry", "r:5000"], "does not honour --registry"),

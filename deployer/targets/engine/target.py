@@ -4,7 +4,7 @@ deployer.operate); this class is how every command reaches it through the one se
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 from deployer.core.events import Report
@@ -12,14 +12,15 @@ from deployer.core.plan import Plan
 from deployer.core.status import Deployment, LogLine, ReplicaStatus, StackSummary
 from deployer.engine import Engine
 from deployer.targets.base import Request, Stopper, Support, TargetName
-from deployer.targets.engine import logs, remove, rules
+from deployer.targets.engine import attached, logs, remove, rules
 from deployer.targets.engine.observe import observe, stacks, statuses
 
 if TYPE_CHECKING:  # types only: status, ls and down never load the models
     from deployer.model.spec import Stack
 
 _UP = ("services", "no_deps", "force_recreate", "no_build", "pull", "scale", "no_bootstrap",
-       "timeout", "lock_timeout", "engine_health")  # fmt: skip
+       "timeout", "lock_timeout", "engine_health", "attach", "abort_on_exit",
+       "exit_code_from")  # fmt: skip
 SUPPORT = {
     "up": Support.of(*_UP),
     "plan": Support.of(),
@@ -139,3 +140,15 @@ class EngineTarget:
 
     def builder(self) -> Engine:
         return self.engine
+
+    def attach(
+        self,
+        stack: str,
+        request: Request,
+        since: float,
+        show: Callable[[LogLine], None],
+        report: Report,
+    ) -> int:
+        how = attached.Attach(abort_on_exit=request.abort_on_exit or bool(request.exit_code_from),
+                              exit_code_from=request.exit_code_from)  # fmt: skip
+        return attached.attach(self.engine, stack, since, how, show, report)

@@ -3,7 +3,7 @@ that would act on a cluster refuses (exit 64) and says how to apply them instead
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import NoReturn
 
 from deployer.core.events import Report
@@ -78,3 +78,13 @@ class KubernetesTarget:
 
     def builder(self) -> Engine:
         self._refused("images")
+
+    def attach(
+        self,
+        stack: str,
+        request: Request,
+        since: float,
+        show: Callable[[LogLine], None],
+        report: Report,
+    ) -> int:
+        self._refused("up")

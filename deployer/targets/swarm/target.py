@@ -4,7 +4,7 @@ tasks; deployer configures it, watches it, and refuses what a swarm cannot be as
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from deployer.core.events import Report, log
 from deployer.core.plan import Plan
@@ -33,6 +33,11 @@ SUPPORT = {
             "it runs, so naming some would remove the others",
             "no_deps": "a swarm starts services in no order; there are no dependencies to leave",
             "engine_health": "the swarm's own healthchecks gate every task already",
+            "attach": "a swarm runs its tasks on its nodes: follow them with "
+            "`logs -f --target swarm`",
+            "abort_on_exit": "a swarm replaces a task that exits; it never stops a service for it",
+            "exit_code_from": "a swarm replaces a task that exits; run the check on an engine "
+            "(`up --target engine --exit-code-from SERVICE`)",
         },
     ),
     "plan": Support.of("registry"),
@@ -166,4 +171,14 @@ class SwarmTarget:
         return apply.push_images(self.builder(), wanted, built, registry, report)
 
     def pull(self, stack: Stack, request: Request, report: Report) -> dict[str, str]:
+        raise AssertionError("refused by support()")
+
+    def attach(
+        self,
+        stack: str,
+        request: Request,
+        since: float,
+        show: Callable[[LogLine], None],
+        report: Report,
+    ) -> int:
         raise AssertionError("refused by support()")
