@@ -227,7 +227,8 @@ def gc(engine: Engine | None = None, report: Report = log, everything: bool = Fa
         report(Note(f"removing throwaway stack {name}"))
         only = {labels.THROWAWAY: "1", labels.SESSION: session}
         with DeployLock(name, LOCK_TIMEOUT, report, engine.identity()):
-            removed += remove.down(name, engine, report, 0, False, True, only)
+            how = remove.Removal(stop_timeout=0, remove_volumes=True, only=only)
+            removed += remove.down(name, engine, report, how)
     return removed
 
 
@@ -258,9 +259,8 @@ def down(
     """
     name = stack_name(stack)
     engine = engine or connect()
-    return remove.locked_down(
-        name, engine, report, stop_timeout, remove_images, remove_volumes, lock_timeout
-    )
+    how = remove.Removal(stop_timeout, remove_images, remove_volumes, lock_timeout)
+    return remove.down(name, engine, report, how)
 
 
 __all__ = [

@@ -172,8 +172,8 @@ def up(
         build=not no_build, pull=policy, bootstrap=not no_bootstrap, timeout=timeout,
         lock_timeout=lock_timeout, engine_health=engine_health, registry=registry,
         attach=attach, abort_on_exit=abort_on_exit, exit_code_from=exit_code_from,
+        since=str(time.time()),  # an attached up shows every line from here on
     )  # fmt: skip
-    started = time.time()
     with progress(json_output) as report:
         deployment = target.up(stack, request, report)
     _print_deployment(target, deployment, json_output)
@@ -183,8 +183,7 @@ def up(
 
     sys.stdout.flush()
     with progress(json_output) as report:
-        return target.attach(stack.name, request, started, LogPrinter(False, True, json_output),
-                             report)  # fmt: skip
+        return target.attach(stack.name, request, LogPrinter(False, True, json_output), report)
 
 
 @commands.command()

@@ -28,6 +28,8 @@ TARGET_NAMES: tuple[TargetName, ...] = ("engine", "swarm", "kubernetes")
 # under "replicas" with "node", a plan's "object_id" (1 had "container_id" and bare lists).
 SCHEMA_VERSION = 2
 
+Show = Callable[[LogLine], None]  # where an attached `up` sends each line
+
 # Options that say which stack or how to print, never how to act: every target takes them.
 ANY_TARGET = frozenset({"files", "project", "name", "json_output", "target_name"})
 
@@ -116,15 +118,8 @@ class Target(Protocol):
     def build(self, stack: Stack, request: Request, report: Report) -> dict[str, str]: ...
     def pull(self, stack: Stack, request: Request, report: Report) -> dict[str, str]: ...
 
-    def attach(
-        self,
-        stack: str,
-        request: Request,
-        since: float,
-        show: Callable[[LogLine], None],
-        report: Report,
-    ) -> int:
-        """After `up`: the stack's lines from `since` until Ctrl-C (exit 0) or, with
+    def attach(self, stack: str, request: Request, show: Show, report: Report) -> int:
+        """After `up`: the stack's lines from `request.since` until Ctrl-C (exit 0) or, with
         abort_on_exit, until a container exits (then the exit code of `exit_code_from`'s)."""
         ...
 

@@ -37,7 +37,7 @@ class Attach:
 def attach(
     engine: Engine,
     stack: str,
-    since: float,
+    since: str | None,
     how: Attach,
     show: Callable[[LogLine], None],
     report: Report,
@@ -54,7 +54,7 @@ def attach(
         threading.Thread(target=_watch_exits, args=(engine, selector, seen, stop),
                          daemon=True).start()  # fmt: skip
     try:
-        for line in stack_lines(engine, stack, follow=True, since=str(since), stop_event=stop):
+        for line in stack_lines(engine, stack, follow=True, since=since, stop_event=stop):
             show(line)
             seen.last_line = time.monotonic()
     except KeyboardInterrupt:

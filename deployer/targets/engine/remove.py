@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
 
 from deployer.core import labels
 from deployer.core.events import ContainerRemoved, ObjectRemoved, Report
@@ -78,48 +79,42 @@ def remove_containers(
             list(pool.map(stop_and_remove, batch))
 
 
-def down(
-    name: str,
-    engine: Engine,
-    report: Report,
-    stop_timeout: int | None,
-    remove_images: bool,
-    remove_volumes: bool,
-    only: dict[str, str] | None = None,
-) -> int:
-    observed = observe_for_removal(engine, name, only)
+@dataclass(frozen=True)
+class Removal:
+    """How `down` goes about it."""
+
+    stop_timeout: int | None = None  # seconds before a kill; None: each container's own
+    remove_images: bool = False  # the images deployer built for the stack
+    remove_volumes: bool = False  # named data volumes too
+    lock_timeout: float | None = None  # hold the stack's deploy lock (None: the caller does)
+    only: dict[str, str] | None = None  # only objects that also carry these labels
+
+
+def down(name: str, engine: Engine, report: Report, how: Removal = Removal()) -> int:
+    """Stop and remove the stack's containers, networks and deployer's volumes (and, as asked,
+    data volumes and built images). Returns how many objects went."""
+    if how.lock_timeout is not None:
+        with DeployLock(name, how.lock_timeout, report, engine.identity()):
+            return down(name, engine, report, replace(how, lock_timeout=None))
+    observed = observe_for_removal(engine, name, how.only)
     removals = [
         Action(Kind.REMOVE, c.name, DOWN, c.labels.get(labels.SERVICE, ""), replica_of(c), c.id)
         for c in [*observed.one_offs, *observed.containers]
     ]
-    remove_containers(engine, removals, observed, report, stop_timeout)
+    remove_containers(engine, removals, observed, report, how.stop_timeout)
     for network in observed.networks:
         remove_network(engine, network.id)
         report(ObjectRemoved("network", network.name))
     volumes = [
         v for v in observed.volumes
-        if remove_volumes or v.labels.get(labels.VOLUME_KIND, "socket") != "data"
+        if how.remove_volumes or v.labels.get(labels.VOLUME_KIND, "socket") != "data"
     ]  # fmt: skip
     for volume in volumes:
         engine.remove_volume(volume.name)
         report(ObjectRemoved("volume", volume.name))
-    built = engine.images(labels.image_filter(name)) if remove_images else []
+    built = engine.images(labels.image_filter(name)) if how.remove_images else []
     for tag in built:
         engine.remove_image(tag)
         report(ObjectRemoved("image", tag))
     containers = len(observed.containers) + len(observed.one_offs)
     return containers + len(observed.networks) + len(volumes) + len(built)
-
-
-def locked_down(
-    name: str,
-    engine: Engine,
-    report: Report,
-    stop_timeout: int | None,
-    remove_images: bool,
-    remove_volumes: bool,
-    lock_timeout: float,
-) -> int:
-    """`down` holding the stack's deploy lock."""
-    with DeployLock(name, lock_timeout, report, engine.identity()):
-        return down(name, engine, report, stop_timeout, remove_images, remove_volumes)

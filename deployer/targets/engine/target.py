@@ -4,14 +4,14 @@ deployer.operate); this class is how every command reaches it through the one se
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from deployer.core.events import Report
 from deployer.core.plan import Plan
 from deployer.core.status import Deployment, LogLine, ReplicaStatus, StackSummary
 from deployer.engine import Engine
-from deployer.targets.base import Request, Stopper, Support, TargetName
+from deployer.targets.base import Request, Show, Stopper, Support, TargetName
 from deployer.targets.engine import attached, logs, remove, rules
 from deployer.targets.engine.observe import observe, stacks, statuses
 
@@ -94,10 +94,9 @@ class EngineTarget:
         )
 
     def down(self, stack: str, request: Request, report: Report) -> int:
-        return remove.locked_down(
-            stack, self.engine, report, request.stop_timeout, request.remove_images,
-            request.remove_volumes, request.lock_timeout,
-        )  # fmt: skip
+        how = remove.Removal(request.stop_timeout, request.remove_images,
+                             request.remove_volumes, request.lock_timeout)  # fmt: skip
+        return remove.down(stack, self.engine, report, how)
 
     def status(self, stack: str) -> list[ReplicaStatus]:
         return statuses(observe(self.engine, stack))
@@ -141,14 +140,7 @@ class EngineTarget:
     def builder(self) -> Engine:
         return self.engine
 
-    def attach(
-        self,
-        stack: str,
-        request: Request,
-        since: float,
-        show: Callable[[LogLine], None],
-        report: Report,
-    ) -> int:
+    def attach(self, stack: str, request: Request, show: Show, report: Report) -> int:
         how = attached.Attach(abort_on_exit=request.abort_on_exit or bool(request.exit_code_from),
                               exit_code_from=request.exit_code_from)  # fmt: skip
-        return attached.attach(self.engine, stack, since, how, show, report)
+        return attached.attach(self.engine, stack, request.since, how, show, report)

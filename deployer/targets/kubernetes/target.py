@@ -3,7 +3,7 @@ that would act on a cluster refuses (exit 64) and says how to apply them instead
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import NoReturn
 
 from deployer.core.events import Report
@@ -13,7 +13,7 @@ from deployer.engine.protocol import Engine
 from deployer.model.errors import StackError
 from deployer.model.spec import Stack
 from deployer.stackfile import validate
-from deployer.targets.base import Request, Stopper, Support, TargetName, refuse
+from deployer.targets.base import Request, Show, Stopper, Support, TargetName, refuse
 from deployer.targets.kubernetes import render
 
 RENDER_ONLY = (
@@ -79,12 +79,5 @@ class KubernetesTarget:
     def builder(self) -> Engine:
         self._refused("images")
 
-    def attach(
-        self,
-        stack: str,
-        request: Request,
-        since: float,
-        show: Callable[[LogLine], None],
-        report: Report,
-    ) -> int:
+    def attach(self, stack: str, request: Request, show: Show, report: Report) -> int:
         self._refused("up")

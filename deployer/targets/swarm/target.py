@@ -4,7 +4,7 @@ tasks; deployer configures it, watches it, and refuses what a swarm cannot be as
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 from deployer.core.events import Report, log
 from deployer.core.plan import Plan
@@ -14,7 +14,7 @@ from deployer.images import build as images
 from deployer.model.errors import NotFound
 from deployer.model.spec import Stack
 from deployer.stackfile import validate
-from deployer.targets.base import Request, Stopper, Support, TargetName
+from deployer.targets.base import Request, Show, Stopper, Support, TargetName
 from deployer.targets.swarm import api, apply, render
 
 _NODES = "tasks run on the swarm's nodes, not on the engine deployer talks to"
@@ -173,12 +173,5 @@ class SwarmTarget:
     def pull(self, stack: Stack, request: Request, report: Report) -> dict[str, str]:
         raise AssertionError("refused by support()")
 
-    def attach(
-        self,
-        stack: str,
-        request: Request,
-        since: float,
-        show: Callable[[LogLine], None],
-        report: Report,
-    ) -> int:
+    def attach(self, stack: str, request: Request, show: Show, report: Report) -> int:
         raise AssertionError("refused by support()")
