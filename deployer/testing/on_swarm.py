@@ -34,24 +34,18 @@ from deployer.model.errors import DeployFailed, NotFound
 from deployer.model.spec import Port, Stack
 from deployer.stackfile import load
 from deployer.testing.reaper import Reaper
-from deployer.testing.stacks import disposable_copy
+from deployer.testing.stacks import Copy, disposable_copy
 
 # (service, container port) -> the URL on 127.0.0.1 that reaches it through the edge node
 Urls = dict[tuple[str, int], str]
 
 
 @dataclass(frozen=True)
-class SwarmThrowaway:
+class SwarmThrowaway(Copy):
     """A throwaway stack running on the swarm."""
 
-    stack: Stack
-    deployment: swarm.Deployment
     manager: SwarmEngine
     urls: Urls
-
-    @property
-    def name(self) -> str:
-        return self.stack.name
 
     def url(self, service: str, container_port: int | None = None) -> str:
         for (name, port), url in self.urls.items():

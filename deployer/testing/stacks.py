@@ -38,16 +38,22 @@ FAST_PROBE = timedelta(milliseconds=500)
 
 
 @dataclass(frozen=True)
-class Throwaway:
-    """A running throwaway stack."""
+class Copy:
+    """A throwaway copy of a stack, deployed (on one engine or a swarm)."""
 
     stack: Stack
     deployment: Deployment
-    engine: Engine
 
     @property
     def name(self) -> str:
         return self.stack.name
+
+
+@dataclass(frozen=True)
+class Throwaway(Copy):
+    """A running throwaway stack on one engine."""
+
+    engine: Engine
 
     def url(self, service: str, container_port: int | None = None) -> str:
         """http://127.0.0.1:<assigned port> of a service's published port."""
