@@ -60,6 +60,8 @@ if TYPE_CHECKING:  # for type checkers; at run time each name loads when first u
         Ulimit,
         UpdatePolicy,
         Volume,
+        Watch,
+        WatchExec,
     )
     from deployer.stackfile.load import load as load_stack
     from deployer.stackfile.variables import Variables
@@ -106,6 +108,8 @@ _LAZY = {
     "UpdatePolicy": ("deployer.model.spec", "UpdatePolicy"),
     "Variables": ("deployer.stackfile.variables", "Variables"),
     "Volume": ("deployer.model.spec", "Volume"),
+    "Watch": ("deployer.model.spec", "Watch"),
+    "WatchExec": ("deployer.model.spec", "WatchExec"),
     "down": ("deployer.api", "down"),
     "gc": ("deployer.api", "gc"),
     "load_stack": ("deployer.stackfile.load", "load"),
@@ -165,6 +169,8 @@ __all__ = [
     "UpdatePolicy",
     "Variables",
     "Volume",
+    "Watch",
+    "WatchExec",
     "down",
     "gc",
     "load_stack",

@@ -30,6 +30,8 @@ EXCLUDED_FIELDS = {
     # Where a Swarm puts tasks: a single engine has one place.
     "mode",
     "placement",
+    # What `deployer watch` does on a change: the inner loop's, not the container's.
+    "watch",
 }
 
 

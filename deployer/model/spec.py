@@ -109,6 +109,49 @@ class Port(Model):
         return value
 
 
+class WatchExec(Model):
+    """What a sync+exec rule runs in each replica after syncing (Compose's develop.watch exec)."""
+
+    command: tuple[str, ...]
+    user: str | None = None
+    working_dir: str | None = None
+
+    @field_validator("command", mode="before")
+    @classmethod
+    def _shell_words(cls, value: Any) -> Any:
+        return shlex.split(value) if isinstance(value, str) else value
+
+
+class Watch(Model):
+    """A rule of `deployer watch` (Compose's develop.watch): what to do when a file under `path`
+    (relative to the stack file's folder) changes. `sync` copies it to `target` in every
+    running replica; `sync+restart` then restarts them one at a time; `sync+exec` then runs
+    `exec` in each; `rebuild` builds the image and rolls the service out start-first;
+    `restart` restarts the replicas one at a time. `ignore` and `include` are globs relative to
+    `path`; `initial_sync` syncs everything once when watching starts."""
+
+    path: str
+    action: Literal["sync", "rebuild", "sync+restart", "sync+exec", "restart"]
+    target: str | None = None
+    ignore: tuple[str, ...] = ()
+    include: tuple[str, ...] = ()
+    initial_sync: bool = False
+    exec: WatchExec | None = None
+
+    @model_validator(mode="after")
+    def _what_the_action_needs(self) -> Watch:
+        if self.action.startswith("sync"):
+            if not self.target:
+                raise ValueError(f"action {self.action!r} needs a target (where files go)")
+            if not self.target.startswith("/"):
+                raise ValueError(f"target {self.target!r}: write an absolute path in the container")
+        if self.action == "sync+exec" and self.exec is None:
+            raise ValueError("action 'sync+exec' needs exec (the command to run after a sync)")
+        if self.exec is not None and self.action != "sync+exec":
+            raise ValueError(f"exec is for action 'sync+exec', not {self.action!r}")
+        return self
+
+
 class Build(Model):
     """How to build a service's image. Paths are relative to the stack file's folder."""
 
@@ -541,6 +584,8 @@ class Service(Model):
     pull_policy: Literal["always", "missing", "never", "build"] | None = None
     proxy: Proxy | None = None
     update: UpdatePolicy = UpdatePolicy()
+    # `deployer watch` (and `up --watch`): what to do when the service's files change.
+    watch: tuple[Watch, ...] = ()
     rollback: RollbackPolicy | None = None  # Swarm only
     # Swarm only (Compose's deploy.mode, deploy.placement); a single engine notes and ignores.
     mode: Literal["replicated", "global"] = "replicated"
@@ -565,6 +610,8 @@ class Service(Model):
     def _image_or_build(self) -> Service:
         if (self.image is None) == (self.build is None):
             raise ValueError("give exactly one of 'image' or 'build'")
+        if self.build is None and any(rule.action == "rebuild" for rule in self.watch):
+            raise ValueError("watch: a 'rebuild' rule needs 'build' (an image is not rebuilt)")
         return self
 
     @field_validator("tmpfs", mode="before")

@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from deployer.stackfile.compose_develop import watch_rules
 from deployer.stackfile.interpolate import InterpolationError, read_env_file
 
 if TYPE_CHECKING:
@@ -25,7 +26,7 @@ SERVICE_KEYS = {
     "container_name", "labels", "init", "stop_grace_period", "stop_signal", "mem_limit",
     "mem_reservation", "cpus", "pids_limit", "profiles", "secrets", "configs", "hostname",
     "domainname", "extra_hosts", "shm_size", "sysctls", "pid", "ipc", "privileged", "devices",
-    "group_add", "network_mode", "pull_policy", "mac_address", "device_cgroup_rules",
+    "group_add", "network_mode", "pull_policy", "mac_address", "device_cgroup_rules", "develop",
 }  # fmt: skip
 CONDITIONS = {
     "service_started": "started",
@@ -64,7 +65,7 @@ _SHAPES: dict[str, tuple[str, ...]] = {
     "deploy.placement.constraints": ("list",), "deploy.placement.preferences": ("list",),
     "deploy.placement.max_replicas_per_node": ("int",),
     "deploy.resources.reservations": ("map",), "logging.driver": ("str",),
-    "logging.options": ("map",),
+    "logging.options": ("map",), "develop": ("map",), "develop.watch": ("list",),
 }  # fmt: skip
 _ITEMS: dict[str, tuple[str, ...]] = {
     # What the items of a list (or the values of a mapping) may be.
@@ -209,6 +210,10 @@ def service_fields(
         fields["resources"] = resources
     if "logging" in body:
         fields["logging"] = _logging(body["logging"])
+    if isinstance(body.get("develop"), dict):
+        rules = watch_rules(body["develop"], prefix, doc, warn, problems, "build" in body)
+        if rules:
+            fields["watch"] = rules
     fields["networks"] = (
         [] if "network_mode" in body
         else _networks(body.get("networks"), body.get("container_name"))

@@ -24,7 +24,7 @@ MODELS = [
     "Stack", "Service", "Build", "Port", "Healthcheck", "HttpProbe", "Resources", "Reservations",
     "DependsOn", "Mount", "Volume", "Network", "NetworkAttachment", "File", "Secret", "SecretUse",
     "Config", "ConfigUse", "Proxy", "RateLimit", "UpdatePolicy", "RollbackPolicy", "Placement",
-    "Ulimit", "Logging",
+    "Ulimit", "Logging", "Watch", "WatchExec",
 ]  # fmt: skip
 
 

@@ -28,6 +28,7 @@ from deployer.model.spec import (
     Ulimit,
     UpdatePolicy,
     Volume,
+    Watch,
 )
 from deployer.targets.kubernetes.render import Export, Options, export
 
@@ -179,6 +180,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "configs": {"configs": ("settings",)},
     "update": {"update": UpdatePolicy(drain_timeout="3s")},
     "rollback": {"rollback": RollbackPolicy(order="stop-first")},
+    "watch": {"watch": (Watch(path="src", action="sync", target="/app"),)},
 }
 UNREPRESENTED = {"name", "build", "proxy"}  # identity; covered by image and the proxy tests
 

@@ -584,6 +584,9 @@ class _Renderer:
             )
         if service.init:
             self.warn(name, "init", "no init process option; add one (tini) to the image")
+        if service.watch:
+            self.warn(name, "watch", "deployer watch is an inner loop on one engine; a cluster "
+                      "takes new images through its Deployments")  # fmt: skip
         for attachment in service.networks:
             if attachment.aliases:
                 self.warn(
