@@ -46,6 +46,8 @@ class FakeEngine:
         # remove_network answers "has active endpoints" this many times first (as the real
         # engine can, a moment after the last container on the network was removed).
         self.endpoints_linger = 0
+        self.archives: list[tuple[str, str, bytes]] = []  # put_archive: container, folder, tar
+        self.execs: list[tuple[str, list[str]]] = []  # every exec: container, command
 
     def ping(self) -> None:
         return None
@@ -183,8 +185,20 @@ class FakeEngine:
             raise NotFound(f"reading logs of {container_id[:12]}: no such container")
         return "log line\n"
 
-    def exec(self, container_id: str, command: list[str]) -> tuple[int, str]:
+    def put_archive(self, container_id: str, folder: str, data: bytes) -> None:
+        self.calls.append(f"put {self.container_state[container_id].name}:{folder}")
+        self.archives.append((self.container_state[container_id].name, folder, data))
+
+    def exec(
+        self,
+        container_id: str,
+        command: list[str],
+        *,
+        user: str | None = None,
+        workdir: str | None = None,
+    ) -> tuple[int, str]:
         name = self.container_state[container_id].name
+        self.execs.append((name, list(command)))
         action = command[3] if len(command) > 3 else ""
         if action == "reload":
             self.proxy_configs[name] = command[-1]

@@ -32,6 +32,7 @@ COMMANDS = {
         "stack_commands",
     ),
     **dict.fromkeys(["logs", "exec", "run"], "operations"),
+    "watch": "watch",
     **dict.fromkeys(["import", "images", "gc"], "setup"),
     "export": "export",
     "cluster": "cluster",

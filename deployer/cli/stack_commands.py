@@ -151,6 +151,9 @@ def up(
             help="attached, as --abort-on-container-exit; SERVICE's exit code is deployer's",
         ),
     ] = None,
+    watch: Annotated[
+        bool, typer.Option("--watch", help="then apply the watch rules to file changes")
+    ] = False,
     target_name: TargetOption = None,
     registry: RegistryOption = None,
 ) -> int:
@@ -159,6 +162,9 @@ def up(
     if pull not in {"always", "missing", "never"}:
         raise typer.BadParameter(f"{pull!r}: choose always, missing or never", param_hint="--pull")
     policy: Literal["always", "missing", "never"] = pull  # type: ignore[assignment]
+    if watch and (attach or abort_on_exit or exit_code_from):
+        raise typer.BadParameter("watch or attach, not both: each follows until Ctrl-C",
+                                 param_hint="--watch")  # fmt: skip
     stack = _scaled(source(ctx, files, project).stack(), scale or [])
     if exit_code_from is not None and exit_code_from not in {s.name for s in stack.services}:
         from deployer.model.errors import NotFound
@@ -177,6 +183,10 @@ def up(
     with progress(json_output) as report:
         deployment = target.up(stack, request, report)
     _print_deployment(target, deployment, json_output)
+    if watch:
+        from deployer.cli.watch import watch_until_interrupted
+
+        return watch_until_interrupted(target, stack, Request(), json_output)
     if not (attach or abort_on_exit or exit_code_from):
         return 0
     from deployer.cli.operations import LogPrinter

@@ -245,12 +245,23 @@ class DockerEngine:
             raw: bytes = self.api.logs(container_id, tail=lines, stdout=True, stderr=True)
         return raw.decode(errors="replace")
 
-    def exec(self, container_id: str, command: list[str]) -> tuple[int, str]:
+    def exec(
+        self,
+        container_id: str,
+        command: list[str],
+        *,
+        user: str | None = None,
+        workdir: str | None = None,
+    ) -> tuple[int, str]:
         with translated(f"running {command[0]} in {container_id[:12]}"):
-            created = self.api.exec_create(container_id, command)
+            created = self.api.exec_create(container_id, command, user=user or "", workdir=workdir)
             output: bytes = self.api.exec_start(created["Id"])
             code = self.api.exec_inspect(created["Id"])["ExitCode"]
         return exit_code(code), output.decode(errors="replace")
+
+    def put_archive(self, container_id: str, folder: str, data: bytes) -> None:
+        with translated(f"copying files into {container_id[:12]}:{folder}"):
+            self.api.put_archive(container_id, folder, data)
 
     # -- networks -----------------------------------------------------------------------------
 

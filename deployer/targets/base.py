@@ -88,6 +88,7 @@ class Request:
     attach: bool = False
     abort_on_exit: bool = False
     exit_code_from: str | None = None
+    watch: bool = False  # up: then watch the services' files (deployer watch)
     # logs
     follow: bool = False
     since: str | None = None
@@ -121,6 +122,10 @@ class Target(Protocol):
     def attach(self, stack: str, request: Request, show: Show, report: Report) -> int:
         """After `up`: the stack's lines from `request.since` until Ctrl-C (exit 0) or, with
         abort_on_exit, until a container exits (then the exit code of `exit_code_from`'s)."""
+        ...
+
+    def watch(self, stack: Stack, request: Request, report: Report, stop: Stopper) -> int:
+        """Apply the services' watch rules to their file changes until `stop` (Ctrl-C): 0."""
         ...
 
     def builder(self) -> Engine:

@@ -20,7 +20,7 @@ if TYPE_CHECKING:  # types only: status, ls and down never load the models
 
 _UP = ("services", "no_deps", "force_recreate", "no_build", "pull", "scale", "no_bootstrap",
        "timeout", "lock_timeout", "engine_health", "attach", "abort_on_exit",
-       "exit_code_from")  # fmt: skip
+       "exit_code_from", "watch")  # fmt: skip
 SUPPORT = {
     "up": Support.of(*_UP),
     "plan": Support.of(),
@@ -37,6 +37,7 @@ SUPPORT = {
     "build": Support.of("services", "no_cache"),
     "pull": Support.of("services"),
     "gc": Support.of("everything"),
+    "watch": Support.of("services", "no_up"),
     "images": Support.of("which", "force"),
 }
 
@@ -144,3 +145,25 @@ class EngineTarget:
         how = attached.Attach(abort_on_exit=request.abort_on_exit or bool(request.exit_code_from),
                               exit_code_from=request.exit_code_from)  # fmt: skip
         return attached.attach(self.engine, stack, request.since, how, show, report)
+
+    def watch(self, stack: Stack, request: Request, report: Report, stop: Stopper) -> int:
+        from deployer import api, operate
+        from deployer.targets.engine.observe import named_services
+        from deployer.targets.engine.watch import Watcher
+
+        engine = self.engine
+        names = list(request.services) or [s.name for s in stack.services if s.watch]
+        api.selected(stack, names, deps=False)  # an unknown name is exit 7
+
+        def rebuild(current: Stack, name: str) -> None:
+            options = api.UpOptions(services=(name,), no_deps=True)
+            api.up(current, engine, report, request.timeout, options=options)
+
+        def restart(current: Stack, name: str) -> None:
+            operate.restart(current, [name], engine=engine, report=report)
+
+        named_services(observe(engine, stack.name), names)  # they run: `up` first otherwise
+        watcher = Watcher(engine, stack, names, report, rebuild, restart)
+        watcher.initial_sync()
+        watcher.run(stop)  # type: ignore[arg-type]
+        return 0

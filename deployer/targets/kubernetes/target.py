@@ -81,3 +81,6 @@ class KubernetesTarget:
 
     def attach(self, stack: str, request: Request, show: Show, report: Report) -> int:
         self._refused("up")
+
+    def watch(self, stack: Stack, request: Request, report: Report, stop: Stopper) -> int:
+        self._refused("watch")

@@ -38,6 +38,7 @@ SUPPORT = {
             "abort_on_exit": "a swarm replaces a task that exits; it never stops a service for it",
             "exit_code_from": "a swarm replaces a task that exits; run the check on an engine "
             "(`up --target engine --exit-code-from SERVICE`)",
+            "watch": "the inner loop runs on one engine: `up --watch --target engine`",
         },
     ),
     "plan": Support.of("registry"),
@@ -82,6 +83,10 @@ SUPPORT = {
     ),
     # Base images are made where deployer builds (the local engine or DEPLOYER_BUILD_HOST).
     "images": Support.of("which", "force"),
+    "watch": Support.refused(
+        "the inner loop syncs and rebuilds on one engine, next to your files: "
+        "`watch --target engine` (or `up --watch --target engine`)"
+    ),
     "gc": Support.refused(
         "gc removes throwaway stacks of dead test sessions from one engine; run it there"
     ),
@@ -174,4 +179,7 @@ class SwarmTarget:
         raise AssertionError("refused by support()")
 
     def attach(self, stack: str, request: Request, show: Show, report: Report) -> int:
+        raise AssertionError("refused by support()")
+
+    def watch(self, stack: Stack, request: Request, report: Report, stop: Stopper) -> int:
         raise AssertionError("refused by support()")
