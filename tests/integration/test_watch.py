@@ -15,6 +15,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+import docker
 import pytest
 
 from tests.integration.conftest import ROOT, cli, unique_name
@@ -27,6 +28,19 @@ stack = Stack(name={name!r}, services=(
             ports=[Port(container=8000)],
             watch=(Watch(path="site", action="sync", target="/srv", initial_sync=True,
                          ignore=("*.swp",)),)),
+))
+"""
+ACTIONS = """from deployer import Port, Service, Stack, Watch, WatchExec
+stack = Stack(name={name!r}, services=(
+    Service(name="web", image="deployer/python:bookworm", init=True,
+            command=["python3", "-u", "-m", "http.server", "8000", "-d", "/srv"],
+            ports=[Port(container=8000)],
+            watch=(
+                Watch(path="conf", action="sync+restart", target="/conf"),
+                Watch(path="hooks", action="sync+exec", target="/hooks",
+                      exec=WatchExec(command=("cp", "/hooks/page.html", "/srv/hooked.html"))),
+                Watch(path="bump", action="restart"),
+            )),
 ))
 """
 REBUILT = """from pathlib import Path
@@ -157,5 +171,53 @@ def test_a_rebuild_rolls_out_under_load_without_a_failed_request(
         print(f"save to new response: {seconds:.1f}s; {load.result.requests} requests, "
               f"{load.failed} failed")  # fmt: skip
         assert load.failed == 0, load.result.failures[:5]
+        # A save that breaks the app: its successor never turns healthy, the old version keeps
+        # serving, and watch says why and goes on watching.
+        with Load(url, clients=4) as broken_load:
+            broken_load.wait_for(20)
+            source.write_text(source.read_text() + "\nthis is not python\n")
+            _until(lambda: any("web: rebuild failed" in line for line in SAID), 240,
+                   "the failed rebuild reported")  # fmt: skip
+            broken_load.wait_for(20)
+        assert '"v":2' in _get(url).replace(" ", "")
+        assert broken_load.failed == 0, broken_load.result.failures[:5]
     finally:
         assert _interrupt(watcher) == 0
+
+
+def test_restart_and_exec_rules_act_on_the_running_replicas(
+    tmp_path: Path, cleanup: list[str], docker_api: docker.APIClient
+) -> None:
+    name = unique_name("watch")
+    cleanup.append(name)
+    for folder in ("conf", "hooks", "bump"):
+        (tmp_path / folder).mkdir()
+    (tmp_path / "stack.py").write_text(ACTIONS.format(name=name))
+    up = cli("up", cwd=tmp_path)
+    assert up.returncode == 0, up.stderr
+    url = _url(name, "web", tmp_path)
+    container = f"{name}-web-1"
+
+    def started() -> str:
+        return str(docker_api.inspect_container(container)["State"]["StartedAt"])
+
+    watcher = _watching(tmp_path / "stack.py")
+    try:
+        first = started()
+        (tmp_path / "conf" / "app.ini").write_text("level=debug")
+        _until(lambda: started() != first, 60, "the replica restarted after the sync")
+        code, output = _exec(docker_api, container, ["cat", "/conf/app.ini"])
+        assert (code, output) == (0, "level=debug")
+        (tmp_path / "hooks" / "page.html").write_text("hooked")
+        _until(lambda: _get(url + "/hooked.html") == "hooked", 60, "the exec rule's copy served")
+        second = started()
+        (tmp_path / "bump" / "now").write_text("1")
+        _until(lambda: started() != second, 60, "the replica restarted")
+    finally:
+        assert _interrupt(watcher) == 0
+
+
+def _exec(docker_api: docker.APIClient, container: str, command: list[str]) -> tuple[int, str]:
+    created = docker_api.exec_create(container, command)
+    output = docker_api.exec_start(created["Id"]).decode()
+    return int(docker_api.exec_inspect(created["Id"])["ExitCode"]), output

@@ -12,7 +12,7 @@ from deployer.core.plan import Plan
 from deployer.core.status import Deployment, LogLine, ReplicaStatus, StackSummary
 from deployer.engine import Engine
 from deployer.targets.base import Request, Show, Stopper, Support, TargetName
-from deployer.targets.engine import attached, logs, remove, rules
+from deployer.targets.engine import logs, remove, rules
 from deployer.targets.engine.observe import observe, stacks, statuses
 
 if TYPE_CHECKING:  # types only: status, ls and down never load the models
@@ -142,6 +142,8 @@ class EngineTarget:
         return self.engine
 
     def attach(self, stack: str, request: Request, show: Show, report: Report) -> int:
+        from deployer.targets.engine import attached  # stops replicas: not on ls's path
+
         how = attached.Attach(abort_on_exit=request.abort_on_exit or bool(request.exit_code_from),
                               exit_code_from=request.exit_code_from)  # fmt: skip
         return attached.attach(self.engine, stack, request.since, how, show, report)
