@@ -195,7 +195,6 @@ def test_restart_and_exec_rules_act_on_the_running_replicas(
     (tmp_path / "stack.py").write_text(ACTIONS.format(name=name))
     up = cli("up", cwd=tmp_path)
     assert up.returncode == 0, up.stderr
-    url = _url(name, "web", tmp_path)
     container = f"{name}-web-1"
 
     def started() -> str:
@@ -209,6 +208,7 @@ def test_restart_and_exec_rules_act_on_the_running_replicas(
         code, output = _exec(docker_api, container, ["cat", "/conf/app.ini"])
         assert (code, output) == (0, "level=debug")
         (tmp_path / "hooks" / "page.html").write_text("hooked")
+        url = _url(name, "web", tmp_path)  # a restart takes a new ephemeral host port
         _until(lambda: _get(url + "/hooked.html") == "hooked", 60, "the exec rule's copy served")
         second = started()
         (tmp_path / "bump" / "now").write_text("1")
