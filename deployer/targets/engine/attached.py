@@ -71,8 +71,10 @@ def attach(
         every = {c.labels.get(labels.SERVICE, "") for c in observed.containers}
         replicas.stop(engine, observed, every, report)
     if how.exit_code_from:
-        (chosen,) = _of_service(engine.containers(selector), how)[:1]
-        return engine.inspect_container(chosen.id).exit_code
+        chosen = _of_service(engine.listed_containers(selector), how)
+        if not chosen:  # removed meanwhile (by another `down`)
+            raise NotFound(f"--exit-code-from {how.exit_code_from}: its container is gone")
+        return engine.inspect_container(chosen[0].id).exit_code
     return engine.inspect_container(exited.id).exit_code
 
 
