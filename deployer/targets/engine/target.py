@@ -13,7 +13,7 @@ from deployer.core.status import Deployment, LogLine, ReplicaStatus, StackSummar
 from deployer.engine import Engine
 from deployer.targets.base import Request, Show, Stopper, Support, TargetName
 from deployer.targets.engine import logs, remove, rules
-from deployer.targets.engine.observe import observe, stacks, statuses
+from deployer.targets.engine.observe import named_services, observe, stacks, statuses
 
 if TYPE_CHECKING:  # types only: status, ls and down never load the models
     from deployer.model.spec import Stack
@@ -150,7 +150,6 @@ class EngineTarget:
 
     def watch(self, stack: Stack, request: Request, report: Report, stop: Stopper) -> int:
         from deployer import api, operate
-        from deployer.targets.engine.observe import named_services
         from deployer.targets.engine.watch import Watcher
 
         engine = self.engine

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from deployer.core.events import Note, Report, Warning
 from deployer.core.state import ContainerInfo
-from deployer.core.watching import Changed, Trigger, root_of, triggers, watched_paths
+from deployer.core.watching import Changed, Trigger, root_of, seen_by, triggers, watched_paths
 from deployer.engine import Engine
 from deployer.model.errors import DeployerError, Interrupted, StackError
 from deployer.model.spec import Stack
@@ -70,11 +70,13 @@ class Watcher:
             for rule in self.stack.service(name).watch:
                 if rule.initial_sync and rule.action.startswith("sync"):
                     root = root_of(self.stack, rule)
-                    files = [p for p in sorted(root.rglob("*")) if p.is_file()] or [root]
-                    batch = triggers(self.stack, [name], [(p, False) for p in files])
-                    for trigger in batch:
-                        if trigger.rule == rule:
-                            self.sync(trigger)
+                    paths = [p for p in sorted(root.rglob("*")) if p.is_file()] or [root]
+                    files = [
+                        Changed(path, relative, deleted=False)
+                        for path in paths
+                        if (relative := seen_by(rule, root, path)) is not None
+                    ]
+                    self.sync(Trigger(name, rule, files))
 
     def run(self, stop: threading.Event) -> None:
         """Until `stop` is set (Ctrl-C sets it): each batch of changes, applied in turn."""
@@ -161,16 +163,8 @@ class Watcher:
 
         context = self.stack.resolve(build.context).resolve()
         sent = {context / path for path in context_files(context, build.dockerfile)}
-        return any(f.deleted or f.host in sent or not _under(f.host, context)
+        return any(f.deleted or f.host in sent or not f.host.is_relative_to(context)
                    for f in trigger.files)  # fmt: skip
-
-
-def _under(path: Path, folder: Path) -> bool:
-    try:
-        path.relative_to(folder)
-    except ValueError:
-        return False
-    return True
 
 
 def _tar(files: list[Changed], trigger: Trigger) -> bytes:
