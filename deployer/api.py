@@ -25,11 +25,12 @@ from deployer.targets.engine.reconcile import reconcile
 LOCK_TIMEOUT = 600.0  # seconds a deploy waits for another one of the same stack
 
 
-def connect() -> Engine:
-    """The engine that DOCKER_HOST (or the default socket) names; raises if none answers."""
+def connect(stack: Stack | str | None = None) -> Engine:
+    """The engine a stack's `engine` names, else the one -H chose, else DOCKER_HOST's (or the
+    Docker context's, or the default socket); raises if none answers."""
     from deployer.engine.docker_engine import connect  # docker loads only when connecting
 
-    return connect()
+    return connect(stack.engine if isinstance(stack, Stack) else None)
 
 
 def checked(stack: Stack, source: str = "stack") -> Stack:
@@ -43,7 +44,7 @@ def checked(stack: Stack, source: str = "stack") -> Stack:
 
 def plan(stack: Stack, engine: Engine | None = None, report: Report = log) -> Plan:
     """What `up` would do. Builds nothing and changes nothing; unbuilt images count as rebuilt."""
-    engine = engine or connect()
+    engine = engine or connect(stack)
     stack = checked(stack)
     resolved = images.resolve_without_building(engine, stack)
     desired = DesiredStack(stack, resolved)
@@ -75,8 +76,8 @@ def up(
 ) -> Deployment:
     """Converge the engine to `stack` and return once every container is healthy."""
     stack = checked(stack)
-    engine = engine or connect()
-    with DeployLock(stack.name, lock_timeout, report, engine.identity()):
+    engine = engine or connect(stack)
+    with DeployLock(stack.name, lock_timeout, report, engine, "up"):
         return _up(stack, engine, report, timeout, bootstrap, options)
 
 
@@ -166,8 +167,8 @@ def rollback(
     with no previous version stay as they run now. Rolling back twice returns to the newer one.
     """
     stack = checked(stack)
-    engine = engine or connect()
-    with DeployLock(stack.name, lock_timeout, report, engine.identity()):
+    engine = engine or connect(stack)
+    with DeployLock(stack.name, lock_timeout, report, engine, "rollback"):
         observed = observe(engine, stack.name)
         services = []
         found_previous = False
@@ -226,7 +227,7 @@ def gc(engine: Engine | None = None, report: Report = log, everything: bool = Fa
     for name, session in dead:
         report(Note(f"removing throwaway stack {name}"))
         only = {labels.THROWAWAY: "1", labels.SESSION: session}
-        with DeployLock(name, LOCK_TIMEOUT, report, engine.identity()):
+        with DeployLock(name, LOCK_TIMEOUT, report, engine, "gc"):
             how = remove.Removal(stop_timeout=0, remove_volumes=True, only=only)
             removed += remove.down(name, engine, report, how)
     return removed
@@ -235,7 +236,7 @@ def gc(engine: Engine | None = None, report: Report = log, everything: bool = Fa
 def status(stack: Stack | str, engine: Engine | None = None) -> list[ReplicaStatus]:
     """One entry per container of the stack, read from labels (stack.py is not needed)."""
     name = stack_name(stack)
-    engine = engine or connect()
+    engine = engine or connect(stack)
     return _statuses(observe(engine, name))
 
 
@@ -258,7 +259,7 @@ def down(
     built for the stack go too.
     """
     name = stack_name(stack)
-    engine = engine or connect()
+    engine = engine or connect(stack)
     how = remove.Removal(stop_timeout, remove_images, remove_volumes, lock_timeout)
     return remove.down(name, engine, report, how)
 

@@ -60,7 +60,7 @@ def logs(
     """Every replica's log lines in time order; with `follow`, then live until `stop_event`
     (or the consumer stops iterating), taking in replicas that appear meanwhile."""
     return log_streams.stack_lines(
-        engine or api.connect(), stack_name(stack), services,
+        engine or api.connect(stack), stack_name(stack), services,
         follow=follow, since=since, tail=tail, stop_event=stop_event,
     )  # fmt: skip
 
@@ -95,7 +95,7 @@ def exec_command(
     `tty` defaults to whether stdin is a terminal: raw mode and window size then, plain pipes
     otherwise (stdin forwarded until it ends when `interactive`).
     """
-    engine = engine or api.connect()
+    engine = engine or api.connect(stack)
     container = _replica(engine, stack_name(stack), service, index)
     use_tty = sys.stdin.isatty() if tty is None else tty
     session = engine.exec_session(
@@ -124,12 +124,12 @@ def run_once(
 
     Its dependencies are brought up first unless `deps` is False; `remove` leaves nothing.
     """
-    engine = engine or api.connect()
+    engine = engine or api.connect(stack)
     chosen = api.selected(stack, [service], deps)
     needed = chosen - {service}
     built = images.prepare(engine, stack, report, services=chosen)
     desired = DesiredStack(stack, built)
-    with DeployLock(stack.name, api.LOCK_TIMEOUT, report, engine.identity()):
+    with DeployLock(stack.name, api.LOCK_TIMEOUT, report, engine, "run"):
         api.converge(stack, engine, desired, report, only=needed)
     use_tty = sys.stdin.isatty() if tty is None else tty
     plan = one_off_plan(desired, service, command, env or {}, use_tty, interactive)
@@ -193,9 +193,9 @@ def stop(
 ) -> int:
     """Stop running replicas (dependants first), each with its grace period. Docker will not
     restart them; `start` or `up` does. Returns how many stopped."""
-    engine = engine or api.connect()
+    engine = engine or api.connect(stack)
     observed = observe(engine, stack_name(stack))
-    with DeployLock(observed.stack, api.LOCK_TIMEOUT, report, engine.identity()):
+    with DeployLock(observed.stack, api.LOCK_TIMEOUT, report, engine, "stop"):
         return replicas.stop(engine, observed, named_services(observed, services), report)
 
 
@@ -208,9 +208,9 @@ def start(
     timeout: float = 120.0,
 ) -> int:
     """Start stopped replicas (dependencies first) and wait until they are healthy."""
-    engine = engine or api.connect()
+    engine = engine or api.connect(stack)
     observed = observe(engine, stack_name(stack))
-    with DeployLock(observed.stack, api.LOCK_TIMEOUT, report, engine.identity()):
+    with DeployLock(observed.stack, api.LOCK_TIMEOUT, report, engine, "start"):
         return replicas.start(engine, observed, named_services(observed, services), report, timeout)
 
 
@@ -222,8 +222,8 @@ def restart(
     report: Report = log,
 ) -> int:
     """Restart running replicas one at a time; behind a proxy, out of rotation meanwhile."""
-    engine = engine or api.connect()
-    with DeployLock(stack.name, api.LOCK_TIMEOUT, report, engine.identity()):
+    engine = engine or api.connect(stack)
+    with DeployLock(stack.name, api.LOCK_TIMEOUT, report, engine, "restart"):
         observed = observe(engine, stack.name)
         chosen = named_services(observed, services)
         desired = DesiredStack(stack, images.resolve_without_building(engine, stack))
@@ -243,7 +243,7 @@ class ReplicaStats:
 
 def stats(stack: Stack | str, engine: Engine | None = None) -> list[ReplicaStats]:
     """CPU and memory of every running replica (sampled by the engine, in parallel)."""
-    engine = engine or api.connect()
+    engine = engine or api.connect(stack)
     running = [c for c in observe(engine, stack_name(stack)).containers if c.state == "running"]
     if not running:
         return []
@@ -261,7 +261,7 @@ def build(
     report: Report = log,
 ) -> dict[str, str]:
     """Build the services' images (those with `build`); service -> image reference."""
-    engine = engine or api.connect()
+    engine = engine or api.connect(stack)
     chosen = api.selected(stack, list(services), deps=False) if services else None
     built = images.prepare(engine, stack, report, services=chosen, no_cache=no_cache)
     return {
@@ -280,7 +280,7 @@ def pull(
 ) -> dict[str, str]:
     """Pull the services' images (those with `image`); deployer's own bases are bootstrapped,
     since no registry serves them. Service -> image id."""
-    engine = engine or api.connect()
+    engine = engine or api.connect(stack)
     chosen = api.selected(stack, list(services), deps=False) if services else None
     found = {}
     for service in stack.services:

@@ -74,6 +74,22 @@ REAPER_SWARM = f"{PREFIX}.reaper.swarm"
 # Which base image a deployer-built base image is (python, nginx), for `images` listing.
 BASE_IMAGE = f"{PREFIX}.base-image"
 VERSION = f"{PREFIX}.version"
+# The deploy lock (deployer.deploy.lock): a marker container per stack, never started, whose
+# labels say who holds it. Its name has a dot, which no stack's container names have.
+LOCK = f"{PREFIX}.lock"
+LOCK_PID = f"{PREFIX}.lock.pid"
+LOCK_HOST = f"{PREFIX}.lock.host"
+LOCK_MACHINE = f"{PREFIX}.lock.machine"
+LOCK_SINCE = f"{PREFIX}.lock.since"
+LOCK_WHAT = f"{PREFIX}.lock.what"
+# The marker's image: one small file (the lease), imported when an engine lacks it.
+LOCK_IMAGE = "deployer/lock:1"
+LEASE_FILE = "lease"
+
+
+def lock_name(stack: str) -> str:
+    return f"deployer-lock.{stack}"
+
 
 FORMAT_VERSION = "1"
 

@@ -1,77 +1,154 @@
-"""One deploy at a time per stack and engine: an flock'd file on this host.
+"""One deploy at a time per stack and engine: a lock that lives on the engine itself.
 
-The kernel drops an flock when its holder dies, however it dies, so a lock left by a killed
-process is simply taken over; the holder's note in the file says who that was.
+The lock is a marker the engine creates by name (a container that never runs): creating a name
+that exists answers 409, so of two deployers, wherever they run and however they spell the
+engine's address, exactly one gets it. The marker's labels say who holds it, since when and
+for what; the holder renews a lease on it while it works, and releases it on every way out.
 
-The file lives in this user's private runtime folder (deployer.local.private), never in a folder
-another user can write, and is keyed on the engine's own id: however DOCKER_HOST spells it, one
-engine is one lock.
+A holder that died is noticed two ways: on the machine it ran on, its pid is gone (taken over at
+once); anywhere else, its lease stops moving for LEASE_SECONDS (measured on the waiter's own
+clock, so two machines' clocks never have to agree).
 """
 
 from __future__ import annotations
 
-import fcntl
+import hashlib
 import os
-import re
 import socket
+import threading
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 
+from deployer.core import labels
 from deployer.core.events import LockWaiting, Report, Warning
-from deployer.local.private import open_private_file, private_dir, runtime_dir
-from deployer.model.errors import LockBusy
+from deployer.engine.protocol import Claim, Engine
+from deployer.model.errors import DeployerError, LockBusy
 
-POLL_SECONDS = 0.2
-_NOTE_BYTES = 512
+POLL_SECONDS = 0.5
+LEASE_SECONDS = 20.0  # a lease that has not moved for this long belongs to a holder that is gone
+RENEW_SECONDS = LEASE_SECONDS / 4
 
 
-def lock_path(stack: str, engine_id: str) -> Path:
-    """Where the lock of `stack` on the engine whose id is `engine_id` lives (the folder is
-    made, private, if missing)."""
-    chosen = os.environ.get("DEPLOYER_LOCK_DIR")
-    folder = private_dir(Path(chosen)) if chosen else runtime_dir("locks")
-    engine = re.sub(r"[^A-Za-z0-9_.-]+", "_", engine_id or "default")
-    return folder / f"{engine}--{stack}.lock"
+def this_machine() -> str:
+    """A short id of this machine (its machine-id hashed; the host name without one)."""
+    try:
+        seed = Path("/etc/machine-id").read_text().strip()
+    except OSError:
+        seed = ""
+    return hashlib.sha256((seed or socket.gethostname()).encode()).hexdigest()[:12]
+
+
+@dataclass(frozen=True)
+class Holder:
+    """Who holds a lock, read from its marker's labels."""
+
+    pid: int
+    host: str
+    machine: str
+    since: str
+    what: str
+
+    @classmethod
+    def of(cls, claim: Claim) -> Holder:
+        found = claim.labels
+        pid = found.get(labels.LOCK_PID, "")
+        return cls(
+            pid=int(pid) if pid.isdigit() else 0,
+            host=found.get(labels.LOCK_HOST, "?"),
+            machine=found.get(labels.LOCK_MACHINE, ""),
+            since=found.get(labels.LOCK_SINCE, "?"),
+            what=found.get(labels.LOCK_WHAT, "a deploy"),
+        )
+
+    def text(self) -> str:
+        return f"{self.what} by pid {self.pid} on {self.host}, since {self.since}"
+
+    def gone_from_here(self) -> bool:
+        """Its process was on this machine and is no longer running."""
+        if self.machine != this_machine() or self.pid <= 0:
+            return False
+        try:
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:  # another user's live process
+            return False
+        return False
 
 
 class DeployLock:
-    def __init__(self, stack: str, timeout: float, report: Report, engine_id: str = "") -> None:
-        """`engine_id`: the engine's own id (Engine.identity()), so that two spellings of one
-        engine's address share the lock."""
+    def __init__(
+        self, stack: str, timeout: float, report: Report, engine: Engine, what: str = "deploy"
+    ) -> None:
+        """The lock of `stack` on `engine`, for `what` (up, down, ...): wait up to `timeout`
+        seconds for another holder, then LockBusy (exit 8)."""
         self.stack = stack
         self.timeout = timeout
         self.report = report
-        self.engine_id = engine_id
-        self.fd = -1
+        self.engine = engine
+        self.what = what
+        self.claim_id = ""
+        self._stop = threading.Event()
+        self._renewer: threading.Thread | None = None
+
+    def _labels(self) -> dict[str, str]:
+        return {
+            labels.LOCK: self.stack,
+            labels.LOCK_PID: str(os.getpid()),
+            labels.LOCK_HOST: socket.gethostname(),
+            labels.LOCK_MACHINE: this_machine(),
+            labels.LOCK_SINCE: datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            labels.LOCK_WHAT: self.what,
+        }
 
     def __enter__(self) -> DeployLock:
-        path = lock_path(self.stack, self.engine_id)
-        self.fd = open_private_file(path.parent, path.name)
+        name = labels.lock_name(self.stack)
         deadline = time.monotonic() + self.timeout
         told = False
-        while not self._try():
-            holder = self._note()
-            if time.monotonic() >= deadline:
-                os.close(self.fd)
+        seen: tuple[str, int] | None = None  # the holder's claim and lease, as last read
+        seen_at = time.monotonic()
+        while True:
+            claim_id = self.engine.claim(name, self._labels())
+            if claim_id:
+                self.claim_id = claim_id
+                break
+            held = self.engine.claim_info(name)
+            if held is None:
+                continue  # released between the two calls: try again at once
+            holder = Holder.of(held)
+            now = time.monotonic()
+            if seen != (held.id, held.lease):
+                seen, seen_at = (held.id, held.lease), now
+            if holder.gone_from_here() or now - seen_at >= LEASE_SECONDS:
+                why = "its process is gone" if holder.gone_from_here() else "its lease ran out"
+                self.report(Warning(f"took over the deploy lock of {holder.text()} ({why})"))
+                self.engine.release_claim(held.id)  # by id: never a newer holder's marker
+                continue
+            if now >= deadline:
                 raise LockBusy(
-                    f"another deploy of stack {self.stack} is running ({holder}); gave up after "
-                    f"{self.timeout:.0f}s",
+                    f"another deploy of stack {self.stack} is running ({holder.text()}); gave "
+                    f"up after {self.timeout:.0f}s",
                     hint="wait for it to finish, or pass a longer --lock-timeout",
                 )
             if not told:
-                self.report(LockWaiting(self.stack, holder))
+                self.report(LockWaiting(self.stack, holder.text()))
                 told = True
-            time.sleep(POLL_SECONDS)
-        previous = self._note()
-        if previous:
-            self.report(
-                Warning(f"took over a stale deploy lock ({previous}; that process is gone)")
-            )
-        os.ftruncate(self.fd, 0)
-        os.pwrite(self.fd, self._own_note().encode(), 0)
+            time.sleep(min(POLL_SECONDS, max(0.0, deadline - now)))
+        self._renewer = threading.Thread(target=self._renew, name="deploy-lock-lease", daemon=True)
+        self._renewer.start()
         return self
+
+    def _renew(self) -> None:
+        lease = 0
+        while not self._stop.wait(RENEW_SECONDS):
+            lease += 1
+            try:
+                self.engine.renew_claim(self.claim_id, lease)
+            except DeployerError:
+                return  # the engine is out of reach: the deploy itself fails and says so
 
     def __exit__(
         self,
@@ -79,22 +156,12 @@ class DeployLock:
         error: BaseException | None,
         trace: TracebackType | None,
     ) -> None:
-        os.ftruncate(self.fd, 0)  # an empty note means the lock was released cleanly
-        fcntl.flock(self.fd, fcntl.LOCK_UN)
-        os.close(self.fd)
-
-    def _try(self) -> bool:
+        self._stop.set()
+        if self._renewer is not None:
+            self._renewer.join()
         try:
-            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return False
-        return True
-
-    def _note(self) -> str:
-        text = os.pread(self.fd, _NOTE_BYTES, 0).decode(errors="replace").strip()
-        return "".join(ch if ch.isprintable() else "?" for ch in text)
-
-    @staticmethod
-    def _own_note() -> str:
-        since = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        return f"held by pid {os.getpid()} on {socket.gethostname()} since {since}"
+            self.engine.release_claim(self.claim_id)
+        except DeployerError as failed:
+            # The engine went away (the SSH link dropped, say): the next deploy takes the lock
+            # over, from this machine at once, from elsewhere when the lease runs out.
+            self.report(Warning(f"could not release the deploy lock of {self.stack}: {failed}"))

@@ -34,3 +34,23 @@ def tar_of(files: list[File], relative_to: str = "/") -> bytes:
             member.mtime = int(time.time())
             archive.addfile(member, io.BytesIO(data))
     return buffer.getvalue()
+
+
+def single_file(name: str, data: bytes, mode: int = 0o644) -> bytes:
+    """A tar archive of one regular file."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        member = tarfile.TarInfo(name)
+        member.size, member.mode, member.mtime = len(data), mode, int(time.time())
+        archive.addfile(member, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+def read_single_file(data: bytes, limit: int = 4096) -> str:
+    """The first regular file of a tar archive (as get_archive returns), up to `limit` bytes."""
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r") as archive:
+        for member in archive:
+            if member.isfile():
+                extracted = archive.extractfile(member)
+                return extracted.read(limit).decode(errors="replace") if extracted else ""
+    return ""

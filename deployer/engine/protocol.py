@@ -46,6 +46,15 @@ class PathStat:
     link_target: str  # the absolute path a symlink points to; "" for anything else
 
 
+@dataclass(frozen=True)
+class Claim:
+    """A named marker on the engine (the deploy lock's): who made it, and its lease count."""
+
+    id: str
+    labels: dict[str, str]
+    lease: int  # how many times its holder renewed it
+
+
 class Engine(Protocol):
     """What deployer needs from a container engine."""
 
@@ -112,7 +121,10 @@ class Engine(Protocol):
         on_output: Callable[[str], None],
         no_cache: bool = False,
     ) -> str: ...
-    def import_image(self, tarball: Path, reference: str, changes: list[str]) -> str: ...
+    def load_image(self, archive: Path, reference: str) -> str:
+        """Load a `docker load` archive; the id of `reference` it holds."""
+        ...
+
     def push(self, image: str, repository: str, tag: str) -> str:
         """Tag `image` as repository:tag, push it; the digest the registry gave it."""
         ...
@@ -150,6 +162,21 @@ class Engine(Protocol):
     def exec_exit_code(self, session: Session) -> int: ...
     def path_stat(self, container_id: str, path: str) -> PathStat | None:
         """`path` in the container (not followed if a link), or None when nothing is there."""
+        ...
+
+    def claim(self, name: str, labels: dict[str, str]) -> str | None:
+        """Create the marker `name` with `labels`, atomically: its id, or None when a marker
+        of that name exists."""
+        ...
+
+    def claim_info(self, name: str) -> Claim | None: ...
+    def renew_claim(self, claim_id: str, lease: int) -> None: ...
+    def release_claim(self, claim_id: str) -> None:
+        """Remove the marker (one already gone is fine)."""
+        ...
+
+    def where(self) -> str:
+        """The engine's address as given (unix://, tcp://, ssh://...)."""
         ...
 
 

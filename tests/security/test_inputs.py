@@ -9,9 +9,8 @@ from pathlib import Path
 import pytest
 
 from deployer import api
-from deployer.deploy.lock import DeployLock, lock_path
 from deployer.engine.inspect import exit_code
-from deployer.model.errors import LocalFileError, StackError
+from deployer.model.errors import StackError
 from deployer.model.spec import Secret, SecretUse, Service, Stack
 from tests.fakes import FakeEngine
 
@@ -49,17 +48,6 @@ def test_an_unreadable_secret_is_a_clear_error_not_a_traceback(tmp_path: Path) -
         api.plan(stack, engine=FakeEngine(images={"web:1": "sha256:w"}))
     assert refused.value.exit_code == 2
     assert "secrets.db.file: cannot read it: Input/output error" in str(refused.value)
-
-
-def test_a_lock_path_that_is_not_a_file_is_a_clear_error(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("DEPLOYER_RUNTIME_DIR", str(tmp_path / "run"))
-    monkeypatch.delenv("DEPLOYER_LOCK_DIR", raising=False)
-    lock_path("shop", "ENGINE").mkdir()
-    with pytest.raises(LocalFileError) as refused, DeployLock("shop", 1, print, "ENGINE"):
-        pass
-    assert refused.value.exit_code == 9
 
 
 BOMB = "".join(

@@ -66,7 +66,7 @@ def attach(
         return 0
     exited = first_exit[0]
     report(Note(f"{exited.name} exited; stopping the stack ({stack})"))
-    with DeployLock(stack, LOCK_TIMEOUT, report, engine.identity()):
+    with DeployLock(stack, LOCK_TIMEOUT, report, engine, "stop after an attached up"):
         observed = observe(engine, stack)
         every = {c.labels.get(labels.SERVICE, "") for c in observed.containers}
         replicas.stop(engine, observed, every, report)

@@ -94,7 +94,7 @@ def down(name: str, engine: Engine, report: Report, how: Removal = Removal()) ->
     """Stop and remove the stack's containers, networks and deployer's volumes (and, as asked,
     data volumes and built images). Returns how many objects went."""
     if how.lock_timeout is not None:
-        with DeployLock(name, how.lock_timeout, report, engine.identity()):
+        with DeployLock(name, how.lock_timeout, report, engine, "down"):
             return down(name, engine, report, replace(how, lock_timeout=None))
     observed = observe_for_removal(engine, name, how.only)
     removals = [

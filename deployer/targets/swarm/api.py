@@ -34,8 +34,9 @@ def connect(docker_host: str | None = None) -> SwarmEngine:
     """The Swarm manager `docker_host` names (else DOCKER_HOST, else the Docker context);
     raises if it is none."""
     from deployer.engine.docker_engine import DockerEngine  # docker loads only when connecting
+    from deployer.local.engine_address import chosen_address
 
-    engine = DockerEngine(base_url=docker_host)
+    engine = DockerEngine(base_url=docker_host or chosen_address())
     swarm.check_target(engine)
     return engine
 
@@ -91,7 +92,7 @@ def up(
     swarm.validate(stack, nodes, report)
     builder = builder or build_engine()
     force = frozenset(s.name for s in stack.services) if options.force_recreate else frozenset()
-    with DeployLock(stack.name, lock_timeout, report, manager.identity()):
+    with DeployLock(stack.name, lock_timeout, report, manager, "up"):
         built = images.prepare(builder, stack, report, bootstrap=options.bootstrap,
                                build=options.build, pull=options.pull)  # fmt: skip
         # Images count by id in the plan: nothing to push when every service matches.
@@ -123,7 +124,7 @@ def rollback(
     started = time.monotonic()
     name = stack_name(stack)
     manager = manager or connect()
-    with DeployLock(name, lock_timeout, report, manager.identity()):
+    with DeployLock(name, lock_timeout, report, manager, "rollback"):
         report(Note(f"rolling back stack {name} to its previous version on the swarm"))
         the_plan = swarm.rollback(manager, name, report, timeout)
     front = front_door(stack) if isinstance(stack, Stack) else None
@@ -140,7 +141,7 @@ def restart(
     """Replace the services' tasks (all when none are named), rolled like an update."""
     name = stack_name(stack)
     manager = manager or connect()
-    with DeployLock(name, LOCK_TIMEOUT, report, manager.identity()):
+    with DeployLock(name, LOCK_TIMEOUT, report, manager, "restart"):
         return swarm.restart(manager, name, services, report, timeout)
 
 
@@ -200,7 +201,7 @@ def down(
     """Remove the stack's services (their tasks on every node), configs, secrets, networks."""
     name = stack_name(stack)
     manager = manager or connect()
-    with DeployLock(name, lock_timeout, report, manager.identity()):
+    with DeployLock(name, lock_timeout, report, manager, "down"):
         return swarm.down(manager, name, report)
 
 
