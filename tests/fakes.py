@@ -16,13 +16,18 @@ from deployer.core import labels
 from deployer.core.render import ContainerPlan
 from deployer.core.state import ContainerInfo, NetworkInfo, PublishedPort, VolumeInfo
 from deployer.core.swarm_objects import NodeInfo, ServiceInfo, SwarmInfo, SwarmObject, TaskInfo
-from deployer.engine.protocol import ContainerStats, PathStat, Session
+from deployer.engine.protocol import Claim, ContainerStats, PathStat, Session
+from deployer.images.archive import archive_image_id
 from deployer.model.errors import EngineError, ImageError, NotFound
 
 
 class FakeEngine:
-    def __init__(self, images: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, images: dict[str, str] | None = None, claims: dict[str, Claim] | None = None
+    ) -> None:
         self.images_by_tag = dict(images or {})
+        self.claims: dict[str, Claim] = {} if claims is None else claims
+        self.address = "unix:///var/run/docker.sock"
         self.container_state: dict[str, ContainerInfo] = {}
         self.network_state: dict[str, NetworkInfo] = {}
         self.volume_state: dict[str, VolumeInfo] = {}
@@ -54,6 +59,30 @@ class FakeEngine:
 
     def identity(self) -> str:
         return "FAKE:ENGINE:ID"
+
+    def where(self) -> str:
+        return self.address
+
+    # The deploy lock's markers, shared by every FakeEngine built with the same `claims`: two
+    # fakes over one dict are two processes' connections to one engine.
+    def claim(self, name: str, labels: dict[str, str]) -> str | None:
+        if name in self.claims:
+            return None
+        self.claims[name] = Claim(id=next(self._ids), labels=dict(labels), lease=0)
+        return self.claims[name].id
+
+    def claim_info(self, name: str) -> Claim | None:
+        return self.claims.get(name)
+
+    def renew_claim(self, claim_id: str, lease: int) -> None:
+        for name, held in list(self.claims.items()):
+            if held.id == claim_id:
+                self.claims[name] = dataclasses.replace(held, lease=lease)
+
+    def release_claim(self, claim_id: str) -> None:
+        for name, held in list(self.claims.items()):
+            if held.id == claim_id:
+                del self.claims[name]
 
     @staticmethod
     def _matches(item_labels: dict[str, str], label_filter: dict[str, list[str]]) -> bool:
@@ -292,8 +321,8 @@ class FakeEngine:
         self.calls.append(f"build {tag}")
         return self.images_by_tag[tag]
 
-    def import_image(self, tarball: Path, reference: str, changes: list[str]) -> str:
-        self.images_by_tag[reference] = f"sha256:imported-{reference}"
+    def load_image(self, archive: Path, reference: str) -> str:
+        self.images_by_tag[reference] = archive_image_id(archive) or "sha256:loaded"
         return self.images_by_tag[reference]
 
     def push(self, image: str, repository: str, tag: str) -> str:

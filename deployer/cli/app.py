@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from deployer.core.events import Warning
+from deployer.local import engine_address as address
 from deployer.model.errors import StackError
 from deployer.model.names import NAME_MAX_LENGTH, NAME_PATTERN
 from deployer.stackfile.compose_options import ComposeOptions
@@ -91,6 +92,7 @@ class StackSource:
         name = self.project_name(compose)
         if name and name != stack.name:
             stack = stack.model_copy(update={"name": name})
+        address.choose(stack.engine)  # unless -H chose already
         return stack
 
     def text(self) -> str:
@@ -205,6 +207,17 @@ def _global(
     project: ProjectOption = None,
     env_files: EnvFileOption = None,
     profiles: ProfileOption = None,
+    host: Annotated[
+        str | None,
+        typer.Option(
+            "-H",
+            "--host",
+            metavar="ADDRESS",
+            show_default=False,
+            help="the Docker engine: unix://PATH, tcp://HOST:PORT or ssh://USER@HOST[:PORT] "
+            "(default: the stack's `engine`, else $DOCKER_HOST, else the Docker context)",
+        ),
+    ] = None,
     target_name: Annotated[
         str | None,
         typer.Option(
@@ -223,6 +236,7 @@ def _global(
     ] = False,
 ) -> None:
     """Deploy typed Python stacks (or Compose files) onto a Docker engine."""
+    address.choose(host, from_command_line=True)
     ctx.obj = StackSource(
         files=files, project=project, env_files=env_files, profiles=profiles,
         target_name=target_name,

@@ -33,11 +33,14 @@ COMMANDS = {
     ),
     **dict.fromkeys(["logs", "exec", "run"], "operations"),
     "watch": "watch",
+    "tunnel": "tunnel",
     **dict.fromkeys(["import", "images", "gc"], "setup"),
     "export": "export",
     "cluster": "cluster",
 }  # fmt: skip
-_GLOBAL_WITH_VALUE = {"-f", "--file", "-p", "--project-name", "--env-file", "--profile", "--target"}
+_GLOBAL_WITH_VALUE = {
+    "-f", "--file", "-p", "--project-name", "--env-file", "--profile", "--target", "-H", "--host",
+}  # fmt: skip
 
 
 def _command_name(argv: list[str]) -> str | None:

@@ -23,11 +23,14 @@ import docker.errors
 import requests
 
 from deployer.core import labels
+from deployer.core.labels import LEASE_FILE, LOCK, LOCK_IMAGE
 from deployer.core.state import ContainerInfo, NetworkInfo, VolumeInfo
 from deployer.core.swarm_objects import NodeInfo, ServiceInfo, SwarmInfo, SwarmObject, TaskInfo
 from deployer.engine import archive
 from deployer.engine.inspect import container_info, exit_code, stats_of
-from deployer.engine.protocol import ContainerStats, PathStat, Session
+from deployer.engine.protocol import Claim, ContainerStats, PathStat, Session
+from deployer.local import ssh_tunnel
+from deployer.local.engine_address import chosen_address
 from deployer.model.errors import EngineError, EngineUnavailable, ImageError, NotFound
 
 if TYPE_CHECKING:  # a type only: reading the engine never loads the models
@@ -103,12 +106,15 @@ def _hint_for(text: str) -> str | None:
     return None
 
 
-def engine_params() -> dict[str, Any]:
-    """Where the engine is, the Docker CLI's way: DOCKER_HOST (with DOCKER_TLS_VERIFY and
-    DOCKER_CERT_PATH), else the context DOCKER_CONTEXT names, else the current context of
-    the Docker config (`docker context use`), else the local socket."""
+def engine_params(address: str | None = None) -> dict[str, Any]:
+    """Where the engine is, the Docker CLI's way: `address` (-H, or the stack's `engine`), else
+    DOCKER_HOST (with DOCKER_TLS_VERIFY and DOCKER_CERT_PATH), else the context DOCKER_CONTEXT
+    names, else the current context of the Docker config (`docker context use`), else the local
+    socket."""
     from docker.context import ContextAPI
 
+    if address:
+        return {"base_url": address}
     params: dict[str, Any] = docker.utils.kwargs_from_env()
     if "base_url" in params:
         return params
@@ -133,15 +139,40 @@ class DockerEngine:
     """The real engine, over the socket that DOCKER_HOST (or the default) names."""
 
     def __init__(self, timeout: int = 300, base_url: str | None = None) -> None:
-        """The engine `base_url` names (unix://..., tcp://...), else DOCKER_HOST's."""
+        """The engine `base_url` names (unix://..., tcp://..., ssh://...), else DOCKER_HOST's
+        (or the Docker context's). ssh:// goes through an OpenSSH tunnel (local.ssh_tunnel)."""
+        self.tunnel: ssh_tunnel.Tunnel | None = None
+        params = engine_params(base_url)
+        self.address = str(params.get("base_url") or "unix:///var/run/docker.sock")
+        if self.address.startswith("ssh://"):
+            self.tunnel = ssh_tunnel.Tunnel(ssh_tunnel.parse(self.address))
+            params = {"base_url": self.tunnel.open()}
         with translated("connecting"):
-            params = {"base_url": base_url} if base_url else engine_params()
             self.api = docker.APIClient(version=API_VERSION, timeout=timeout, **params)
         self._identity = ""
 
+    def where(self) -> str:
+        return self.address
+
+    def close(self) -> None:
+        self.api.close()
+        if self.tunnel is not None:
+            self.tunnel.close()
+
     def ping(self) -> None:
-        with translated("ping"):
-            self.api.ping()
+        try:
+            with translated("ping"):
+                self.api.ping()
+        except EngineUnavailable as error:
+            if self.tunnel is None:
+                raise
+            if not self.tunnel.alive():
+                raise self.tunnel.failure() from None
+            raise EngineUnavailable(
+                f"cannot reach the Docker engine at {self.tunnel.address.url}",
+                hint=ssh_tunnel.tunnel_hint(self.tunnel.messages() or str(error),
+                                            self.tunnel.address),
+            ) from None  # fmt: skip
 
     def identity(self) -> str:
         if not self._identity:
@@ -396,15 +427,14 @@ class DockerEngine:
             raise ImageError(f"building {tag} finished but the engine has no such image")
         return image
 
-    def import_image(self, tarball: Path, reference: str, changes: list[str]) -> str:
-        repository, _, tag = reference.rpartition(":")
-        with translated(f"importing {reference}"):
-            self.api.import_image_from_file(
-                str(tarball), repository=repository, tag=tag, changes=changes
-            )
+    def load_image(self, archive: Path, reference: str) -> str:
+        with translated(f"loading {reference}"), archive.open("rb") as data:
+            for chunk in self.api.load_image(data, quiet=True):
+                if "error" in chunk:
+                    raise ImageError(f"loading {reference}: {chunk['error']}")
         image = self.image_id(reference)
         if image is None:
-            raise ImageError(f"importing {reference} finished but the engine has no such image")
+            raise ImageError(f"loading {reference} finished but the engine has no such image")
         return image
 
     # -- swarm: services, tasks, configs, secrets, pushing images ------------------------------
@@ -616,6 +646,63 @@ class DockerEngine:
         data = json.loads(base64.b64decode(header)) if header else {}
         return PathStat(name=str(data.get("name", "")), link_target=str(data.get("linkTarget", "")))
 
+    # -- the deploy lock's marker (deployer.deploy.lock) ---------------------------------------
+
+    def claim(self, name: str, labels: dict[str, str]) -> str | None:
+        for attempt in range(2):
+            try:
+                created = self.api.create_container(
+                    LOCK_IMAGE, command=["lock"], name=name, labels=labels,
+                    network_disabled=True, host_config=self.api.create_host_config(
+                        network_mode="none"),
+                )  # fmt: skip
+                return str(created["Id"])
+            except docker.errors.APIError as error:
+                if error.status_code == 409:
+                    return None
+                if error.status_code == 404 and attempt == 0:  # no marker image here yet
+                    self._import_lock_image()
+                    continue
+                with translated(f"taking the lock {name}"):
+                    raise
+            except requests.exceptions.RequestException:
+                with translated(f"taking the lock {name}"):
+                    raise
+        raise EngineError(f"taking the lock {name}: the engine has no {LOCK_IMAGE}")
+
+    def _import_lock_image(self) -> None:
+        with translated(f"importing {LOCK_IMAGE}"):
+            self.api.import_image_from_data(
+                archive.single_file(LEASE_FILE, b"0", mode=0o644),
+                repository=LOCK_IMAGE.partition(":")[0], tag=LOCK_IMAGE.partition(":")[2],
+                changes=[f"LABEL {LOCK}=image", 'CMD ["lock"]'],
+            )  # fmt: skip
+
+    def claim_info(self, name: str) -> Claim | None:
+        try:
+            with translated(f"reading the lock {name}"):
+                found = self.api.inspect_container(name)
+                chunks, _ = self.api.get_archive(found["Id"], f"/{LEASE_FILE}")
+                text = archive.read_single_file(b"".join(chunks))
+        except NotFound:
+            return None
+        config = found.get("Config") or {}
+        return Claim(
+            id=found["Id"],
+            labels=config.get("Labels") or {},
+            lease=int(text) if text.strip().isdigit() else 0,
+        )
+
+    def renew_claim(self, claim_id: str, lease: int) -> None:
+        with translated("renewing the deploy lock"):
+            self.api.put_archive(
+                claim_id, "/", archive.single_file(LEASE_FILE, str(lease).encode(), mode=0o644)
+            )
+
+    def release_claim(self, claim_id: str) -> None:
+        with suppress(NotFound), translated("releasing the deploy lock"):
+            self.api.remove_container(claim_id, force=True)
+
 
 def _raw_socket(raw: Any) -> socket.socket:
     """docker-py hands back a SocketIO around the connection; the socket is what we pump."""
@@ -671,9 +758,10 @@ def _task_info(raw: dict[str, Any]) -> TaskInfo:
     )
 
 
-def connect() -> DockerEngine:
-    """The engine that DOCKER_HOST (or the context, or the default socket) names; raises if
-    none answers."""
-    engine = DockerEngine()
+def connect(address: str | None = None) -> DockerEngine:
+    """The engine `address` names, else the one chosen for this process (-H, the stack's
+    `engine`), else DOCKER_HOST's (or the context's, or the default socket); raises if none
+    answers."""
+    engine = DockerEngine(base_url=address or chosen_address())
     engine.ping()
     return engine

@@ -669,6 +669,9 @@ class Stack(Model):
     configs: tuple[Config, ...] = ()
     # Put on every container, network and volume the stack creates (e.g. a test session's id).
     labels: dict[str, str] = Field(default_factory=dict)
+    # The engine the stack runs on: unix://, tcp://host:2376 or ssh://user@host[:port] (an
+    # OpenSSH tunnel). -H on the command line wins; without either, DOCKER_HOST or the context.
+    engine: str | None = Field(default=None, pattern=r"^(unix|tcp|ssh)://\S+$")
     # Folder that relative paths (build contexts, templates) resolve against; set by the loader.
     root: Path = Field(default=Path("."), exclude=True)
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from deployer import api
-from deployer.deploy.lock import DeployLock, lock_path
 from deployer.local.private import private_dir
+from deployer.local.ssh_tunnel import Tunnel, parse
 from deployer.model.errors import LocalFileError
 from deployer.model.spec import Service, Stack
 from tests.fakes import FakeEngine
@@ -68,39 +68,27 @@ def test_a_link_planted_where_the_old_lock_lived_is_never_opened(
 
 
 @as_root
-def test_a_lock_folder_of_another_user_is_refused_with_exit_9(
-    tmp_path: Path, victim: Path, monkeypatch: pytest.MonkeyPatch
+def test_a_runtime_folder_of_another_user_is_refused_with_exit_9(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    planted = tmp_path / "locks"
+    planted = tmp_path / "run"
     planted.mkdir()
     os.chown(planted, OTHER_USER, OTHER_USER)
-    (planted / "FAKE_ENGINE_ID--demo.lock").symlink_to(victim)
-    monkeypatch.setenv("DEPLOYER_LOCK_DIR", str(planted))
-    engine = fake()
+    monkeypatch.setenv("DEPLOYER_RUNTIME_DIR", str(planted))
     with pytest.raises(LocalFileError) as refused:
-        api.up(demo(), engine=engine)
+        Tunnel(parse("ssh://deploy@server.example"))
     assert refused.value.exit_code == 9
     assert str(planted) in refused.value.message
-    assert "belongs to user 65534" in refused.value.message
-    assert engine.calls == []  # refused before anything was created
-    assert victim.read_text().startswith("root:$6$secret-hash")
+    assert "can be changed by another user (owner 65534" in refused.value.message
 
 
-def test_a_link_in_place_of_the_lock_file_is_refused(tmp_path: Path, victim: Path) -> None:
-    path = lock_path("demo", "FAKE:ENGINE:ID")
-    path.symlink_to(victim)
-    with pytest.raises(LocalFileError, match="cannot open"):
-        api.up(demo(), engine=fake())
-    assert victim.read_text().startswith("root:$6$secret-hash")
-
-
-def test_a_link_in_place_of_the_lock_folder_is_refused(tmp_path: Path) -> None:
+def test_a_link_in_place_of_the_tunnel_folder_is_refused(tmp_path: Path) -> None:
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     (tmp_path / "run").mkdir()
-    (tmp_path / "run" / "locks").symlink_to(elsewhere)
+    (tmp_path / "run" / "tunnels").symlink_to(elsewhere)
     with pytest.raises(LocalFileError, match="it is a link"):
-        api.up(demo(), engine=fake())
+        Tunnel(parse("ssh://deploy@server.example"))
     assert list(elsewhere.iterdir()) == []
 
 
@@ -114,21 +102,13 @@ def test_a_folder_above_that_others_may_write_is_refused(tmp_path: Path) -> None
     assert not (shared / "deployer").exists()
 
 
-def test_the_lock_folder_is_private_and_the_file_0600() -> None:
-    with DeployLock("demo", 1, print, "ENGINE-A"):
-        path = lock_path("demo", "ENGINE-A")
-        assert path.stat().st_mode & 0o777 == 0o600
-        assert path.parent.stat().st_mode & 0o777 == 0o700
-
-
-def test_the_lock_is_keyed_on_the_engine_id_not_on_docker_host(
-    monkeypatch: pytest.MonkeyPatch,
+def test_the_tunnel_folder_is_private_and_the_deploy_lock_writes_no_local_file(
+    tmp_path: Path,
 ) -> None:
-    monkeypatch.delenv("DOCKER_HOST", raising=False)
-    unset = lock_path("demo", "ENGINE-A")
-    monkeypatch.setenv("DOCKER_HOST", "unix:///var/run/docker.sock")
-    assert lock_path("demo", "ENGINE-A") == unset
-    assert lock_path("demo", "ENGINE-B") != unset
+    tunnel = Tunnel(parse("ssh://deploy@server.example"))
+    assert tunnel.socket_path.parent.stat().st_mode & 0o777 == 0o700
+    api.up(demo(), engine=fake())
+    assert [p.name for p in (tmp_path / "run").iterdir()] == ["tunnels"]
 
 
 def test_an_unreadable_lock_folder_is_a_clear_error_not_a_traceback(tmp_path: Path) -> None:
