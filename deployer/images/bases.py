@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 
 from deployer.core import labels
 from deployer.core.events import BuildOutput, Report
+from deployer.images import archive as image_archive
+from deployer.local.private import cache_dir
 from deployer.model.errors import ImageError
 
 if TYPE_CHECKING:  # a type only: `--help` lists the bases without the engine seam
@@ -73,10 +75,19 @@ BASES = {
             key="node",
             reference=f"deployer/node:{SUITE}",
             # socat: a node reaches the cluster's registry at the same loopback address as
-            # the host does, so one image reference works everywhere.
-            packages=("docker.io", "iptables", "ca-certificates", "procps", "iproute2", "socat"),
+            # the host does, so one image reference works everywhere. openssh-server: the
+            # remote test bed's server is a node that deployer reaches over ssh://.
+            packages=(
+                "docker.io",
+                "iptables",
+                "ca-certificates",
+                "procps",
+                "iproute2",
+                "socat",
+                "openssh-server",
+            ),
             changes=("ENV LANG=C.UTF-8", 'CMD ["dockerd"]'),
-            description="a Swarm node: Debian's dockerd, run as a container",
+            description="a Swarm node or an SSH server: Debian's dockerd and sshd, as a container",
             for_cluster=True,
         ),
         BaseImage(
@@ -147,38 +158,63 @@ def _host_sources(apt: Path) -> list[tuple[str, list[str], str]]:
     return found
 
 
+def archive_path(base: BaseImage) -> Path:
+    """Where the base's `docker load` archive is kept, made once for every engine."""
+    return cache_dir("images") / f"{base.key}-{SUITE}.tar"
+
+
 def bootstrap(
     engine: Engine,
     base: BaseImage,
     report: Report,
     force: bool = False,
 ) -> str:
-    """Build `base` from Debian packages and import it. Returns the image id."""
+    """Put `base` on `engine`: load its archive, made once here from Debian packages
+    (mmdebstrap) and kept, so every engine gets the same image id. Returns the image id."""
     existing = engine.image_id(base.reference)
     if existing and not force:
         report(BuildOutput(base.reference, f"present ({existing[7:19]})"))
         return existing
+    saved = archive_path(base)
+    expected = None if force else image_archive.archive_image_id(saved)
+    if expected is None:
+        expected = _make_archive(base, saved, report)
+    report(BuildOutput(base.reference, f"loading {saved.stat().st_size >> 20} MiB"))
+    loaded = engine.load_image(saved, base.reference)
+    if loaded != expected:
+        raise ImageError(
+            f"loading {base.reference}: the engine made image {loaded[7:19]} of an archive "
+            f"that holds {expected[7:19]}",
+            hint=f"remove {saved} and run {BOOTSTRAP_COMMAND} again",
+        )
+    return loaded
+
+
+def _make_archive(base: BaseImage, saved: Path, report: Report) -> str:
     if shutil.which("mmdebstrap") is None:
         raise ImageError(
             f"cannot build {base.reference}: mmdebstrap is not installed",
             hint="apt-get install -y mmdebstrap, then " + BOOTSTRAP_COMMAND,
         )
-    with tempfile.TemporaryDirectory(prefix="deployer-base-") as folder:
-        tarball = Path(folder) / "rootfs.tar"
+    with tempfile.TemporaryDirectory(prefix="deployer-base-", dir=saved.parent) as folder:
+        rootfs = Path(folder) / "rootfs.tar"
         command = [
             "mmdebstrap",
             "--variant=minbase",
             "--include=" + ",".join(base.packages),
             *_SLIM,
             SUITE,
-            str(tarball),
+            str(rootfs),
             *mirror_lines(),
         ]
         report(BuildOutput(base.reference, f"mmdebstrap {', '.join(base.packages)}"))
         _run(command, base.reference, report)
-        changes = [*base.changes, f"LABEL {labels.BASE_IMAGE}={base.key}"]
-        report(BuildOutput(base.reference, "importing"))
-        return engine.import_image(tarball, base.reference, changes)
+        changes = (*base.changes, f"LABEL {labels.BASE_IMAGE}={base.key}")
+        report(BuildOutput(base.reference, "packing"))
+        made = Path(folder) / "image.tar"
+        image = image_archive.write_image_archive(rootfs, base.reference, changes, made)
+        made.replace(saved)  # whole or not at all: a killed bootstrap leaves no half archive
+    return image
 
 
 def _run(command: list[str], what: str, report: Report) -> None:

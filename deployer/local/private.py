@@ -32,6 +32,17 @@ def runtime_dir(*parts: str) -> Path:
     return private_dir(base.joinpath(*parts))
 
 
+def cache_dir(*parts: str) -> Path:
+    """A private folder for what can be made again but is slow to make (base image archives):
+    DEPLOYER_CACHE_DIR, else $XDG_CACHE_HOME/deployer, else ~/.cache/deployer."""
+    if os.environ.get("DEPLOYER_CACHE_DIR"):
+        base = Path(os.environ["DEPLOYER_CACHE_DIR"])
+    else:
+        home = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+        base = Path(home) / "deployer"
+    return private_dir(base.joinpath(*parts))
+
+
 def config_dir(*parts: str) -> Path:
     """A private folder for what must outlive a reboot (keys): DEPLOYER_CONFIG_DIR, else
     $XDG_CONFIG_HOME/deployer, else ~/.config/deployer."""

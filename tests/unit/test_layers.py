@@ -19,7 +19,7 @@ ALLOWED = {
     "core": {"model", "core"},
     "stackfile": {"model", "core", "stackfile"},
     "engine": {"local", "model", "core", "engine"},
-    "images": {"model", "core", "engine", "images"},
+    "images": {"local", "model", "core", "engine", "images"},  # local: the base archives kept
     "deploy": {"local", "model", "core", "engine", "deploy"},
     "api": {
         "local",
