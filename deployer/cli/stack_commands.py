@@ -31,7 +31,7 @@ from deployer.cli.app import (
 from deployer.cli.output import stack_list_table, stats_table, status_table
 from deployer.cli.progress import progress
 from deployer.core.events import Report
-from deployer.core.status import Deployment
+from deployer.core.status import Deployment, addresses
 from deployer.targets.base import SCHEMA_VERSION, Request, Target
 
 if TYPE_CHECKING:  # a type only: the models load with the first stack
@@ -67,8 +67,8 @@ def _print_deployment(target: Target, deployment: Deployment, as_json: bool) -> 
             f"  ({probed} container(s) passed their healthcheck when deployer ran it; "
             "Docker's own verdict follows at its first interval)"
         )
-    for service, url in deployment.urls().items():
-        print(f"  {service}: {url}")
+    for address in addresses(deployment.replicas, target.engine_address()):
+        print(f"  {address.text()}")
 
 
 def _scaled(stack: Stack, scale: list[str]) -> Stack:
@@ -307,6 +307,9 @@ def status(
         if not replicas:
             return f"stack {stack_name}: no {_noun(target)}s" + where
         text = status_table(replicas)
+        reach = addresses(replicas, target.engine_address())
+        if any(address.server for address in reach):  # a server's ports: say how to get there
+            text += "\n\n" + "\n".join(address.text() for address in reach)
         if with_stats:
             from deployer import operate
 

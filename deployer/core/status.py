@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
+from urllib.parse import SplitResult, urlsplit
 
 from deployer.core import labels
 from deployer.core.plan import Plan
@@ -137,6 +138,53 @@ def front_door(stack: Stack) -> str | None:
     proxies = [s.name for s in stack.services if s.proxy is not None]
     published = [s.name for s in stack.services if s.ports]
     return next(iter(proxies + published), None)
+
+
+@dataclass(frozen=True)
+class Address:
+    """Where a user reaches a published port from the machine deployer runs on."""
+
+    service: str
+    url: str  # as the engine's machine serves it
+    server: str | None  # that machine's name, when it is not this one
+    hint: str = ""  # how to get there from here, when the port is only on the server's loopback
+
+    def text(self) -> str:
+        where = f" on {self.server} (its loopback only)" if self.hint else ""
+        return f"{self.service}: {self.url}{where}" + (f"\n    {self.hint}" if self.hint else "")
+
+
+def addresses(replicas: list[ReplicaStatus], engine_address: str) -> list[Address]:
+    """Each publishing service's first port, as reachable from here: a port on every interface
+    of a server is the server's name; one on its loopback stays loopback, with how to forward
+    it (`ssh -L`) when the engine is reached over ssh://."""
+    parts = urlsplit(engine_address) if engine_address else None
+    server = parts.hostname if parts and parts.scheme in {"ssh", "tcp"} else None
+    found: dict[str, Address] = {}
+    for replica in replicas:
+        if replica.service in found or not replica.ports:
+            continue
+        port = replica.ports[0]
+        everywhere = port.host_ip in {"", "0.0.0.0", "::"}
+        host = (server or "127.0.0.1") if everywhere else port.host_ip
+        host = f"[{host}]" if ":" in host else host
+        url = f"http://{host}:{port.host_port}"
+        hint = ""
+        if server and not everywhere and parts is not None:
+            hint = _forward_hint(parts, port.host_ip, port.host_port)
+        found[replica.service] = Address(replica.service, url, server, hint)
+    return list(found.values())
+
+
+def _forward_hint(parts: SplitResult, host_ip: str, host_port: int) -> str:
+    if parts.scheme != "ssh":
+        return "reach it from the server itself, or publish it on an address others can reach"
+    login = f"{parts.username}@{parts.hostname}" if parts.username else str(parts.hostname)
+    port = f"-p {parts.port} " if parts.port else ""
+    return (
+        f"from here: `ssh -N -L {host_port}:{host_ip}:{host_port} {port}{login}`, then "
+        f"http://127.0.0.1:{host_port} (or `deployer tunnel`)"
+    )
 
 
 @dataclass(frozen=True)

@@ -132,6 +132,11 @@ class Target(Protocol):
         """Where this target's images are built (and deployer's base images made)."""
         ...
 
+    def engine_address(self) -> str:
+        """The address of the engine it acts through (a swarm's manager), as given: what says
+        whether a published port is on this machine or a server's."""
+        ...
+
 
 def refuse(target: TargetName, command: str, why: str) -> NotOnTarget:
     return NotOnTarget(f"`{command}` on the {target} target: {why}")

@@ -129,7 +129,8 @@ MATRIX_START = "<!-- generated: the support tables, by `python -m tests.docs.ref
 MATRIX_END = "<!-- end of generated -->"
 # The commands that act on a target, in the order `--help` shows the daily ones.
 TARGET_COMMANDS = ("up", "plan", "status", "logs", "exec", "run", "restart", "stop", "start",
-                   "rollback", "down", "ls", "build", "pull", "images", "watch", "gc")  # fmt: skip
+                   "rollback", "down", "ls", "build", "pull", "images", "watch", "gc",
+                   "tunnel")  # fmt: skip
 
 
 def command_params(app: Any, command: str) -> list[Any]:

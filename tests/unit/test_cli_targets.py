@@ -19,13 +19,13 @@ COMMANDS = {
     "up": [], "plan": [], "rollback": [], "down": [], "status": [], "restart": [],
     "stop": [], "start": [], "logs": [], "ls": [], "build": [], "pull": [], "gc": [],
     "exec": ["web", "--", "true"], "run": ["web", "--", "true"], "images": ["list"],
-    "watch": [],
+    "watch": [], "tunnel": [],
 }  # fmt: skip
 WITH_STACK = {"up", "plan", "rollback", "down", "status", "restart", "stop", "start", "logs",
-              "build", "pull", "exec", "run", "watch"}  # fmt: skip
+              "build", "pull", "exec", "run", "watch", "tunnel"}  # fmt: skip
 REFUSED = {
     "engine": set(),
-    "swarm": {"stop", "start", "exec", "run", "pull", "gc", "watch"},
+    "swarm": {"stop", "start", "exec", "run", "pull", "gc", "watch", "tunnel"},
     "kubernetes": set(COMMANDS),
 }
 NO_ENGINE = 3

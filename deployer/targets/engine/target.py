@@ -39,6 +39,7 @@ SUPPORT = {
     "gc": Support.of("everything"),
     "watch": Support.of("services", "no_up"),
     "images": Support.of("which", "force"),
+    "tunnel": Support.of("services"),
 }
 
 
@@ -140,6 +141,9 @@ class EngineTarget:
 
     def builder(self) -> Engine:
         return self.engine
+
+    def engine_address(self) -> str:
+        return self.engine.where()
 
     def attach(self, stack: str, request: Request, show: Show, report: Report) -> int:
         from deployer.targets.engine import attached  # stops replicas: not on ls's path

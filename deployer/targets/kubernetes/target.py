@@ -79,6 +79,9 @@ class KubernetesTarget:
     def builder(self) -> Engine:
         self._refused("images")
 
+    def engine_address(self) -> str:
+        return ""  # rendered only: nothing of it runs anywhere deployer knows
+
     def attach(self, stack: str, request: Request, show: Show, report: Report) -> int:
         self._refused("up")
 

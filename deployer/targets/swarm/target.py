@@ -90,6 +90,10 @@ SUPPORT = {
     "gc": Support.refused(
         "gc removes throwaway stacks of dead test sessions from one engine; run it there"
     ),
+    "tunnel": Support.refused(
+        f"{_NODES}: a task's port is published on its node (`status --target swarm` names it); "
+        "forward it with `ssh -L PORT:127.0.0.1:PORT NODE`"
+    ),
 }
 
 
@@ -110,6 +114,9 @@ class SwarmTarget:
         if self._builder is None:
             self._builder = api.build_engine()
         return self._builder
+
+    def engine_address(self) -> str:
+        return self.manager.where()
 
     def support(self, command: str) -> Support:
         return SUPPORT.get(command) or Support.refused("not a command of this target")

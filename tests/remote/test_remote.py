@@ -1,0 +1,71 @@
+"""The default stack on a server reached only over ssh://: every command, through the tunnel
+deployer starts itself (sshd at its default MaxSessions 10)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import requests
+
+from deployer.engine.docker_engine import DockerEngine
+from tests.integration.conftest import ROOT
+from tests.remote.conftest import Server
+
+
+def test_the_default_stack_deploys_over_ssh_and_every_command_works(
+    server: Server, engine: DockerEngine
+) -> None:
+    up = server.deployer("up")
+    assert up.returncode == 0, up.stderr + up.stdout
+    assert "is up and healthy" in up.stdout
+    # The front door listens on the server's loopback: up says where, and how to get there.
+    assert "http://127.0.0.1:8080 on testserver" in up.stdout, up.stdout
+    assert "ssh -N -L 8080:127.0.0.1:8080 deploy@testserver" in up.stdout, up.stdout
+
+    again = server.deployer("up", "--json")
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["plan"]["actions"] == []
+
+    plan = server.deployer("plan")
+    assert plan.returncode == 0 and "nothing to do" in plan.stdout, plan.stdout + plan.stderr
+
+    status = server.deployer("status", "--json")
+    assert status.returncode == 0, status.stderr
+    rows = json.loads(status.stdout)["replicas"]
+    assert {row["service"] for row in rows} == {"web", "nginx"}
+    assert all(row["health"] == "healthy" for row in rows), rows
+
+    # nginx answers on the server, through gunicorn.
+    served = server.deployer("exec", "-T", "nginx", "--", "curl", "-fsS", "http://127.0.0.1/")
+    assert served.returncode == 0, served.stderr
+    assert served.stdout.strip()
+
+    code = server.deployer("exec", "-T", "web", "--", "sh", "-c", "exit 3")
+    assert code.returncode == 3, code.stderr
+
+    ran = server.deployer("run", "--rm", "-T", "web", "--", "python3", "-c", "print(6 * 7)")
+    assert ran.returncode == 0, ran.stderr
+    assert "42" in ran.stdout
+
+    logs = server.deployer("logs", "--tail", "5", "web")
+    assert logs.returncode == 0 and logs.stdout.strip(), logs.stderr
+
+
+def test_tunnel_brings_the_servers_loopback_port_here(server: Server) -> None:
+    assert server.deployer("up").returncode == 0
+    forwarding = subprocess.Popen(
+        [sys.executable, "-m", "deployer", "tunnel", "--json", "nginx"], cwd=ROOT,
+        env=server.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert forwarding.stdout is not None
+        opened = json.loads(forwarding.stdout.readline())
+        (forward,) = opened["forwards"]
+        assert forward["service"] == "nginx" and forward["server_port"] == "127.0.0.1:8080"
+        answer = requests.get(forward["url"] + "/", timeout=10)
+        assert answer.status_code == 200, answer.text
+    finally:
+        forwarding.terminate()
+        assert forwarding.wait(timeout=10) == 0
