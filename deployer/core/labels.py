@@ -104,9 +104,20 @@ def container_name(stack: str, service: str, replica: int) -> str:
     return f"{stack}-{service}-{replica}"
 
 
-def next_container_name(stack: str, service: str, replica: int, config_hash: str) -> str:
-    """Name of a replica's successor while both run (start-first); renamed once the old is gone."""
-    return f"{container_name(stack, service, replica)}-{config_hash[:8]}"
+def next_container_name(
+    stack: str, service: str, replica: int, config_hash: str, taken: frozenset[str] = frozenset()
+) -> str:
+    """Name of a replica's successor while both run (start-first); renamed once the old is gone.
+
+    `taken`: names the service's containers were created under (their sockets are named after
+    them). A forced recreation has the same config hash as the replica it replaces, which was
+    created under this very name: a numbered one keeps the two sockets apart."""
+    base = f"{container_name(stack, service, replica)}-{config_hash[:8]}"
+    name, count = base, 1
+    while name in taken:
+        count += 1
+        name = f"{base}-{count}"
+    return name
 
 
 def one_off_name(stack: str, service: str, suffix: str) -> str:

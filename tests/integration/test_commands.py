@@ -150,6 +150,21 @@ def test_up_of_one_service_leaves_the_others_untouched(
     assert {r.id for r in after if r.service == "web"}.isdisjoint(web_before)
 
 
+def test_forced_recreation_twice_in_a_row_keeps_every_route(
+    deployed: tuple[str, api.Deployment], tmp_path: Path
+) -> None:
+    # The second forced successor has the same config hash as the replica it replaces, which
+    # was created under that successor's name: once their sockets shared a path, and removing
+    # the old replica took the new one's socket with it (nginx: "no live upstreams").
+    name, _ = deployed
+    path = stack_file(tmp_path, name)
+    for _ in range(2):
+        result = cli("up", "-f", str(path), "--force-recreate", "--no-build")
+        assert result.returncode == 0, result.stderr
+    rows = engine_verdicts(name)
+    assert {(r.health, r.problem) for r in rows} == {("healthy", "")}
+
+
 def test_ls_lists_every_stack(
     deployed: tuple[str, api.Deployment], engine: DockerEngine, cleanup: list[str]
 ) -> None:

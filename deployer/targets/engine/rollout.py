@@ -251,7 +251,11 @@ class ServiceRun:
         name = self._canonical(replica)
         if successor:
             stack = self.desired.stack.name
-            name = labels.next_container_name(stack, self.service.name, replica, wanted)
+            created_as = {
+                self._socket(known).rsplit("/", 1)[-1].removesuffix(".sock") for known in self.names
+            }
+            taken = frozenset(created_as | set(self.names.values()))
+            name = labels.next_container_name(stack, self.service.name, replica, wanted, taken)
         plan = self.desired.container(self.service, replica, name, self.previous_spec)
         container_id = self.engine.create_container(plan)
         self.names[container_id] = name
