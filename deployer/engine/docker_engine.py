@@ -55,6 +55,14 @@ def translated(action: str) -> Iterator[None]:
         text = str(error.explanation or error)
         raise EngineError(f"{action}: {text}", hint=_hint_for(text)) from None
     except requests.exceptions.ConnectionError as error:
+        dropped = ssh_tunnel.dropped()
+        if dropped is not None:  # the server was reached, then the SSH connection ended
+            raise EngineUnavailable(
+                f"the SSH connection to {dropped.address.url} ended ({action}): "
+                f"{dropped.messages() or 'ssh exited'}",
+                hint="run the command again: it carries on from what is on the server (the "
+                "deploy lock of this process is taken over)",
+            ) from None
         raise EngineUnavailable(
             f"cannot reach the Docker engine ({action}): {error}", hint=START_ENGINE_HINT
         ) from None

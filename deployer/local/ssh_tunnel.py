@@ -36,6 +36,7 @@ OPEN_TIMEOUT = 30.0  # ssh's own ConnectTimeout (10 s) is the usual bound; this 
 # Lines of ssh's stderr kept for a message (its log goes to a private file, never a pipe that a
 # long session could fill).
 _KEPT_LINES = 6
+_OPENED: list[Tunnel] = []  # this process's tunnels, to tell a dropped link from a dead engine
 
 
 @dataclass(frozen=True)
@@ -171,6 +172,7 @@ class Tunnel:
         finally:
             os.close(log)
         atexit.register(self.close)
+        _OPENED.append(self)
         deadline = time.monotonic() + OPEN_TIMEOUT
         while not self._ready():
             if self.process.poll() is not None:
@@ -208,6 +210,8 @@ class Tunnel:
         )
 
     def close(self) -> None:
+        if self in _OPENED:
+            _OPENED.remove(self)
         process, self.process = self.process, None
         if process is not None and process.poll() is None:
             process.terminate()
@@ -219,6 +223,14 @@ class Tunnel:
         for path in (self.socket_path, self.log_path):
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
+
+
+def dropped() -> Tunnel | None:
+    """A tunnel of this process that was open and whose ssh has since ended."""
+    for tunnel in _OPENED:
+        if tunnel.process is not None and tunnel.process.poll() is not None:
+            return tunnel
+    return None
 
 
 def free_port(preferred: int) -> int:
