@@ -237,6 +237,7 @@ def _global(
 ) -> None:
     """Deploy typed Python stacks (or Compose files) onto a Docker engine."""
     address.choose(host, from_command_line=True)
+    address.prestart_from_environment()
     ctx.obj = StackSource(
         files=files, project=project, env_files=env_files, profiles=profiles,
         target_name=target_name,

@@ -7,6 +7,7 @@ own exceptions here and nowhere else.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
 import socket
@@ -131,6 +132,10 @@ def engine_params(address: str | None = None) -> dict[str, Any]:
         context = ContextAPI.get_context(name)
     except docker.errors.DockerException as error:
         raise EngineUnavailable(f"Docker context {name or '(current)'}: {error}") from None
+    if context is None and name:
+        host = _context_host(name)
+        if host:
+            return {"base_url": host}
     if context is None:
         raise EngineUnavailable(
             f"DOCKER_CONTEXT={name}: no such Docker context",
@@ -143,6 +148,20 @@ def engine_params(address: str | None = None) -> dict[str, Any]:
     return params
 
 
+def _context_host(name: str) -> str | None:
+    """The engine address of context `name` as the Docker CLI stores it (docker-py finds no
+    context when the Docker config folder has no config.json, which `docker context create`
+    does not make)."""
+    folder = Path(os.environ.get("DOCKER_CONFIG") or Path.home() / ".docker")
+    digest = hashlib.sha256(name.encode()).hexdigest()
+    try:
+        meta = json.loads((folder / "contexts" / "meta" / digest / "meta.json").read_text())
+    except (OSError, ValueError):
+        return None
+    host = ((meta.get("Endpoints") or {}).get("docker") or {}).get("Host")
+    return str(host) if host else None
+
+
 class DockerEngine:
     """The real engine, over the socket that DOCKER_HOST (or the default) names."""
 
@@ -153,8 +172,8 @@ class DockerEngine:
         params = engine_params(base_url)
         self.address = str(params.get("base_url") or "unix:///var/run/docker.sock")
         if self.address.startswith("ssh://"):
-            self.tunnel = ssh_tunnel.Tunnel(ssh_tunnel.parse(self.address))
-            params = {"base_url": self.tunnel.open()}
+            self.tunnel = ssh_tunnel.engine_tunnel(self.address)
+            params = {"base_url": self.tunnel.local_url}
         with translated("connecting"):
             self.api = docker.APIClient(version=API_VERSION, timeout=timeout, **params)
         self._identity = ""

@@ -7,7 +7,10 @@ DOCKER_HOST, the Docker context, the local socket (the last three read by docker
 
 from __future__ import annotations
 
+import os
 from urllib.parse import urlsplit
+
+from deployer.local import ssh_tunnel
 
 _chosen: dict[str, str] = {}
 
@@ -19,8 +22,16 @@ def choose(address: str | None, *, from_command_line: bool = False) -> None:
         return
     if from_command_line or "command line" not in _chosen:
         _chosen["address"] = address
+        ssh_tunnel.prestart(address)
     if from_command_line:
         _chosen["command line"] = address
+
+
+def prestart_from_environment() -> None:
+    """DOCKER_HOST=ssh://...: start its tunnel while the command loads (a stack's `engine` or
+    -H, when given, replaces it and this one is closed unused at exit)."""
+    if not _chosen:
+        ssh_tunnel.prestart(os.environ.get("DOCKER_HOST", ""))
 
 
 def chosen_address() -> str | None:

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
 from deployer.local.private import runtime_dir
-from deployer.model.errors import EngineUnavailable
+from deployer.model.errors import DeployerError, EngineUnavailable
 
 DEFAULT_REMOTE_SOCKET = "/var/run/docker.sock"
 OPEN_TIMEOUT = 30.0  # ssh's own ConnectTimeout (10 s) is the usual bound; this is the last one
@@ -37,6 +37,7 @@ OPEN_TIMEOUT = 30.0  # ssh's own ConnectTimeout (10 s) is the usual bound; this 
 # long session could fill).
 _KEPT_LINES = 6
 _OPENED: list[Tunnel] = []  # this process's tunnels, to tell a dropped link from a dead engine
+_STARTED: dict[str, Tunnel] = {}  # engine tunnels started ahead (prestart), by address
 
 
 @dataclass(frozen=True)
@@ -148,8 +149,10 @@ class Tunnel:
                     return False
         return True
 
-    def open(self) -> str:
-        """Start ssh and wait until its forwards listen; the unix:// URL of the engine's."""
+    def start(self) -> None:
+        """Start ssh (open() waits for it)."""
+        if self.process is not None:
+            return
         if shutil.which("ssh") is None:
             raise EngineUnavailable(
                 f"cannot reach the Docker engine at {self.address.url}: no ssh client here",
@@ -173,6 +176,12 @@ class Tunnel:
             os.close(log)
         atexit.register(self.close)
         _OPENED.append(self)
+
+    def open(self) -> str:
+        """Start ssh (unless started) and wait until its forwards listen; the unix:// URL of
+        the engine's."""
+        self.start()
+        assert self.process is not None
         deadline = time.monotonic() + OPEN_TIMEOUT
         while not self._ready():
             if self.process.poll() is not None:
@@ -223,6 +232,26 @@ class Tunnel:
         for path in (self.socket_path, self.log_path):
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
+
+
+def prestart(url: str) -> None:
+    """Start the engine tunnel of `url` now, so that ssh's handshake overlaps deployer's own
+    start-up (imports, loading the stack); `engine_tunnel` then finds it started. Quiet: what
+    is wrong with it is said when the engine is first used."""
+    if url.startswith("ssh://") and url not in _STARTED:
+        try:
+            tunnel = Tunnel(parse(url))
+            tunnel.start()
+        except DeployerError:
+            return
+        _STARTED[url] = tunnel
+
+
+def engine_tunnel(url: str) -> Tunnel:
+    """The open tunnel to the engine at ssh:// `url` (started by prestart, or now)."""
+    tunnel = _STARTED.pop(url, None) or Tunnel(parse(url))
+    tunnel.open()
+    return tunnel
 
 
 def dropped() -> Tunnel | None:
