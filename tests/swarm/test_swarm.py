@@ -23,10 +23,11 @@ from deployer import swarm
 from deployer.cluster import form, lifecycle
 from deployer.core import labels
 from deployer.core.events import quiet
+from deployer.deploy.lock import DeployLock
 from deployer.engine.docker_engine import DockerEngine
 from deployer.engine.protocol import SwarmEngine
 from deployer.local import registries
-from deployer.model.errors import DeployFailed, NotFound, StackError
+from deployer.model.errors import DeployFailed, LockBusy, NotFound, StackError
 from deployer.model.spec import (
     Config,
     ConfigUse,
@@ -295,6 +296,22 @@ def test_what_a_swarm_cannot_run_is_refused_before_anything_is_touched(
         swarm.up(stack, manager, engine, cluster.registry, quiet)
     assert not manager.services(labels.stack_filter(name))
     assert not leftovers(engine, name)
+
+
+def test_the_deploy_lock_is_held_on_the_manager(
+    engine: DockerEngine, manager: SwarmEngine, cluster: lifecycle.Cluster
+) -> None:
+    name = unique_name("sw")
+    elsewhere = DeployLock(name, 1, quiet, manager, "up")
+    with elsewhere:
+        # The marker is on the manager's engine, not on the engine deployer builds on.
+        marker = labels.lock_name(name)
+        assert manager.claim_info(marker) is not None
+        assert engine.claim_info(marker) is None
+        with pytest.raises(LockBusy, match=rf"up by pid {os.getpid()} on "):
+            swarm.up(_stack(name), manager, engine, cluster.registry, quiet, lock_timeout=0.5)
+    assert manager.claim_info(marker) is None
+    assert not manager.services(labels.stack_filter(name))
 
 
 def test_a_throwaway_stack_runs_on_the_cluster_beside_another_and_leaves_nothing(
