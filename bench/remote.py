@@ -110,10 +110,12 @@ def measure(server: Server, transport: str, rounds: int, shims: Path) -> dict[st
     address = server.address
     if transport != "tunnel":  # docker-py's ssh:// needs paramiko importable, either way
         env["PYTHONPATH"] = str(paramiko_path())
+        # docker-py resolves a host alias with ~/.ssh/config before it runs ssh or paramiko:
+        # the address by port needs no alias.
+        address = server.address_by_port
     if transport == "paramiko":
         # paramiko reads ~/.ssh/config (the key) and known_hosts: a home of the bench's own.
         env["HOME"] = str(shims)
-        address = server.address_by_port
     if transport == "ssh-client":
         # docker-py runs plain `ssh`: a shim on PATH adds the server's ssh config.
         env["PATH"] = f"{shims / 'bin'}:{env['PATH']}"
