@@ -1,5 +1,4 @@
-"""Which engine a process talks to, and what its address says about where it runs (pure: no
-docker import).
+"""Which engine this process talks to (no docker import here).
 
 The address is, first to last: -H/--host on the command line, the stack's `engine`, then
 DOCKER_HOST, the Docker context, the local socket (the last three read by docker_engine).
@@ -8,9 +7,6 @@ DOCKER_HOST, the Docker context, the local socket (the last three read by docker
 from __future__ import annotations
 
 import os
-from urllib.parse import urlsplit
-
-from deployer.local import ssh_tunnel
 
 _chosen: dict[str, str] = {}
 
@@ -22,7 +18,7 @@ def choose(address: str | None, *, from_command_line: bool = False) -> None:
         return
     if from_command_line or "command line" not in _chosen:
         _chosen["address"] = address
-        ssh_tunnel.prestart(address)
+        _prestart(address)
     if from_command_line:
         _chosen["command line"] = address
 
@@ -31,25 +27,15 @@ def prestart_from_environment() -> None:
     """DOCKER_HOST=ssh://...: start its tunnel while the command loads (a stack's `engine` or
     -H, when given, replaces it and this one is closed unused at exit)."""
     if not _chosen:
-        ssh_tunnel.prestart(os.environ.get("DOCKER_HOST", ""))
+        _prestart(os.environ.get("DOCKER_HOST", ""))
+
+
+def _prestart(address: str) -> None:
+    if address.startswith("ssh://"):
+        from deployer.local import ssh_tunnel  # only an ssh:// engine pays for it
+
+        ssh_tunnel.prestart(address)
 
 
 def chosen_address() -> str | None:
     return _chosen.get("address")
-
-
-def forget() -> None:
-    """Back to DOCKER_HOST and the context (tests, and a long-lived process between stacks)."""
-    _chosen.clear()
-
-
-def remote_host(address: str) -> str | None:
-    """The machine an engine address points at, when it is not this one: ssh://user@host:22 and
-    tcp://host:2376 give "host"; unix:// and npipe:// give None."""
-    try:
-        parts = urlsplit(address)
-    except ValueError:
-        return None
-    if parts.scheme not in {"ssh", "tcp", "http", "https"} or not parts.hostname:
-        return None
-    return parts.hostname

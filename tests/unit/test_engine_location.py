@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from deployer.engine.docker_engine import engine_params
+from deployer.local import engine_address
+from deployer.local.ssh_tunnel import SshAddress, hint_for, parse
 from deployer.model.errors import EngineUnavailable
 
 
@@ -53,3 +55,59 @@ def test_an_unknown_context_is_named(config: Path, monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("DOCKER_CONTEXT", "nope")
     with pytest.raises(EngineUnavailable, match="DOCKER_CONTEXT=nope: no such Docker context"):
         engine_params()
+
+
+def test_a_context_made_without_a_config_json_is_found(
+    config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (config / "config.json").unlink()  # `docker context create` does not make one
+    _context(config, "server", "ssh://deploy@server.example")
+    monkeypatch.setenv("DOCKER_CONTEXT", "server")
+    assert engine_params()["base_url"] == "ssh://deploy@server.example"
+
+
+def test_the_command_lines_address_wins_over_the_stacks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(engine_address, "_chosen", {})
+    engine_address.choose("unix:///stack.sock")
+    assert engine_address.chosen_address() == "unix:///stack.sock"
+    engine_address.choose("unix:///h.sock", from_command_line=True)
+    engine_address.choose("unix:///another-stack.sock")
+    assert engine_address.chosen_address() == "unix:///h.sock"
+    assert engine_params(engine_address.chosen_address())["base_url"] == "unix:///h.sock"
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("ssh://server", SshAddress("server")),
+        ("ssh://deploy@server:2222", SshAddress("server", "deploy", 2222)),
+        ("ssh://deploy@server/run/user/1000/docker.sock",
+         SshAddress("server", "deploy", None, "/run/user/1000/docker.sock")),
+    ],
+)  # fmt: skip
+def test_ssh_addresses(url: str, expected: SshAddress) -> None:
+    assert parse(url) == expected
+    assert parse(expected.url) == expected
+
+
+@pytest.mark.parametrize(
+    "url", ["ssh://", "ssh://user:secret@server", "tcp://server", "ssh://server:99999"]
+)
+def test_a_malformed_ssh_address_is_exit_3_naming_it(url: str) -> None:
+    with pytest.raises(EngineUnavailable) as refused:
+        parse(url)
+    assert refused.value.exit_code == 3
+    assert url in refused.value.message
+
+
+@pytest.mark.parametrize(
+    ("said", "advice"),
+    [
+        ("Host key verification failed.", "fingerprint"),
+        ("deploy@1.2.3.4: Permission denied (publickey).", "refused your key"),
+        ("ssh: connect to host 1.2.3.4 port 22: Connection refused", "is sshd running"),
+        ("ssh: Could not resolve hostname nowhere: Name or service not known", "server's name"),
+    ],
+)
+def test_what_ssh_says_becomes_what_to_do(said: str, advice: str) -> None:
+    assert advice in hint_for(said, SshAddress("1.2.3.4", "deploy"))
