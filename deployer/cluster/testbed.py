@@ -11,6 +11,8 @@ cluster's user holds.
 
 from __future__ import annotations
 
+from typing import Any
+
 from deployer.cluster.options import API_SOCKET, ClusterOptions
 from deployer.core import labels
 from deployer.model.spec import (
@@ -38,8 +40,9 @@ SWARM_PORT = 2377
 ENTRYPOINT = "/usr/local/sbin/deployer-node"
 
 # The node container stands in for a machine: dockerd needs what `--privileged` gives, which
-# this host refuses (its capability bounding set lacks SYS_RESOURCE), so it is given piecewise.
-_NODE_ENTRYPOINT = """\
+# this host refuses (its capability bounding set lacks SYS_RESOURCE), so it is given piecewise
+# (MACHINE_PRIVILEGES), and MACHINE_SETUP makes the container look like a machine to dockerd.
+MACHINE_SETUP = """\
 #!/bin/sh
 set -e
 # Writable /sys and cgroups, securityfs and shared mounts: what dockerd expects of a machine.
@@ -51,6 +54,16 @@ mount -t securityfs none /sys/kernel/security 2>/dev/null || true
 mount --make-rshared /
 # A node killed and started again finds its last pid file; dockerd refuses to start over it.
 rm -f /var/run/docker.pid /run/docker/containerd/containerd.pid
+"""
+MACHINE_PRIVILEGES: dict[str, Any] = {
+    "cap_add": ("ALL",),
+    "cap_drop": ("SYS_RESOURCE",),
+    "security_opt": ("seccomp=unconfined", "apparmor=unconfined", "systempaths=unconfined"),
+    "device_cgroup_rules": ("a *:* rwm",),
+}
+_NODE_ENTRYPOINT = (
+    MACHINE_SETUP
+    + """\
 # The registry at the same address the host pushes to: one image reference works everywhere.
 socat TCP-LISTEN:"$REGISTRY_PORT",bind=127.0.0.1,fork,reuseaddr TCP:registry:5000 &
 # No TCP listener: the host reaches the first manager's API through a socket in a private
@@ -58,6 +71,7 @@ socat TCP-LISTEN:"$REGISTRY_PORT",bind=127.0.0.1,fork,reuseaddr TCP:registry:500
 exec dockerd -H unix:///var/run/docker.sock ${API_SOCKET:+-H unix://$API_SOCKET} \\
   --storage-driver overlay2
 """
+)
 
 _REGISTRY_CONFIG = """\
 version: 0.1
@@ -115,10 +129,7 @@ def _node(index: int, options: ClusterOptions) -> Service:
         files=(File(path=ENTRYPOINT, content=_NODE_ENTRYPOINT, mode=0o755),),
         mounts=tuple(mounts),
         ports=tuple(ports),
-        cap_add=("ALL",),
-        cap_drop=("SYS_RESOURCE",),
-        security_opt=("seccomp=unconfined", "apparmor=unconfined", "systempaths=unconfined"),
-        device_cgroup_rules=("a *:* rwm",),
+        **MACHINE_PRIVILEGES,
         healthcheck=Healthcheck(
             command=("docker", "version"),
             interval="1s",

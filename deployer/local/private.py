@@ -35,23 +35,20 @@ def runtime_dir(*parts: str) -> Path:
 def cache_dir(*parts: str) -> Path:
     """A private folder for what can be made again but is slow to make (base image archives):
     DEPLOYER_CACHE_DIR, else $XDG_CACHE_HOME/deployer, else ~/.cache/deployer."""
-    if os.environ.get("DEPLOYER_CACHE_DIR"):
-        base = Path(os.environ["DEPLOYER_CACHE_DIR"])
-    else:
-        home = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-        base = Path(home) / "deployer"
-    return private_dir(base.joinpath(*parts))
+    return private_dir(_xdg("DEPLOYER_CACHE_DIR", "XDG_CACHE_HOME", ".cache").joinpath(*parts))
 
 
 def config_dir(*parts: str) -> Path:
     """A private folder for what must outlive a reboot (keys): DEPLOYER_CONFIG_DIR, else
     $XDG_CONFIG_HOME/deployer, else ~/.config/deployer."""
-    if os.environ.get("DEPLOYER_CONFIG_DIR"):
-        base = Path(os.environ["DEPLOYER_CONFIG_DIR"])
-    else:
-        home = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-        base = Path(home) / "deployer"
-    return private_dir(base.joinpath(*parts))
+    return private_dir(_xdg("DEPLOYER_CONFIG_DIR", "XDG_CONFIG_HOME", ".config").joinpath(*parts))
+
+
+def _xdg(own: str, xdg: str, in_home: str) -> Path:
+    """deployer's folder of a kind: $`own`, else $`xdg`/deployer, else ~/`in_home`/deployer."""
+    if os.environ.get(own):
+        return Path(os.environ[own])
+    return Path(os.environ.get(xdg) or str(Path.home() / in_home)) / "deployer"
 
 
 def private_dir(path: Path) -> Path:

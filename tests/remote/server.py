@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from deployer import api
-from deployer.cluster.testbed import NODE_IMAGE
+from deployer.cluster.testbed import MACHINE_PRIVILEGES, MACHINE_SETUP, NODE_IMAGE
 from deployer.core.events import quiet
 from deployer.engine.docker_engine import DockerEngine
 from deployer.images import bases
@@ -26,15 +26,9 @@ ENTRYPOINT = "/usr/local/sbin/deployer-server"
 KEYS = "/etc/deployer-server/authorized_keys"
 
 # As a test cluster's node: what `--privileged` would give, piecewise (this host refuses it).
-_ENTRYPOINT = f"""\
-#!/bin/sh
-set -e
-for path in /sys /sys/fs/cgroup /sys/fs/cgroup/*; do
-  mount -o remount,rw "$path" 2>/dev/null || mount -o remount,rw,bind "$path" 2>/dev/null || true
-done
-mount -t securityfs none /sys/kernel/security 2>/dev/null || true
-mount --make-rshared /
-rm -f /var/run/docker.pid /run/docker/containerd/containerd.pid
+_ENTRYPOINT = (
+    MACHINE_SETUP
+    + f"""\
 # Host keys of its own, made at its first start (the image's are every copy's).
 if [ ! -e /etc/ssh/.made-here ]; then
   rm -f /etc/ssh/ssh_host_*
@@ -48,6 +42,7 @@ mkdir -p /run/sshd
 /usr/sbin/sshd
 exec dockerd -H unix:///var/run/docker.sock --storage-driver overlay2
 """
+)
 
 
 def server_stack(name: str, public_key: str) -> Stack:
@@ -65,14 +60,7 @@ def server_stack(name: str, public_key: str) -> Stack:
                 ),
                 mounts=(Mount(type="volume", source="docker", target="/var/lib/docker"),),
                 ports=(Port(container=22, host=0, host_ip="127.0.0.1"),),
-                cap_add=("ALL",),
-                cap_drop=("SYS_RESOURCE",),
-                security_opt=(
-                    "seccomp=unconfined",
-                    "apparmor=unconfined",
-                    "systempaths=unconfined",
-                ),
-                device_cgroup_rules=("a *:* rwm",),
+                **MACHINE_PRIVILEGES,
                 healthcheck=Healthcheck(
                     command=("sh", "-c", "docker version >/dev/null && pgrep -x sshd >/dev/null"),
                     interval="1s",
