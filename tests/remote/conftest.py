@@ -7,7 +7,10 @@ the generated key, and a known_hosts holding the server's key, read off it with 
 
 from __future__ import annotations
 
+import json
+import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -37,6 +40,22 @@ def server(engine: DockerEngine, tmp_path_factory: pytest.TempPathFactory) -> It
         yield made
     finally:
         stop_server(engine, made)
+
+
+def engine_says_healthy(server: Server, limit: float = 60) -> list[dict[str, Any]]:
+    """`status --json` rows once the server's engine calls every replica healthy (after `up`
+    a replica deployer's own probe passed is "starting" to the engine until its first
+    interval)."""
+    deadline = time.monotonic() + limit
+    while True:
+        done = server.deployer("status", "--json")
+        assert done.returncode == 0, done.stderr
+        rows: list[dict[str, Any]] = json.loads(done.stdout)["replicas"]
+        if rows and all(row["health"] == "healthy" for row in rows):
+            return rows
+        if time.monotonic() > deadline:
+            pytest.fail(f"not every replica healthy within {limit:.0f}s: {rows}")
+        time.sleep(0.5)
 
 
 def wait_for_line(

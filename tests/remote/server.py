@@ -22,6 +22,7 @@ from deployer.images import bases
 from deployer.model.spec import File, Healthcheck, Mount, Port, Service, Stack, Volume
 
 SSH_USER = "deploy"
+OUTSIDER = "outsider"  # a user of the server outside its docker group
 ENTRYPOINT = "/usr/local/sbin/deployer-server"
 KEYS = "/etc/deployer-server/authorized_keys"
 
@@ -36,8 +37,12 @@ if [ ! -e /etc/ssh/.made-here ]; then
   touch /etc/ssh/.made-here
 fi
 id {SSH_USER} >/dev/null 2>&1 || useradd --create-home --shell /bin/sh --groups docker {SSH_USER}
-install -d -m 700 -o {SSH_USER} -g {SSH_USER} /home/{SSH_USER}/.ssh
-install -m 600 -o {SSH_USER} -g {SSH_USER} {KEYS} /home/{SSH_USER}/.ssh/authorized_keys
+# Another user with the same key, outside the docker group: sshd lets it in, Docker does not.
+id {OUTSIDER} >/dev/null 2>&1 || useradd --create-home --shell /bin/sh {OUTSIDER}
+for user in {SSH_USER} {OUTSIDER}; do
+  install -d -m 700 -o "$user" -g "$user" /home/"$user"/.ssh
+  install -m 600 -o "$user" -g "$user" {KEYS} /home/"$user"/.ssh/authorized_keys
+done
 mkdir -p /run/sshd
 /usr/sbin/sshd
 exec dockerd -H unix:///var/run/docker.sock --storage-driver overlay2

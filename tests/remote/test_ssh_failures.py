@@ -3,13 +3,13 @@ an SSH connection that drops mid-`up` leaves a stack the next `up` repairs."""
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 
 from deployer.engine.docker_engine import DockerEngine
 from tests.integration.conftest import ROOT
-from tests.remote.conftest import Server, new_key, wait_for_line
+from tests.remote.conftest import Server, engine_says_healthy, new_key, wait_for_line
+from tests.remote.server import OUTSIDER
 
 NO_ENGINE = 3
 
@@ -44,6 +44,12 @@ def test_a_server_nothing_answers_on_is_exit_3(server: Server) -> None:
     assert "is sshd running on 127.0.0.1 and reachable on port 1?" in said, said
 
 
+def test_a_user_outside_the_docker_group_is_exit_3_saying_so(server: Server) -> None:
+    said = _refused(server.deployer("-H", f"ssh://{OUTSIDER}@testserver", "status"))
+    assert "ssh connected, but the server's Docker socket" in said, said
+    assert f"`docker` group (`sudo usermod -aG docker {OUTSIDER}`)" in said, said
+
+
 def test_exec_with_a_terminal_and_its_exit_code(server: Server) -> None:
     assert server.deployer("up").returncode == 0
     command = f"{sys.executable} -m deployer exec web -- sh -c 'tty; exit 4'"
@@ -53,6 +59,17 @@ def test_exec_with_a_terminal_and_its_exit_code(server: Server) -> None:
         capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
     )  # fmt: skip
     assert done.returncode == 4, done.stdout + done.stderr
+    assert "/dev/pts/" in done.stdout
+
+
+def test_run_attached_to_a_terminal_and_its_exit_code(server: Server) -> None:
+    assert server.deployer("up").returncode == 0
+    command = f"{sys.executable} -m deployer run --rm web -- sh -c 'tty; exit 5'"
+    done = subprocess.run(
+        ["script", "-qec", command, "/dev/null"], cwd=ROOT, env=server.env(),
+        capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert done.returncode == 5, done.stdout + done.stderr
     assert "/dev/pts/" in done.stdout
 
 
@@ -97,8 +114,7 @@ def test_the_ssh_connection_killed_mid_up_is_exit_3_and_the_next_up_repairs(
     assert repaired.returncode == 0, repaired.stderr
     assert f"took over the deploy lock of up by pid {interrupted.pid} on " in repaired.stderr
     assert "(its process is gone)" in repaired.stderr
-    status = json.loads(server.deployer("status", "--json").stdout)
-    assert all(row["health"] == "healthy" or row["probed"] for row in status["replicas"]), status
+    engine_says_healthy(server)
     assert "nothing to do" in server.deployer("plan").stdout
 
 
