@@ -53,7 +53,8 @@ def _noun(target: Target) -> str:
 
 def _print_deployment(target: Target, deployment: Deployment, as_json: bool) -> None:
     if as_json:
-        print_data(target, deployment.as_data())
+        reach = addresses(deployment.replicas, target.engine_address())
+        print_data(target, {**deployment.as_data(), "addresses": [a.as_data() for a in reach]})
         return
     print(status_table(deployment.replicas))
     where = "" if target.name == "engine" else f" on the {target.name}"

@@ -149,6 +149,10 @@ class Address:
     server: str | None  # that machine's name, when it is not this one
     hint: str = ""  # how to get there from here, when the port is only on the server's loopback
 
+    def as_data(self) -> dict[str, Any]:
+        return {"service": self.service, "url": self.url, "server": self.server,
+                "hint": self.hint or None}  # fmt: skip
+
     def text(self) -> str:
         where = f" on {self.server} (its loopback only)" if self.hint else ""
         return f"{self.service}: {self.url}{where}" + (f"\n    {self.hint}" if self.hint else "")

@@ -28,7 +28,11 @@ def test_the_default_stack_deploys_over_ssh_and_every_command_works(
 
     again = server.deployer("up", "--json")
     assert again.returncode == 0, again.stderr
-    assert json.loads(again.stdout)["plan"]["actions"] == []
+    answer = json.loads(again.stdout)
+    assert answer["plan"]["actions"] == []
+    (front,) = answer["addresses"]
+    assert (front["service"], front["server"]) == ("nginx", "testserver")
+    assert "ssh -N -L 8080:127.0.0.1:8080 deploy@testserver" in front["hint"]
 
     plan = server.deployer("plan")
     assert plan.returncode == 0 and "nothing to do" in plan.stdout, plan.stdout + plan.stderr
