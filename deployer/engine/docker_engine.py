@@ -2,12 +2,18 @@
 
 Everything else depends on the `Engine` protocol; engine errors are translated into deployer's
 own exceptions here and nowhere else.
+
+docker-py (with requests and urllib3) costs ~0.12 s to import, more than `ls` or `status` spend
+talking to the engine: over a unix socket (the local engine, or an ssh:// engine's tunnel) the
+reads those commands make (lists, inspects, a path's stat) are plain HTTP requests made here,
+and docker-py is loaded at the first call that needs it.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import http.client
 import json
 import os
 import socket
@@ -17,11 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-import docker
-import docker.auth
-import docker.errors
-import requests
+from urllib.parse import quote, urlencode
 
 from deployer.core import labels
 from deployer.core.labels import LEASE_FILE, LOCK, LOCK_IMAGE
@@ -35,7 +37,14 @@ from deployer.local.engine_address import chosen_address
 from deployer.model.errors import EngineError, EngineUnavailable, ImageError, NotFound
 
 if TYPE_CHECKING:  # a type only: reading the engine never loads the models
+    import docker
+    import docker.auth
+    import docker.errors
+    import requests
+
     from deployer.core.render import ContainerPlan
+else:  # loaded by _docker_py() at the first call that needs them
+    docker = requests = None
 
 API_VERSION = "1.41"  # Engine 20.10; newer engines still speak it, so bodies mean the same.
 
@@ -45,9 +54,21 @@ START_ENGINE_HINT = (
 )
 
 
+def _docker_py() -> None:
+    global docker, requests
+    import docker as docker_py
+    import docker.auth
+    import docker.errors
+    import requests as requests_module
+
+    docker, requests = docker_py, requests_module
+
+
 @contextmanager
 def translated(action: str) -> Iterator[None]:
     """Turn docker-py and transport errors into deployer errors that say what to do."""
+    if docker is None:
+        _docker_py()
     try:
         yield
     except docker.errors.NotFound as error:
@@ -56,17 +77,7 @@ def translated(action: str) -> Iterator[None]:
         text = str(error.explanation or error)
         raise EngineError(f"{action}: {text}", hint=_hint_for(text)) from None
     except requests.exceptions.ConnectionError as error:
-        dropped = ssh_tunnel.dropped()
-        if dropped is not None:  # the server was reached, then the SSH connection ended
-            raise EngineUnavailable(
-                f"the SSH connection to {dropped.address.url} ended ({action}): "
-                f"{dropped.messages() or 'ssh exited'}",
-                hint="run the command again: it carries on from what is on the server (the "
-                "deploy lock of this process is taken over)",
-            ) from None
-        raise EngineUnavailable(
-            f"cannot reach the Docker engine ({action}): {error}", hint=START_ENGINE_HINT
-        ) from None
+        raise _unreachable(action, error) from None
     except requests.exceptions.RequestException as error:  # a timeout, a broken stream
         raise EngineError(f"{action}: the engine's answer failed: {error}") from None
     except docker.errors.DockerException as error:  # configuration, TLS, a bad argument
@@ -76,6 +87,38 @@ def translated(action: str) -> Iterator[None]:
                 f"cannot reach the Docker engine ({action}): {text}", hint=START_ENGINE_HINT
             ) from None
         raise EngineError(f"{action}: {text}", hint=_hint_for(text)) from None
+
+
+def _unreachable(action: str, error: BaseException) -> EngineUnavailable:
+    dropped = ssh_tunnel.dropped()
+    if dropped is not None:  # the server was reached, then the SSH connection ended
+        return EngineUnavailable(
+            f"the SSH connection to {dropped.address.url} ended ({action}): "
+            f"{dropped.messages() or 'ssh exited'}",
+            hint="run the command again: it carries on from what is on the server (the "
+            "deploy lock of this process is taken over)",
+        )
+    return EngineUnavailable(
+        f"cannot reach the Docker engine ({action}): {error}", hint=START_ENGINE_HINT
+    )
+
+
+class _UnixConnection(http.client.HTTPConnection):
+    """HTTP over the engine's unix socket (docker-py's own, without loading docker-py)."""
+
+    def __init__(self, path: str, timeout: float) -> None:
+        super().__init__("localhost", timeout=timeout)
+        self.socket_path = path
+
+    def connect(self) -> None:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(self.timeout)
+        try:
+            sock.connect(self.socket_path)
+        except OSError:
+            sock.close()
+            raise
+        self.sock = sock
 
 
 @contextmanager
@@ -120,10 +163,18 @@ def engine_params(address: str | None = None) -> dict[str, Any]:
     DOCKER_HOST (with DOCKER_TLS_VERIFY and DOCKER_CERT_PATH), else the context DOCKER_CONTEXT
     names, else the current context of the Docker config (`docker context use`), else the local
     socket."""
-    from docker.context import ContextAPI
-
     if address:
         return {"base_url": address}
+    tls = os.environ.get("DOCKER_TLS_VERIFY") or os.environ.get("DOCKER_CERT_PATH")
+    if os.environ.get("DOCKER_HOST") and not tls:
+        return {"base_url": os.environ["DOCKER_HOST"]}
+    if not (os.environ.get("DOCKER_HOST") or os.environ.get("DOCKER_CONTEXT")) and (
+        _current_context() in {None, "default"}
+    ):
+        return {}  # the local socket: known without loading docker-py
+    _docker_py()
+    from docker.context import ContextAPI
+
     params: dict[str, Any] = docker.utils.kwargs_from_env()
     if "base_url" in params:
         return params
@@ -148,11 +199,25 @@ def engine_params(address: str | None = None) -> dict[str, Any]:
     return params
 
 
+def _docker_config() -> Path:
+    return Path(os.environ.get("DOCKER_CONFIG") or Path.home() / ".docker")
+
+
+def _current_context() -> str | None:
+    """The context `docker context use` chose (config.json's currentContext), if any."""
+    try:
+        config = json.loads((_docker_config() / "config.json").read_text())
+    except (OSError, ValueError):
+        return None
+    found = config.get("currentContext") if isinstance(config, dict) else None
+    return str(found) if found else None
+
+
 def _context_host(name: str) -> str | None:
     """The engine address of context `name` as the Docker CLI stores it (docker-py finds no
     context when the Docker config folder has no config.json, which `docker context create`
     does not make)."""
-    folder = Path(os.environ.get("DOCKER_CONFIG") or Path.home() / ".docker")
+    folder = _docker_config()
     digest = hashlib.sha256(name.encode()).hexdigest()
     try:
         meta = json.loads((folder / "contexts" / "meta" / digest / "meta.json").read_text())
@@ -174,20 +239,72 @@ class DockerEngine:
         if self.address.startswith("ssh://"):
             self.tunnel = ssh_tunnel.engine_tunnel(self.address)
             params = {"base_url": self.tunnel.local_url}
-        with translated("connecting"):
-            self.api = docker.APIClient(version=API_VERSION, timeout=timeout, **params)
+        self._params = params
+        self._timeout = timeout
+        self._api: docker.APIClient | None = None
+        # The unix socket the plain reads go through (None: every call through docker-py).
+        url = str(params.get("base_url") or "unix:///var/run/docker.sock")
+        plain = not params.get("tls") and url.startswith(("unix://", "http+unix://"))
+        self._socket_path = url.split("://", 1)[1] if plain else None
         self._identity = ""
+
+    @property
+    def api(self) -> docker.APIClient:
+        """docker-py's client, made (and docker-py loaded) at the first call that needs it."""
+        if self._api is None:
+            with translated("connecting"):
+                self._api = docker.APIClient(
+                    version=API_VERSION, timeout=self._timeout, **self._params
+                )
+        return self._api
 
     def where(self) -> str:
         return self.address
 
     def close(self) -> None:
-        self.api.close()
+        if self._api is not None:
+            self._api.close()
         if self.tunnel is not None:
             self.tunnel.close()
 
+    def _http(
+        self, method: str, path: str, params: dict[str, Any], action: str
+    ) -> tuple[http.client.HTTPResponse, bytes]:
+        """One plain HTTP request over the unix socket: the answer and its body."""
+        assert self._socket_path is not None
+        connection = _UnixConnection(self._socket_path, self._timeout)
+        query = f"?{urlencode(params)}" if params else ""
+        try:
+            connection.request(method, f"/v{API_VERSION}{path}{query}")
+            response = connection.getresponse()
+            body = response.read()
+        except TimeoutError as error:
+            raise EngineError(f"{action}: the engine's answer failed: {error}") from None
+        except (OSError, http.client.HTTPException) as error:
+            raise _unreachable(action, error) from None
+        finally:
+            connection.close()
+        return response, body
+
+    def _get_json(self, path: str, params: dict[str, Any], action: str) -> Any:
+        """GET `path` over the unix socket: its JSON; NotFound (404) or EngineError."""
+        response, body = self._http("GET", path, params, action)
+        if response.status >= 400:
+            try:
+                message = str(json.loads(body).get("message") or response.reason)
+            except (ValueError, AttributeError):
+                message = body.decode(errors="replace").strip() or response.reason
+            if response.status == 404:
+                raise NotFound(f"{action}: {message}")
+            raise EngineError(f"{action}: {message}", hint=_hint_for(message))
+        return json.loads(body) if body and response.getheader("Content-Type", "").startswith(
+            "application/json") else body.decode(errors="replace")  # fmt: skip
+
     def ping(self) -> None:
         try:
+            if self._socket_path is not None:
+                self._get_json("/_ping", {}, "ping")
+                return
             with translated("ping"):
                 self.api.ping()
         except EngineUnavailable as error:
@@ -203,15 +320,29 @@ class DockerEngine:
 
     def identity(self) -> str:
         if not self._identity:
-            with translated("reading the engine's id"):
-                self._identity = str(self.api.info().get("ID") or "")
+            if self._socket_path is not None:
+                info = self._get_json("/info", {}, "reading the engine's id")
+            else:
+                with translated("reading the engine's id"):
+                    info = self.api.info()
+            self._identity = str(info.get("ID") or "")
         return self._identity
+
+    def _listed(self, label_filter: dict[str, list[str]]) -> list[dict[str, Any]]:
+        if self._socket_path is not None:
+            query = {"all": 1, "filters": json.dumps(label_filter)}
+            found: list[dict[str, Any]] = self._get_json(
+                "/containers/json", query, "listing containers"
+            )
+            return found
+        with translated("listing containers"):
+            listed: list[dict[str, Any]] = self.api.containers(all=True, filters=label_filter)
+        return listed
 
     # -- containers ---------------------------------------------------------------------------
 
     def containers(self, label_filter: dict[str, list[str]]) -> list[ContainerInfo]:
-        with translated("listing containers"):
-            listed = self.api.containers(all=True, filters=label_filter)
+        listed = self._listed(label_filter)
 
         def inspect(container_id: str) -> ContainerInfo | None:
             try:
@@ -228,8 +359,7 @@ class DockerEngine:
         return [info for info in found if info is not None]
 
     def listed_containers(self, label_filter: dict[str, list[str]]) -> list[ContainerInfo]:
-        with translated("listing containers"):
-            listed = self.api.containers(all=True, filters=label_filter)
+        listed = self._listed(label_filter)
         return [
             ContainerInfo(
                 id=item["Id"],
@@ -244,8 +374,12 @@ class DockerEngine:
         ]
 
     def inspect_container(self, container_id: str) -> ContainerInfo:
-        with translated(f"inspecting container {container_id[:12]}"):
-            data = self.api.inspect_container(container_id)
+        action = f"inspecting container {container_id[:12]}"
+        if self._socket_path is not None:
+            data = self._get_json(f"/containers/{quote(container_id, safe='')}/json", {}, action)
+        else:
+            with translated(action):
+                data = self.api.inspect_container(container_id)
         return container_info(data)
 
     def create_container(self, plan: ContainerPlan) -> str:
@@ -324,8 +458,12 @@ class DockerEngine:
     # -- networks -----------------------------------------------------------------------------
 
     def networks(self, label_filter: dict[str, list[str]]) -> list[NetworkInfo]:
-        with translated("listing networks"):
-            listed = self.api.networks(filters=label_filter)
+        if self._socket_path is not None:
+            query = {"filters": json.dumps(label_filter)}
+            listed = self._get_json("/networks", query, "listing networks")
+        else:
+            with translated("listing networks"):
+                listed = self.api.networks(filters=label_filter)
         return [NetworkInfo(n["Id"], n["Name"], n.get("Labels") or {}) for n in listed]
 
     def create_network(
@@ -361,8 +499,12 @@ class DockerEngine:
     # -- volumes ------------------------------------------------------------------------------
 
     def volumes(self, label_filter: dict[str, list[str]]) -> list[VolumeInfo]:
-        with translated("listing volumes"):
-            listed = self.api.volumes(filters=label_filter).get("Volumes") or []
+        if self._socket_path is not None:
+            query = {"filters": json.dumps(label_filter)}
+            listed = self._get_json("/volumes", query, "listing volumes").get("Volumes") or []
+        else:
+            with translated("listing volumes"):
+                listed = self.api.volumes(filters=label_filter).get("Volumes") or []
         return [VolumeInfo(v["Name"], v.get("Labels") or {}) for v in listed]
 
     def create_volume(
@@ -662,14 +804,22 @@ class DockerEngine:
 
     def path_stat(self, container_id: str, path: str) -> PathStat | None:
         # HEAD of the archive endpoint: the engine stats the path; nothing is copied or run.
-        with translated(f"checking {path} in {container_id[:12]}"):
-            url = self.api._url("/containers/{0}/archive", container_id)
-            response = self.api.head(url, params={"path": path})
-        if response.status_code == 404:
+        action = f"checking {path} in {container_id[:12]}"
+        if self._socket_path is not None:
+            route = f"/containers/{quote(container_id, safe='')}/archive"
+            plain, _ = self._http("HEAD", route, {"path": path}, action)
+            status, reason = plain.status, plain.reason
+            header = plain.getheader("X-Docker-Container-Path-Stat") or ""
+        else:
+            with translated(action):
+                url = self.api._url("/containers/{0}/archive", container_id)
+                response = self.api.head(url, params={"path": path})
+            status, reason = response.status_code, response.reason
+            header = response.headers.get("X-Docker-Container-Path-Stat", "")
+        if status == 404:
             return None
-        if response.status_code >= 400:
-            raise EngineError(f"checking {path} in {container_id[:12]}: {response.reason}")
-        header = response.headers.get("X-Docker-Container-Path-Stat", "")
+        if status >= 400:
+            raise EngineError(f"{action}: {reason}")
         data = json.loads(base64.b64decode(header)) if header else {}
         return PathStat(name=str(data.get("name", "")), link_target=str(data.get("linkTarget", "")))
 

@@ -26,16 +26,20 @@ NOT_DAILY = {
 # What only deploying needs: the models (pydantic), the pipeline, images. `status`, `ls` and
 # `down --name` read the engine and answer without them.
 DEPLOYING = {"pydantic", "deployer.model.spec", "deployer.api", "deployer.images.build"}
+# Over a unix socket (the local engine, an ssh:// engine's tunnel) the reads of `ls` and
+# `status` are plain HTTP: docker-py and requests load only for what needs them.
+DOCKER_PY = {"docker", "requests", "urllib3"}
 PINNED = {
     # --help lists every command: `cluster` and `export` are imported for it, nothing heavier.
     ("--help",): NOT_DAILY
     - {"deployer.cluster", "deployer.targets.kubernetes", "deployer.local.registries"}
     | DEPLOYING
     | {"docker", "requests", "rich", "yaml"},
-    ("ls",): NOT_DAILY | DEPLOYING | {"yaml", "rich"},
+    ("ls",): NOT_DAILY | DEPLOYING | DOCKER_PY | {"yaml", "rich"},
     # The models load here only to read the stack's name from stack.py (`--name` needs none).
     ("status", "--json"): NOT_DAILY
     | DEPLOYING - {"pydantic", "deployer.model.spec"}
+    | DOCKER_PY
     | {"yaml", "rich"},
     ("up",): NOT_DAILY | {"yaml", "rich", "deployer.operate"},  # a no-op up
 }

@@ -1,0 +1,53 @@
+"""The plain-HTTP reads over the engine's unix socket (no docker-py) answer what docker-py's
+calls answer, and fail the same way."""
+
+from __future__ import annotations
+
+import docker
+import pytest
+
+from deployer import api
+from deployer.core import labels
+from deployer.engine.docker_engine import DockerEngine
+from deployer.engine.inspect import container_info
+from deployer.model.errors import EngineUnavailable, NotFound
+from deployer.model.spec import Port, Service, Stack
+from tests.integration.conftest import unique_name
+
+
+def test_plain_reads_match_docker_py(
+    engine: DockerEngine, docker_api: docker.APIClient, cleanup: list[str]
+) -> None:
+    name = unique_name("reads")
+    cleanup.append(name)
+    stack = Stack(name=name, services=[Service(
+        name="s", image="deployer/python:bookworm", command=["sleep", "1000"], init=True,
+        replicas=2, ports=[Port(container=8000)],
+    )])  # fmt: skip
+    api.up(stack, engine)
+    plain = DockerEngine()  # the local socket: reads go around docker-py
+    assert plain._socket_path is not None
+    assert plain.identity() == docker_api.info()["ID"]
+    selector = labels.stack_filter(name)
+    listed = docker_api.containers(all=True, filters=selector)
+    assert len(listed) == 2
+    assert sorted(c.id for c in plain.listed_containers(selector)) == sorted(
+        c["Id"] for c in listed
+    )
+    for item in listed:
+        assert plain.inspect_container(item["Id"]) == container_info(
+            docker_api.inspect_container(item["Id"])
+        )
+    assert sorted(n.id for n in plain.networks(selector)) == sorted(
+        n["Id"] for n in docker_api.networks(filters=selector)
+    )
+
+
+def test_plain_reads_fail_as_docker_pys_do(tmp_path: object) -> None:
+    plain = DockerEngine()
+    with pytest.raises(NotFound, match="inspecting container nosuchcontai: No such container"):
+        plain.inspect_container("nosuchcontainer")
+    nowhere = DockerEngine(base_url="unix:///nonexistent/docker.sock")
+    with pytest.raises(EngineUnavailable) as refused:
+        nowhere.ping()
+    assert refused.value.exit_code == 3
