@@ -51,6 +51,8 @@ class FakeEngine:
         # remove_network answers "has active endpoints" this many times first (as the real
         # engine can, a moment after the last container on the network was removed).
         self.endpoints_linger = 0
+        # network id -> names of removed containers whose endpoints the engine keeps for good.
+        self.stale_endpoints: dict[str, set[str]] = {}
         self.archives: list[tuple[str, str, bytes]] = []  # put_archive: container, folder, tar
         self.execs: list[tuple[str, list[str]]] = []  # every exec: container, command
 
@@ -126,7 +128,14 @@ class FakeEngine:
         if self.endpoints_linger > 0:  # the engine has not yet freed the removed containers'
             self.endpoints_linger -= 1
             raise EngineError(f"removing network {network_id[:12]}: ... has active endpoints")
+        if self.stale_endpoints.get(network_id):  # leaked for good (moby/moby#42119)
+            raise EngineError(f"removing network {network_id[:12]}: ... has active endpoints")
         self.calls.append(f"remove network {self.network_state.pop(network_id).name}")
+
+    def release_stale_endpoints(self, network_id: str) -> list[str]:
+        freed = sorted(self.stale_endpoints.pop(network_id, set()))
+        self.calls += [f"disconnect {name}" for name in freed]
+        return freed
 
     def volumes(self, label_filter: dict[str, list[str]]) -> list[VolumeInfo]:
         return [v for v in self.volume_state.values() if self._matches(v.labels, label_filter)]

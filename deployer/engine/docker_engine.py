@@ -496,6 +496,28 @@ class DockerEngine:
             except docker.errors.NotFound:
                 return
 
+    def release_stale_endpoints(self, network_id: str) -> list[str]:
+        freed: list[str] = []
+        with translated(f"inspecting network {network_id[:12]}"):
+            try:
+                attached = self.api.inspect_network(network_id).get("Containers") or {}
+            except docker.errors.NotFound:
+                return freed
+        for key, endpoint in attached.items():
+            name = str((endpoint or {}).get("Name") or key)
+            try:
+                self.inspect_container(key)
+                continue  # a live container: not ours to cut off
+            except NotFound:
+                pass
+            with translated(f"disconnecting {name} from network {network_id[:12]}"):
+                try:
+                    self.api.disconnect_container_from_network(name, network_id, force=True)
+                except docker.errors.NotFound:
+                    continue
+            freed.append(name)
+        return freed
+
     # -- volumes ------------------------------------------------------------------------------
 
     def volumes(self, label_filter: dict[str, list[str]]) -> list[VolumeInfo]:

@@ -38,9 +38,13 @@ def test_plain_reads_match_docker_py(
         assert plain.inspect_container(item["Id"]) == container_info(
             docker_api.inspect_container(item["Id"])
         )
-    assert sorted(n.id for n in plain.networks(selector)) == sorted(
-        n["Id"] for n in docker_api.networks(filters=selector)
-    )
+    networks = docker_api.networks(filters=selector)
+    assert sorted(n.id for n in plain.networks(selector)) == sorted(n["Id"] for n in networks)
+    # Live containers' endpoints are never cut off as stale ones.
+    (network,) = networks
+    assert plain.release_stale_endpoints(network["Id"]) == []
+    attached = docker_api.inspect_network(network["Id"])["Containers"]
+    assert sorted(attached) == sorted(c["Id"] for c in listed)
 
 
 def test_plain_reads_fail_as_docker_pys_do(tmp_path: object) -> None:

@@ -10,7 +10,7 @@ from deployer import api
 from deployer.core import labels
 from deployer.model.errors import DeployFailed, ImageError
 from deployer.model.spec import DependsOn, Healthcheck, Port, Service, Stack
-from deployer.targets.engine import health
+from deployer.targets.engine import health, remove
 from tests.fakes import FakeEngine
 
 CHECK = Healthcheck(command="true", interval="1s")
@@ -188,3 +188,16 @@ def test_down_waits_for_the_engine_to_free_the_networks_endpoints() -> None:
     fake.endpoints_linger = 3
     assert api.down("shop", engine=fake) == 4  # three containers and the network
     assert fake.network_state == {}
+
+
+def test_down_cuts_off_an_endpoint_the_engine_leaked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(remove, "STALE_ENDPOINT_SECONDS", 0.05)
+    fake = engine()
+    api.up(shop(), engine=fake)
+    (network,) = fake.network_state
+    fake.stale_endpoints[network] = {"shop-web-1-0123abcd"}
+    said: list[object] = []
+    assert api.down("shop", engine=fake, report=said.append) == 4
+    assert fake.network_state == {}
+    assert "disconnect shop-web-1-0123abcd" in fake.calls
+    assert any("cut off the endpoints" in str(event) for event in said)

@@ -93,7 +93,7 @@ class Apply:
         for action in plan.actions:
             if action.kind is Kind.REMOVE_NETWORK:
                 network = next(n for n in observed.networks if n.name == action.resource)
-                remove_network(self.engine, network.id)
+                remove_network(self.engine, network.id, self.report)
                 self.report(ObjectRemoved("network", action.resource))
             if action.kind is Kind.REMOVE_VOLUME:
                 self.engine.remove_volume(action.resource)

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 from deployer.core import labels
-from deployer.core.events import ContainerRemoved, ObjectRemoved, Report
+from deployer.core.events import ContainerRemoved, ObjectRemoved, Report, Warning
 from deployer.core.graph import levels
 from deployer.core.plan import Action, Cause, CauseKind, Kind
 from deployer.core.state import ObservedState, replica_of
@@ -23,13 +23,19 @@ DOWN = Cause(CauseKind.DOWN)
 
 # How long the engine may take to let go of a removed container's endpoint on a network.
 ENDPOINT_RELEASE_SECONDS = 15.0
+# After this long an endpoint whose container is gone is stale (moby/moby#42119): cut it off.
+STALE_ENDPOINT_SECONDS = 3.0
 
 
-def remove_network(engine: Engine, network_id: str) -> None:
+def remove_network(engine: Engine, network_id: str, report: Report | None = None) -> None:
     """Remove a network whose containers were just removed. The engine frees their endpoints
     asynchronously: with dozens of containers, "has active endpoints" can still come a moment
-    after the last removal returned, so that answer is retried until it stops."""
-    deadline = time.monotonic() + ENDPOINT_RELEASE_SECONDS
+    after the last removal returned, so that answer is retried until it stops; an endpoint
+    still there after STALE_ENDPOINT_SECONDS whose container no longer exists is one the engine
+    leaked, and is force-disconnected (as `docker network disconnect -f` would)."""
+    started = time.monotonic()
+    deadline = started + ENDPOINT_RELEASE_SECONDS
+    released = False
     while True:
         try:
             engine.remove_network(network_id)
@@ -37,6 +43,14 @@ def remove_network(engine: Engine, network_id: str) -> None:
         except EngineError as error:
             if "active endpoints" not in error.message:
                 raise
+            if not released and time.monotonic() - started > STALE_ENDPOINT_SECONDS:
+                released = True
+                freed = engine.release_stale_endpoints(network_id)
+                if freed and report is not None:
+                    kept = ", ".join(freed)
+                    report(Warning(f"network {network_id[:12]}: cut off the endpoints the engine "
+                                   f"kept of removed containers: {kept}"))  # fmt: skip
+                continue
             if time.monotonic() > deadline:
                 raise EngineError(
                     error.message,
@@ -103,7 +117,7 @@ def down(name: str, engine: Engine, report: Report, how: Removal = Removal()) ->
     ]
     remove_containers(engine, removals, observed, report, how.stop_timeout)
     for network in observed.networks:
-        remove_network(engine, network.id)
+        remove_network(engine, network.id, report)
         report(ObjectRemoved("network", network.name))
     volumes = [
         v for v in observed.volumes
