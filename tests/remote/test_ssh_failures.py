@@ -6,6 +6,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from deployer.engine.docker_engine import DockerEngine
 from tests.integration.conftest import ROOT
 from tests.remote.conftest import Server, engine_says_healthy, new_key, wait_for_line
@@ -50,26 +52,22 @@ def test_a_user_outside_the_docker_group_is_exit_3_saying_so(server: Server) -> 
     assert f"`docker` group (`sudo usermod -aG docker {OUTSIDER}`)" in said, said
 
 
-def test_exec_with_a_terminal_and_its_exit_code(server: Server) -> None:
+@pytest.mark.parametrize(
+    ("words", "code"),
+    [(["exec", "web"], 4), (["run", "--rm", "web"], 5)],
+    ids=["exec -it", "run attached"],
+)
+def test_a_command_in_a_terminal_and_its_exit_code(
+    server: Server, words: list[str], code: int
+) -> None:
     assert server.deployer("up").returncode == 0
-    command = f"{sys.executable} -m deployer exec web -- sh -c 'tty; exit 4'"
-    # `script` gives deployer a terminal, as a user's shell would: exec -it then allocates one.
+    command = f"{sys.executable} -m deployer {' '.join(words)} -- sh -c 'tty; exit {code}'"
+    # `script` gives deployer a terminal, as a user's shell would: it then allocates one.
     done = subprocess.run(
         ["script", "-qec", command, "/dev/null"], cwd=ROOT, env=server.env(),
         capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
     )  # fmt: skip
-    assert done.returncode == 4, done.stdout + done.stderr
-    assert "/dev/pts/" in done.stdout
-
-
-def test_run_attached_to_a_terminal_and_its_exit_code(server: Server) -> None:
-    assert server.deployer("up").returncode == 0
-    command = f"{sys.executable} -m deployer run --rm web -- sh -c 'tty; exit 5'"
-    done = subprocess.run(
-        ["script", "-qec", command, "/dev/null"], cwd=ROOT, env=server.env(),
-        capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
-    )  # fmt: skip
-    assert done.returncode == 5, done.stdout + done.stderr
+    assert done.returncode == code, done.stdout + done.stderr
     assert "/dev/pts/" in done.stdout
 
 
