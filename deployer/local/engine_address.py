@@ -16,9 +16,9 @@ def choose(address: str | None, *, from_command_line: bool = False) -> None:
     by a stack's."""
     if not address:
         return
-    if from_command_line or "command line" not in _chosen:
+    if (from_command_line or "command line" not in _chosen) and _chosen.get("address") != address:
         _chosen["address"] = address
-        _prestart(address)
+        _prestart(address)  # once per address: a stack loaded again starts no second ssh
     if from_command_line:
         _chosen["command line"] = address
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from deployer.engine.docker_engine import engine_params
-from deployer.local import engine_address
+from deployer.local import engine_address, ssh_tunnel
 from deployer.local.ssh_tunnel import SshAddress, hint_for, parse
 from deployer.model.errors import EngineUnavailable
 
@@ -111,3 +111,15 @@ def test_a_malformed_ssh_address_is_exit_3_naming_it(url: str) -> None:
 )
 def test_what_ssh_says_becomes_what_to_do(said: str, advice: str) -> None:
     assert advice in hint_for(said, SshAddress("1.2.3.4", "deploy"))
+
+
+def test_an_ssh_address_chosen_again_starts_no_second_tunnel(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    started: list[str] = []
+    monkeypatch.setattr(engine_address, "_chosen", {})
+    monkeypatch.setattr(ssh_tunnel, "prestart", started.append)
+    for _ in range(3):  # `watch` loads the stack again on every change
+        engine_address.choose("ssh://deploy@server.example")
+    engine_address.choose("unix:///elsewhere.sock")
+    assert started == ["ssh://deploy@server.example"]
