@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import requests
 
@@ -72,3 +73,32 @@ def test_tunnel_brings_the_servers_loopback_port_here(server: Server) -> None:
     finally:
         forwarding.terminate()
         assert forwarding.wait(timeout=10) == 0
+
+
+def test_a_change_rollback_restart_stop_and_start_over_ssh(server: Server, tmp_path: Path) -> None:
+    assert server.deployer("up").returncode == 0
+    changed = tmp_path / "stack.py"
+    changed.write_text(
+        "from pathlib import Path\n"
+        "from deployer import load_stack\n"
+        f"stack = load_stack(Path({str(ROOT / 'stack.py')!r}))\n"
+        "web = stack.service('web')\n"
+        "stack = stack.with_service('web', env={**web.env, 'APP_MESSAGE': 'v2 over ssh'})\n"
+        f"stack = stack.model_copy(update={{'root': Path({str(ROOT)!r})}})\n"
+    )
+
+    def served() -> str:
+        done = server.deployer("exec", "-T", "nginx", "--", "curl", "-fsS", "http://127.0.0.1/")
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    up = server.deployer("-f", str(changed), "up")
+    assert up.returncode == 0, up.stderr
+    assert "v2 over ssh" in served()
+    back = server.deployer("-f", str(changed), "rollback")
+    assert back.returncode == 0, back.stderr
+    assert "Hello from deployer" in served()
+    for command in (["restart", "web"], ["stop", "nginx"], ["start", "nginx"]):
+        done = server.deployer(*command)
+        assert done.returncode == 0, f"{command}: {done.stderr}"
+    engine_says_healthy(server)
