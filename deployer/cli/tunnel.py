@@ -11,6 +11,7 @@ import json
 import signal
 import sys
 import threading
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -26,6 +27,9 @@ from deployer.cli.app import (
 )
 from deployer.model.errors import NotFound
 from deployer.targets.base import NotOnTarget
+
+if TYPE_CHECKING:  # a type only: the tunnel module loads when the command runs
+    from deployer.local.ssh_tunnel import Tunnel
 
 commands = typer.Typer(rich_markup_mode=None)  # put on the root app by deployer.cli.main
 
@@ -88,11 +92,8 @@ def tunnel(
     return _hold(opened)
 
 
-def _hold(opened: object) -> int:
+def _hold(opened: Tunnel) -> int:
     """Until Ctrl-C or SIGTERM (exit 0), or until ssh ends (exit 3 with its message)."""
-    from deployer.local.ssh_tunnel import Tunnel
-
-    assert isinstance(opened, Tunnel)
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     try:

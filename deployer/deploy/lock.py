@@ -122,8 +122,9 @@ class DeployLock:
             now = time.monotonic()
             if seen != (held.id, held.lease):
                 seen, seen_at = (held.id, held.lease), now
-            if holder.gone_from_here() or now - seen_at >= LEASE_SECONDS:
-                why = "its process is gone" if holder.gone_from_here() else "its lease ran out"
+            gone = holder.gone_from_here()
+            if gone or now - seen_at >= LEASE_SECONDS:
+                why = "its process is gone" if gone else "its lease ran out"
                 self.report(Warning(f"took over the deploy lock of {holder.text()} ({why})"))
                 self.engine.release_claim(held.id)  # by id: never a newer holder's marker
                 continue

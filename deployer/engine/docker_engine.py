@@ -267,11 +267,19 @@ class DockerEngine:
         if self.tunnel is not None:
             self.tunnel.close()
 
-    def _http(
+    def _request(
         self, method: str, path: str, params: dict[str, Any], action: str
-    ) -> tuple[http.client.HTTPResponse, bytes]:
-        """One plain HTTP request over the unix socket: the answer and its body."""
-        assert self._socket_path is not None
+    ) -> tuple[int, str, dict[str, str], bytes]:
+        """One request for a read: over the unix socket with plain HTTP when there is one (no
+        docker-py), else through docker-py's session (tcp://, TLS). Its status, reason, headers
+        (by lowercase name) and body; an unreachable engine raises as every engine call does."""
+        if self._socket_path is None:
+            with translated(action):
+                answer = self.api.request(
+                    method, self.api._url(path), params=params, timeout=self._timeout
+                )
+            headers = {key.lower(): value for key, value in answer.headers.items()}
+            return answer.status_code, answer.reason, headers, answer.content
         connection = _UnixConnection(self._socket_path, self._timeout)
         query = f"?{urlencode(params)}" if params else ""
         try:
@@ -284,29 +292,27 @@ class DockerEngine:
             raise _unreachable(action, error) from None
         finally:
             connection.close()
-        return response, body
+        headers = {key.lower(): value for key, value in response.getheaders()}
+        return response.status, response.reason, headers, body
 
     def _get_json(self, path: str, params: dict[str, Any], action: str) -> Any:
-        """GET `path` over the unix socket: its JSON; NotFound (404) or EngineError."""
-        response, body = self._http("GET", path, params, action)
-        if response.status >= 400:
+        """GET `path`: its JSON (text when it is not JSON); NotFound (404) or EngineError."""
+        status, reason, headers, body = self._request("GET", path, params, action)
+        if status >= 400:
             try:
-                message = str(json.loads(body).get("message") or response.reason)
+                message = str(json.loads(body).get("message") or reason)
             except (ValueError, AttributeError):
-                message = body.decode(errors="replace").strip() or response.reason
-            if response.status == 404:
+                message = body.decode(errors="replace").strip() or reason
+            if status == 404:
                 raise NotFound(f"{action}: {message}")
             raise EngineError(f"{action}: {message}", hint=_hint_for(message))
-        return json.loads(body) if body and response.getheader("Content-Type", "").startswith(
-            "application/json") else body.decode(errors="replace")  # fmt: skip
+        if body and headers.get("content-type", "").startswith("application/json"):
+            return json.loads(body)
+        return body.decode(errors="replace")
 
     def ping(self) -> None:
         try:
-            if self._socket_path is not None:
-                self._get_json("/_ping", {}, "ping")
-                return
-            with translated("ping"):
-                self.api.ping()
+            self._get_json("/_ping", {}, "ping")
         except EngineUnavailable as error:
             if self.tunnel is None:
                 raise
@@ -320,24 +326,16 @@ class DockerEngine:
 
     def identity(self) -> str:
         if not self._identity:
-            if self._socket_path is not None:
-                info = self._get_json("/info", {}, "reading the engine's id")
-            else:
-                with translated("reading the engine's id"):
-                    info = self.api.info()
+            info = self._get_json("/info", {}, "reading the engine's id")
             self._identity = str(info.get("ID") or "")
         return self._identity
 
     def _listed(self, label_filter: dict[str, list[str]]) -> list[dict[str, Any]]:
-        if self._socket_path is not None:
-            query = {"all": 1, "filters": json.dumps(label_filter)}
-            found: list[dict[str, Any]] = self._get_json(
-                "/containers/json", query, "listing containers"
-            )
-            return found
-        with translated("listing containers"):
-            listed: list[dict[str, Any]] = self.api.containers(all=True, filters=label_filter)
-        return listed
+        query = {"all": 1, "filters": json.dumps(label_filter)}
+        found: list[dict[str, Any]] = self._get_json(
+            "/containers/json", query, "listing containers"
+        )
+        return found
 
     # -- containers ---------------------------------------------------------------------------
 
@@ -375,11 +373,7 @@ class DockerEngine:
 
     def inspect_container(self, container_id: str) -> ContainerInfo:
         action = f"inspecting container {container_id[:12]}"
-        if self._socket_path is not None:
-            data = self._get_json(f"/containers/{quote(container_id, safe='')}/json", {}, action)
-        else:
-            with translated(action):
-                data = self.api.inspect_container(container_id)
+        data = self._get_json(f"/containers/{quote(container_id, safe='')}/json", {}, action)
         return container_info(data)
 
     def create_container(self, plan: ContainerPlan) -> str:
@@ -458,12 +452,8 @@ class DockerEngine:
     # -- networks -----------------------------------------------------------------------------
 
     def networks(self, label_filter: dict[str, list[str]]) -> list[NetworkInfo]:
-        if self._socket_path is not None:
-            query = {"filters": json.dumps(label_filter)}
-            listed = self._get_json("/networks", query, "listing networks")
-        else:
-            with translated("listing networks"):
-                listed = self.api.networks(filters=label_filter)
+        query = {"filters": json.dumps(label_filter)}
+        listed = self._get_json("/networks", query, "listing networks")
         return [NetworkInfo(n["Id"], n["Name"], n.get("Labels") or {}) for n in listed]
 
     def create_network(
@@ -521,12 +511,8 @@ class DockerEngine:
     # -- volumes ------------------------------------------------------------------------------
 
     def volumes(self, label_filter: dict[str, list[str]]) -> list[VolumeInfo]:
-        if self._socket_path is not None:
-            query = {"filters": json.dumps(label_filter)}
-            listed = self._get_json("/volumes", query, "listing volumes").get("Volumes") or []
-        else:
-            with translated("listing volumes"):
-                listed = self.api.volumes(filters=label_filter).get("Volumes") or []
+        query = {"filters": json.dumps(label_filter)}
+        listed = self._get_json("/volumes", query, "listing volumes").get("Volumes") or []
         return [VolumeInfo(v["Name"], v.get("Labels") or {}) for v in listed]
 
     def create_volume(
@@ -827,17 +813,9 @@ class DockerEngine:
     def path_stat(self, container_id: str, path: str) -> PathStat | None:
         # HEAD of the archive endpoint: the engine stats the path; nothing is copied or run.
         action = f"checking {path} in {container_id[:12]}"
-        if self._socket_path is not None:
-            route = f"/containers/{quote(container_id, safe='')}/archive"
-            plain, _ = self._http("HEAD", route, {"path": path}, action)
-            status, reason = plain.status, plain.reason
-            header = plain.getheader("X-Docker-Container-Path-Stat") or ""
-        else:
-            with translated(action):
-                url = self.api._url("/containers/{0}/archive", container_id)
-                response = self.api.head(url, params={"path": path})
-            status, reason = response.status_code, response.reason
-            header = response.headers.get("X-Docker-Container-Path-Stat", "")
+        route = f"/containers/{quote(container_id, safe='')}/archive"
+        status, reason, headers, _ = self._request("HEAD", route, {"path": path}, action)
+        header = headers.get("x-docker-container-path-stat", "")
         if status == 404:
             return None
         if status >= 400:

@@ -38,6 +38,18 @@ def test_plain_reads_match_docker_py(
         assert plain.inspect_container(item["Id"]) == container_info(
             docker_api.inspect_container(item["Id"])
         )
+    # The same reads through docker-py's session (what a tcp:// or TLS engine goes through).
+    through_docker_py = DockerEngine()
+    through_docker_py._socket_path = None
+    assert through_docker_py.identity() == plain.identity()
+    assert through_docker_py.listed_containers(selector) == plain.listed_containers(selector)
+    first = listed[0]["Id"]
+    assert through_docker_py.inspect_container(first) == plain.inspect_container(first)
+    assert through_docker_py.path_stat(first, "/etc/hostname") == plain.path_stat(
+        first, "/etc/hostname"
+    )
+    assert plain.path_stat(first, "/no/such/path") is None
+    assert through_docker_py.volumes(selector) == plain.volumes(selector)
     networks = docker_api.networks(filters=selector)
     assert sorted(n.id for n in plain.networks(selector)) == sorted(n["Id"] for n in networks)
     # Live containers' endpoints are never cut off as stale ones.
