@@ -20,13 +20,12 @@ from deployer.core.events import Warning
 from deployer.local import engine_address as address
 from deployer.model.errors import StackError
 from deployer.model.names import NAME_MAX_LENGTH, NAME_PATTERN
+from deployer.stackfile import discover
 from deployer.stackfile.compose_options import ComposeOptions
 
 if TYPE_CHECKING:
     from deployer.model.spec import Stack
     from deployer.targets.base import Target
-
-COMPOSE_DEFAULTS = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
 
 
 def _warn(message: str) -> None:
@@ -45,26 +44,8 @@ class StackSource:
 
     def paths(self) -> tuple[list[Path], bool]:
         """The stack files, and whether they are Compose files by where they came from."""
-        if self.files:
-            return self.files, False
-        if os.environ.get("DEPLOYER_FILE"):
-            return _split(os.environ["DEPLOYER_FILE"]), False
-        if Path("stack.py").is_file():
-            return [Path("stack.py")], False
-        if os.environ.get("COMPOSE_FILE"):
-            return _split(os.environ["COMPOSE_FILE"]), True
-        for name in COMPOSE_DEFAULTS:
-            if Path(name).is_file():
-                # As Compose does: its override file beside it is merged on top.
-                base, _, _ = name.rpartition(".")
-                overrides = [Path(f"{base}.override.{ext}") for ext in ("yaml", "yml")]
-                present = [o for o in overrides if o.is_file()]
-                return [Path(name), *present[:1]], True
-        raise StackError(
-            str(Path.cwd()),
-            ["no stack file here: pass one with -f FILE (stack.py, a .yaml stack or a Compose "
-             "file), or set DEPLOYER_FILE"],
-        )  # fmt: skip
+        found, compose = discover.stack_files([str(f) for f in self.files or []])
+        return [Path(f) for f in found], compose
 
     def project_name(self, compose: bool) -> str | None:
         name = self.project or os.environ.get("DEPLOYER_PROJECT_NAME")
@@ -117,10 +98,6 @@ class StackSource:
     def name(self) -> str:
         """The stack's name, without reading a file when -p (or its variable) gives it."""
         return self.project_name(compose=False) or self.stack().name
-
-
-def _split(value: str) -> list[Path]:
-    return [Path(p) for p in value.split(os.pathsep) if p]
 
 
 def source(ctx: typer.Context, files: list[Path] | None, project: str | None) -> StackSource:

@@ -13,13 +13,13 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
-import click
-import typer
-
-from deployer.cli.app import root
 from deployer.model.errors import DeployerError
+from deployer.unchanged import answer as unchanged
+
+if TYPE_CHECKING:
+    import typer
 
 EXIT_USAGE = 64
 EXIT_INTERRUPTED = 130
@@ -62,6 +62,8 @@ def _name_of(info: typer.models.CommandInfo) -> str:
 def build_app(only: str | None = None) -> typer.Typer:
     """The root app with every command, or with just `only` (and what it needs to parse)."""
     # Help lists the stack commands first, then operations, setup and the other targets.
+    from deployer.cli.app import root
+
     modules = list(dict.fromkeys(COMMANDS.values())) if only is None else [COMMANDS[only]]
     made = root()
     for name in modules:
@@ -85,6 +87,19 @@ def _app_for(argv: list[str]) -> typer.Typer:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    # An unchanged `up` or `plan` is answered before Typer, Click or the models load.
+    fast = unchanged.attempt(argv)
+    if fast is not None:
+        return fast
+    with unchanged.recording(argv):
+        return _full(argv)
+
+
+def _full(argv: list[str]) -> int:
+    """The command line as the Typer app reads it."""
+    import click
+    import typer
+
     command = typer.main.get_command(_app_for(argv))
     try:
         result = command.main(args=argv, prog_name="deployer", standalone_mode=False)

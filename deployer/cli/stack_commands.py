@@ -33,6 +33,7 @@ from deployer.cli.progress import progress
 from deployer.core.events import Report
 from deployer.core.status import Deployment, addresses
 from deployer.targets.base import SCHEMA_VERSION, Request, Target
+from deployer.unchanged import answer as unchanged
 
 if TYPE_CHECKING:  # a type only: the models load with the first stack
     from deployer.model.spec import Stack
@@ -52,24 +53,23 @@ def _noun(target: Target) -> str:
 
 
 def _print_deployment(target: Target, deployment: Deployment, as_json: bool) -> None:
+    reach = addresses(deployment.replicas, target.engine_address())
     if as_json:
-        reach = addresses(deployment.replicas, target.engine_address())
         print_data(target, {**deployment.as_data(), "addresses": [a.as_data() for a in reach]})
         return
-    print(status_table(deployment.replicas))
     where = "" if target.name == "engine" else f" on the {target.name}"
-    if deployment.plan.empty:
-        print(f"\nstack {deployment.stack}: nothing to do{where}; every {_noun(target)} is healthy")
-    else:
-        print(f"\nstack {deployment.stack} is up and healthy{where} in {deployment.seconds:.1f}s")
     probed = sum(r.probed for r in deployment.replicas)
-    if probed:
-        print(
-            f"  ({probed} container(s) passed their healthcheck when deployer ran it; "
-            "Docker's own verdict follows at its first interval)"
-        )
-    for address in addresses(deployment.replicas, target.engine_address()):
-        print(f"  {address.text()}")
+    lines = [a.text() for a in reach]
+    if deployment.plan.empty:
+        # Nothing new: a table would only repeat "running, healthy" (`status` shows it). The
+        # fast answer of an unchanged `up` prints the same (deployer.unchanged).
+        print(unchanged.up_summary(deployment.stack, lines, where, _noun(target), probed))
+        return
+    print(status_table(deployment.replicas))
+    print(f"\nstack {deployment.stack} is up and healthy{where} in {deployment.seconds:.1f}s")
+    said = unchanged.notes(lines, probed)
+    if said:
+        print(said)
 
 
 def _scaled(stack: Stack, scale: list[str]) -> Stack:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import http.client
 import json
 import os
 import socket
@@ -23,13 +22,13 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 from deployer.core import labels
 from deployer.core.labels import LEASE_FILE, LOCK, LOCK_IMAGE
 from deployer.core.state import ContainerInfo, NetworkInfo, VolumeInfo
 from deployer.core.swarm_objects import NodeInfo, ServiceInfo, SwarmInfo, SwarmObject, TaskInfo
-from deployer.engine import archive
+from deployer.engine import archive, wire
 from deployer.engine.inspect import container_info, exit_code, stats_of
 from deployer.engine.protocol import Claim, ContainerStats, PathStat, Session
 from deployer.local import ssh_tunnel
@@ -46,7 +45,7 @@ if TYPE_CHECKING:  # a type only: reading the engine never loads the models
 else:  # loaded by _docker_py() at the first call that needs them
     docker = requests = None
 
-API_VERSION = "1.41"  # Engine 20.10; newer engines still speak it, so bodies mean the same.
+API_VERSION = wire.API_VERSION
 
 START_ENGINE_HINT = (
     "start one: `dockerd > /var/log/dockerd.log 2>&1 &` (install it with "
@@ -101,24 +100,6 @@ def _unreachable(action: str, error: BaseException) -> EngineUnavailable:
     return EngineUnavailable(
         f"cannot reach the Docker engine ({action}): {error}", hint=START_ENGINE_HINT
     )
-
-
-class _UnixConnection(http.client.HTTPConnection):
-    """HTTP over the engine's unix socket (docker-py's own, without loading docker-py)."""
-
-    def __init__(self, path: str, timeout: float) -> None:
-        super().__init__("localhost", timeout=timeout)
-        self.socket_path = path
-
-    def connect(self) -> None:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(self.timeout)
-        try:
-            sock.connect(self.socket_path)
-        except OSError:
-            sock.close()
-            raise
-        self.sock = sock
 
 
 @contextmanager
@@ -261,6 +242,11 @@ class DockerEngine:
     def where(self) -> str:
         return self.address
 
+    @property
+    def socket_path(self) -> str | None:
+        """The unix socket the reads go through (None when every call goes through docker-py)."""
+        return self._socket_path
+
     def close(self) -> None:
         if self._api is not None:
             self._api.close()
@@ -280,20 +266,17 @@ class DockerEngine:
                 )
             headers = {key.lower(): value for key, value in answer.headers.items()}
             return answer.status_code, answer.reason, headers, answer.content
-        connection = _UnixConnection(self._socket_path, self._timeout)
-        query = f"?{urlencode(params)}" if params else ""
+        reader = wire.Reader(self._socket_path, self._timeout)
         try:
-            connection.request(method, f"/v{API_VERSION}{path}{query}")
-            response = connection.getresponse()
-            body = response.read()
+            return reader.request(method, path, params)
         except TimeoutError as error:
             raise EngineError(f"{action}: the engine's answer failed: {error}") from None
-        except (OSError, http.client.HTTPException) as error:
+        except ValueError as error:
+            raise EngineError(f"{action}: the engine's answer is not HTTP: {error}") from None
+        except OSError as error:
             raise _unreachable(action, error) from None
         finally:
-            connection.close()
-        headers = {key.lower(): value for key, value in response.getheaders()}
-        return response.status, response.reason, headers, body
+            reader.close()
 
     def _get_json(self, path: str, params: dict[str, Any], action: str) -> Any:
         """GET `path`: its JSON (text when it is not JSON); NotFound (404) or EngineError."""

@@ -21,15 +21,26 @@ def runtime_dir(*parts: str) -> Path:
 
     DEPLOYER_RUNTIME_DIR, else $XDG_RUNTIME_DIR/deployer, else /run/deployer for root, else
     ~/.cache/deployer/run."""
+    return private_dir(_runtime_base().joinpath(*parts))
+
+
+def _runtime_base() -> Path:
     if os.environ.get("DEPLOYER_RUNTIME_DIR"):
-        base = Path(os.environ["DEPLOYER_RUNTIME_DIR"])
-    elif os.environ.get("XDG_RUNTIME_DIR"):
-        base = Path(os.environ["XDG_RUNTIME_DIR"]) / "deployer"
-    elif os.geteuid() == 0:
-        base = Path("/run/deployer")
-    else:
-        base = Path.home() / ".cache" / "deployer" / "run"
-    return private_dir(base.joinpath(*parts))
+        return Path(os.environ["DEPLOYER_RUNTIME_DIR"])
+    if os.environ.get("XDG_RUNTIME_DIR"):
+        return Path(os.environ["XDG_RUNTIME_DIR"]) / "deployer"
+    if os.geteuid() == 0:
+        return Path("/run/deployer")
+    return Path.home() / ".cache" / "deployer" / "run"
+
+
+def own_folders() -> list[Path]:
+    """Where deployer keeps its own files (runtime, cache, config), made or not."""
+    return [
+        _runtime_base(),
+        _xdg("DEPLOYER_CACHE_DIR", "XDG_CACHE_HOME", ".cache"),
+        _xdg("DEPLOYER_CONFIG_DIR", "XDG_CONFIG_HOME", ".config"),
+    ]
 
 
 def cache_dir(*parts: str) -> Path:

@@ -4,6 +4,7 @@ import added later cannot quietly bring back a cost (deterministic: module names
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -81,3 +82,33 @@ def test_a_daily_command_loads_nothing_it_does_not_use(
         m for m in result["modules"] if any(m == p or m.startswith(p + ".") for p in PINNED[argv])
     }
     assert not loaded, f"`deployer {' '.join(argv)}` loaded {sorted(loaded)}"
+
+
+# The fast answer of an unchanged `up`/`plan` (deployer.unchanged): the standard library and
+# its own few modules, nothing that parses a command line, a stack or an engine's objects.
+FAST = {
+    "typer", "click", "pydantic", "yaml", "docker", "requests", "urllib3", "http.client",
+    "hashlib", "dataclasses", "deployer.cli.app", "deployer.model.spec", "deployer.core.state",
+    "deployer.core.events", "deployer.engine.docker_engine", "deployer.engine.protocol",
+}  # fmt: skip
+
+
+def test_an_unchanged_up_or_plan_answers_from_its_record_loading_nothing_else(
+    deployed: Path, tmp_path: Path
+) -> None:
+    for path in [deployed, *deployed.iterdir()]:  # settled: an up now may leave its record
+        os.utime(path, (path.stat().st_atime - 60, path.stat().st_mtime - 60))
+    env = {**os.environ, "DEPLOYER_CACHE_DIR": str(tmp_path)}
+
+    def probe(*argv: str) -> set[str]:
+        done = subprocess.run(
+            [sys.executable, "-c", _PROBE, *argv], cwd=deployed, capture_output=True,
+            text=True, timeout=120, env=env,
+        )  # fmt: skip
+        result = json.loads(done.stdout.strip().splitlines()[-1])
+        assert result["code"] == 0, done.stderr
+        return {m for m in result["modules"] if any(m == p or m.startswith(p + ".") for p in FAST)}
+
+    assert "pydantic" in probe("up")  # the full `up`, which leaves the record
+    for argv in (["up"], ["plan"]):
+        assert not probe(*argv), f"`deployer {' '.join(argv)}` loaded {sorted(probe(*argv))}"

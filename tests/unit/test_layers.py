@@ -67,6 +67,7 @@ ALLOWED = {
         "targets.kubernetes",
     },
     "targets.engine": {
+        "unchanged",
         "local",
         "model",
         "core",
@@ -93,7 +94,10 @@ ALLOWED = {
     # "engine": the Engine protocol, a type in the Target protocol (builder()).
     "targets.kubernetes": {"model", "core", "engine", "stackfile", "targets", "targets.kubernetes"},
     "swarm": {"targets", "targets.swarm", "swarm"},
+    # The fast answer of an unchanged `up` (deployer.unchanged), and the record `up` leaves it.
+    "unchanged": {"local", "model", "core", "engine", "unchanged"},
     "cli": {
+        "unchanged",
         "local",
         "model",
         "core",

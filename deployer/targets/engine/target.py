@@ -9,11 +9,12 @@ from typing import TYPE_CHECKING
 
 from deployer.core.events import Report
 from deployer.core.plan import Plan
-from deployer.core.status import Deployment, LogLine, ReplicaStatus, StackSummary
+from deployer.core.status import Deployment, LogLine, ReplicaStatus, StackSummary, addresses
 from deployer.engine import Engine
 from deployer.targets.base import Request, Show, Stopper, Support, TargetName
 from deployer.targets.engine import logs, remove, rules
 from deployer.targets.engine.observe import named_services, observe, stacks, statuses
+from deployer.unchanged import answer as unchanged
 
 if TYPE_CHECKING:  # types only: status, ls and down never load the models
     from deployer.model.spec import Stack
@@ -79,10 +80,15 @@ class EngineTarget:
             force_recreate=request.force_recreate, build=request.build, pull=request.pull,
             engine_health=request.engine_health,
         )  # fmt: skip
-        return api.up(
+        deployment = api.up(
             stack, self.engine, report=report, timeout=request.timeout, bootstrap=request.bootstrap,
             lock_timeout=request.lock_timeout, options=options,
         )  # fmt: skip
+        # The record that lets the next unchanged `up` answer fast (only while the command line
+        # records: a plain `up` or `plan`, deployer.unchanged).
+        reach = addresses(deployment.replicas, self.engine_address())
+        unchanged.remember(self.engine, deployment.stack, [a.text() for a in reach])
+        return deployment
 
     def rollback(self, stack: Stack, request: Request, report: Report) -> Deployment:
         from deployer import api  # the engine's pipeline: only commands that deploy load it

@@ -1,0 +1,62 @@
+"""The records a full `up` leaves for the fast answer: one JSON file per command line, in this
+user's private cache folder (deployer.local.private), beside the key that names them."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from typing import Any
+
+from deployer.local.private import cache_dir, open_private_file
+from deployer.model.errors import DeployerError
+
+FORMAT = 1
+_KEY_BYTES = 32
+
+
+def _folder() -> Any:
+    return cache_dir("unchanged")
+
+
+def key() -> bytes:
+    """This user's key for the records' names and digests, made on first use."""
+    fd = open_private_file(_folder(), "key", os.O_RDWR | os.O_CREAT)
+    with os.fdopen(fd, "r+b") as file:
+        found = file.read()
+        if len(found) != _KEY_BYTES:
+            found = os.urandom(_KEY_BYTES)
+            file.seek(0)
+            file.truncate()
+            file.write(found)
+    return found
+
+
+def read(name: str) -> dict[str, Any] | None:
+    """The record of that name; None when there is none (or it cannot be read as one)."""
+    try:
+        fd = open_private_file(_folder(), name, os.O_RDONLY)
+    except DeployerError:
+        return None
+    with os.fdopen(fd, "rb") as file:
+        try:
+            found = json.loads(file.read())
+        except ValueError:
+            return None
+    return found if isinstance(found, dict) and found.get("format") == FORMAT else None
+
+
+def write(name: str, record: dict[str, Any]) -> None:
+    """Replace the record of that name at once (a reader sees the old one or the new one)."""
+    folder = _folder()
+    temporary = f"{name}.{os.getpid()}.new"
+    fd = open_private_file(folder, temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+    with os.fdopen(fd, "w") as file:
+        json.dump({"format": FORMAT, **record}, file)
+    os.replace(folder / temporary, folder / name)
+
+
+def forget(name: str) -> None:
+    """No record of that name any more: the next command runs in full."""
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(_folder() / name)
