@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from deployer.core.events import Warning
 from deployer.local import engine_address as address
 from deployer.model.errors import StackError
 from deployer.model.names import NAME_MAX_LENGTH, NAME_PATTERN
@@ -29,6 +28,8 @@ if TYPE_CHECKING:
 
 
 def _warn(message: str) -> None:
+    from deployer.core.events import Warning  # the events load with the first stack
+
     print(Warning(message).text(), file=sys.stderr)
 
 
@@ -96,8 +97,20 @@ class StackSource:
         return sources.import_sources(paths, environment).outside_values
 
     def name(self) -> str:
-        """The stack's name, without reading a file when -p (or its variable) gives it."""
-        return self.project_name(compose=False) or self.stack().name
+        """The stack's name, without reading a file when -p (or its variable) gives it, or
+        when the record of the last `up` from here holds it and nothing it read has changed
+        (deployer.unchanged)."""
+        named = self.project_name(compose=False)
+        if named:
+            return named
+        from deployer.unchanged.answer import recorded_stack
+        from deployer.unchanged.invocation import Invocation
+
+        recorded = recorded_stack(Invocation(
+            "status", tuple(str(f) for f in self.files or ()), None,
+            tuple(str(f) for f in self.env_files or ()), tuple(self.profiles or ()),
+        ))  # fmt: skip
+        return recorded or self.stack().name
 
 
 def source(ctx: typer.Context, files: list[Path] | None, project: str | None) -> StackSource:

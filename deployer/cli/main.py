@@ -16,7 +16,7 @@ import sys
 from typing import TYPE_CHECKING, NoReturn
 
 from deployer.model.errors import DeployerError
-from deployer.unchanged import answer as unchanged
+from deployer.unchanged.invocation import parse
 
 if TYPE_CHECKING:
     import typer
@@ -87,11 +87,15 @@ def _app_for(argv: list[str]) -> typer.Typer:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if parse(argv) is None:  # not an `up` or `plan` the fast answer may take
+        return _full(argv)
     # An unchanged `up` or `plan` is answered before Typer, Click or the models load.
-    fast = unchanged.attempt(argv)
+    from deployer.unchanged import answer
+
+    fast = answer.attempt(argv)
     if fast is not None:
         return fast
-    with unchanged.recording(argv):
+    with answer.recording(argv):
         return _full(argv)
 
 

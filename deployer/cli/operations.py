@@ -6,7 +6,7 @@ import json
 import sys
 import threading
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -22,8 +22,10 @@ from deployer.cli.app import (
     source,
 )
 from deployer.cli.progress import progress
-from deployer.core.status import LogLine
 from deployer.targets.base import Request
+
+if TYPE_CHECKING:
+    from deployer.core.status import LogLine
 
 commands = typer.Typer(rich_markup_mode=None)  # put on the root app by deployer.cli.main
 

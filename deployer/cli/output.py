@@ -9,11 +9,10 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from deployer.core.status import ReplicaStatus
-
 if TYPE_CHECKING:
+    from deployer.core.events import Event
+    from deployer.core.status import ReplicaStatus
     from deployer.operate import ReplicaStats, StackSummary
-from deployer.core.events import Event
 from deployer.model.units import format_duration
 
 

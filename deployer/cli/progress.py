@@ -8,9 +8,12 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from deployer.cli.output import Progress
-from deployer.core.events import Report
+
+if TYPE_CHECKING:
+    from deployer.core.events import Report
 
 
 @contextmanager

@@ -30,12 +30,11 @@ from deployer.cli.app import (
 )
 from deployer.cli.output import stack_list_table, stats_table, status_table
 from deployer.cli.progress import progress
-from deployer.core.events import Report
-from deployer.core.status import Deployment, addresses
 from deployer.targets.base import SCHEMA_VERSION, Request, Target
-from deployer.unchanged import answer as unchanged
 
 if TYPE_CHECKING:  # a type only: the models load with the first stack
+    from deployer.core.events import Report
+    from deployer.core.status import Deployment
     from deployer.model.spec import Stack
 
 LOCK_TIMEOUT = Request.lock_timeout
@@ -53,6 +52,9 @@ def _noun(target: Target) -> str:
 
 
 def _print_deployment(target: Target, deployment: Deployment, as_json: bool) -> None:
+    from deployer.core.status import addresses
+    from deployer.unchanged import answer as unchanged
+
     reach = addresses(deployment.replicas, target.engine_address())
     if as_json:
         print_data(target, {**deployment.as_data(), "addresses": [a.as_data() for a in reach]})
@@ -307,6 +309,8 @@ def status(
             )  # fmt: skip
         if not replicas:
             return f"stack {stack_name}: no {_noun(target)}s" + where
+        from deployer.core.status import addresses
+
         text = status_table(replicas)
         reach = addresses(replicas, target.engine_address())
         if any(address.server for address in reach):  # a server's ports: say how to get there

@@ -9,12 +9,12 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import SplitResult, urlsplit
 
 from deployer.core import labels
-from deployer.core.plan import Plan
 from deployer.core.state import ContainerInfo, PublishedPort, replica_of
 from deployer.model.errors import NotFound
 from deployer.model.units import parse_duration
 
 if TYPE_CHECKING:  # a type only: the models load with the first stack
+    from deployer.core.plan import Plan
     from deployer.model.spec import Stack
 
 

@@ -12,13 +12,11 @@ and docker-py is loaded at the first call that needs it.
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import os
 import socket
 import tempfile
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,9 +25,8 @@ from urllib.parse import quote
 from deployer.core import labels
 from deployer.core.labels import LEASE_FILE, LOCK, LOCK_IMAGE
 from deployer.core.state import ContainerInfo, NetworkInfo, VolumeInfo
-from deployer.core.swarm_objects import NodeInfo, ServiceInfo, SwarmInfo, SwarmObject, TaskInfo
 from deployer.engine import archive, wire
-from deployer.engine.inspect import container_info, exit_code, stats_of
+from deployer.engine.inspect import container_info, exit_code, listed_info, stats_of
 from deployer.engine.protocol import Claim, ContainerStats, PathStat, Session
 from deployer.local import ssh_tunnel
 from deployer.local.engine_address import chosen_address
@@ -42,6 +39,13 @@ if TYPE_CHECKING:  # a type only: reading the engine never loads the models
     import requests
 
     from deployer.core.render import ContainerPlan
+    from deployer.core.swarm_objects import (
+        NodeInfo,
+        ServiceInfo,
+        SwarmInfo,
+        SwarmObject,
+        TaskInfo,
+    )  # fmt: skip
 else:  # loaded by _docker_py() at the first call that needs them
     docker = requests = None
 
@@ -198,6 +202,8 @@ def _context_host(name: str) -> str | None:
     """The engine address of context `name` as the Docker CLI stores it (docker-py finds no
     context when the Docker config folder has no config.json, which `docker context create`
     does not make)."""
+    import hashlib  # rare: only with a context chosen
+
     folder = _docker_config()
     digest = hashlib.sha256(name.encode()).hexdigest()
     try:
@@ -335,24 +341,14 @@ class DockerEngine:
         if len(ids) <= 1:
             found = [inspect(i) for i in ids]
         else:  # one round trip's time for all of them
+            from concurrent.futures import ThreadPoolExecutor
+
             with ThreadPoolExecutor(max_workers=min(8, len(ids))) as pool:
                 found = list(pool.map(inspect, ids))
         return [info for info in found if info is not None]
 
     def listed_containers(self, label_filter: dict[str, list[str]]) -> list[ContainerInfo]:
-        listed = self._listed(label_filter)
-        return [
-            ContainerInfo(
-                id=item["Id"],
-                name=(item.get("Names") or ["/"])[0].lstrip("/"),
-                labels=item.get("Labels") or {},
-                state=str(item.get("State") or "unknown"),
-                health="",
-                image=str(item.get("Image") or ""),
-                image_id=str(item.get("ImageID") or ""),
-            )
-            for item in listed
-        ]
+        return [listed_info(item) for item in self._listed(label_filter)]
 
     def inspect_container(self, container_id: str) -> ContainerInfo:
         action = f"inspecting container {container_id[:12]}"
@@ -600,6 +596,8 @@ class DockerEngine:
     # -- swarm: services, tasks, configs, secrets, pushing images ------------------------------
 
     def swarm(self) -> SwarmInfo:
+        from deployer.core.swarm_objects import SwarmInfo  # only a swarm's calls
+
         with translated("reading the engine's swarm state"):
             info = self.api.info().get("Swarm") or {}
         return SwarmInfo(
@@ -663,6 +661,8 @@ class DockerEngine:
         return []
 
     def nodes(self) -> list[NodeInfo]:
+        from deployer.core.swarm_objects import NodeInfo  # only a swarm's calls
+
         with translated("listing swarm nodes"):
             listed = self.api.nodes()
         return [
@@ -678,6 +678,8 @@ class DockerEngine:
 
     def swarm_objects(self, kind: str, label_filter: dict[str, list[str]]) -> list[SwarmObject]:
         """The swarm's configs or secrets (kind "config" or "secret") carrying the labels."""
+        from deployer.core.swarm_objects import SwarmObject  # only a swarm's calls
+
         with translated(f"listing {kind}s"):
             listed = (self.api.configs if kind == "config" else self.api.secrets)(
                 filters=label_filter
@@ -884,6 +886,8 @@ def _lines(chunks: Iterator[bytes]) -> Iterator[str]:
 
 
 def _service_info(raw: dict[str, Any]) -> ServiceInfo:
+    from deployer.core.swarm_objects import ServiceInfo  # only a swarm's calls
+
     spec = raw.get("Spec") or {}
     status = raw.get("UpdateStatus") or {}
     return ServiceInfo(
@@ -900,6 +904,8 @@ def _service_info(raw: dict[str, Any]) -> ServiceInfo:
 
 
 def _task_info(raw: dict[str, Any]) -> TaskInfo:
+    from deployer.core.swarm_objects import TaskInfo  # only a swarm's calls
+
     status = raw.get("Status") or {}
     container = (raw.get("Spec") or {}).get("ContainerSpec") or {}
     return TaskInfo(

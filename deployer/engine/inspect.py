@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from deployer.core.state import ContainerInfo, PublishedPort
+from deployer.engine import wire
 from deployer.engine.protocol import ContainerStats
 
 
@@ -33,6 +34,41 @@ def container_info(data: dict[str, Any]) -> ContainerInfo:
         health_timeout=((config.get("Healthcheck") or {}).get("Timeout") or 30 * 10**9) / 1e9,
         env=dict(str(item).partition("=")[::2] for item in config.get("Env") or []),
     )
+
+
+# Docker's words for a healthcheck's verdict in a list's Status ("Up 2 minutes (healthy)").
+_LISTED_HEALTH = {
+    "(healthy)": "healthy",
+    "(unhealthy)": "unhealthy",
+    "(health: starting)": "starting",
+}
+
+
+def listed_info(item: dict[str, Any]) -> ContainerInfo:
+    """A container as a list call shows it: state, health, ports, labels (one request for
+    all of them; the rest of ContainerInfo takes an inspect each)."""
+    status = str(item.get("Status") or "")
+    return ContainerInfo(
+        id=item["Id"],
+        name=(item.get("Names") or ["/"])[0].lstrip("/"),
+        labels=item.get("Labels") or {},
+        state=str(item.get("State") or "unknown"),
+        health=wire.listed_health(status),
+        image=str(item.get("Image") or ""),
+        image_id=str(item.get("ImageID") or ""),
+        ports=sorted(
+            (
+                PublishedPort(
+                    host_ip=str(port.get("IP") or ""), host_port=int(port["PublicPort"]),
+                    container_port=int(port.get("PrivatePort") or 0),
+                    protocol=str(port.get("Type") or "tcp"),
+                )
+                for port in item.get("Ports") or []
+                if port.get("PublicPort")
+            ),
+            key=lambda p: (p.container_port, p.protocol, p.host_ip, p.host_port),
+        ),
+    )  # fmt: skip
 
 
 def exit_code(value: object) -> int:

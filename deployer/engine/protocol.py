@@ -13,10 +13,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from deployer.core.state import ContainerInfo, NetworkInfo, VolumeInfo
-from deployer.core.swarm_objects import NodeInfo, ServiceInfo, SwarmInfo, SwarmObject, TaskInfo
 
 if TYPE_CHECKING:  # a type only: the seam loads without the models
     from deployer.core.render import ContainerPlan
+    from deployer.core.swarm_objects import (
+        NodeInfo,
+        ServiceInfo,
+        SwarmInfo,
+        SwarmObject,
+        TaskInfo,
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -65,8 +71,8 @@ class Engine(Protocol):
 
     def containers(self, label_filter: dict[str, list[str]]) -> list[ContainerInfo]: ...
     def listed_containers(self, label_filter: dict[str, list[str]]) -> list[ContainerInfo]:
-        """The containers as one list call knows them (id, name, labels, state, image): no
-        inspection, so no health, ports or environment."""
+        """The containers as one list call knows them (id, name, labels, state, image, health
+        and published ports): no inspection, so no restarts, times or environment."""
         ...
 
     def inspect_container(self, container_id: str) -> ContainerInfo: ...

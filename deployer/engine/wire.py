@@ -16,6 +16,19 @@ API_VERSION = "1.41"  # Engine 20.10; newer engines still speak it, so bodies me
 DEFAULT_SOCKET = "/var/run/docker.sock"
 
 
+# Docker's words for a healthcheck's verdict in a list's Status ("Up 2 minutes (healthy)").
+LISTED_HEALTH = {
+    "(healthy)": "healthy",
+    "(unhealthy)": "unhealthy",
+    "(health: starting)": "starting",
+}
+
+
+def listed_health(status: str) -> str:
+    """healthy, unhealthy, starting, or "" (no healthcheck) from a list call's Status."""
+    return next((verdict for word, verdict in LISTED_HEALTH.items() if word in status), "")
+
+
 def url_of(path: str, params: dict[str, object]) -> str:
     """The request target of an API `path` with its query, at the API version deployer speaks."""
     query = f"?{urlencode(params)}" if params else ""

@@ -12,12 +12,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from deployer.core import labels
-from deployer.core.events import BuildOutput, Report
-from deployer.images import archive as image_archive
 from deployer.local.private import cache_dir
 from deployer.model.errors import ImageError
 
 if TYPE_CHECKING:  # a type only: `--help` lists the bases without the engine seam
+    from deployer.core.events import Report
     from deployer.engine import Engine
 
 SUITE = "bookworm"
@@ -171,6 +170,10 @@ def bootstrap(
 ) -> str:
     """Put `base` on `engine`: load its archive, made once here from Debian packages
     (mmdebstrap) and kept, so every engine gets the same image id. Returns the image id."""
+    # Loaded here: `--help` lists the bases without events or archives.
+    from deployer.core.events import BuildOutput
+    from deployer.images import archive as image_archive
+
     existing = engine.image_id(base.reference)
     if existing and not force:
         report(BuildOutput(base.reference, f"present ({existing[7:19]})"))
@@ -191,6 +194,9 @@ def bootstrap(
 
 
 def _make_archive(base: BaseImage, saved: Path, report: Report) -> str:
+    from deployer.core.events import BuildOutput
+    from deployer.images import archive as image_archive
+
     if shutil.which("mmdebstrap") is None:
         raise ImageError(
             f"cannot build {base.reference}: mmdebstrap is not installed",
@@ -218,6 +224,8 @@ def _make_archive(base: BaseImage, saved: Path, report: Report) -> str:
 
 
 def _run(command: list[str], what: str, report: Report) -> None:
+    from deployer.core.events import BuildOutput
+
     tail: list[str] = []
     process = subprocess.Popen(
         command,

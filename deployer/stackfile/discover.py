@@ -1,5 +1,4 @@
-"""Which files a command's stack comes from when -f does not say (standard library only: the
-fast answer of an unchanged `up` finds them the same way, before loading anything else).
+"""Which files a command's stack comes from when -f does not say (standard library only).
 
 -f, else $DEPLOYER_FILE, else ./stack.py, else $COMPOSE_FILE, else Compose's default names
 (with the override file beside one merged on top, as Compose does).

@@ -12,12 +12,12 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal, Protocol
 
-from deployer.core.events import Report
-from deployer.core.plan import Plan
-from deployer.core.status import Deployment, LogLine, ReplicaStatus, StackSummary
 from deployer.model.errors import DeployerError
 
 if TYPE_CHECKING:  # types only: the models load with the first stack, docker when connecting
+    from deployer.core.events import Report
+    from deployer.core.plan import Plan
+    from deployer.core.status import Deployment, LogLine, ReplicaStatus, StackSummary
     from deployer.engine.protocol import Engine
     from deployer.model.spec import Stack
 
@@ -28,7 +28,7 @@ TARGET_NAMES: tuple[TargetName, ...] = ("engine", "swarm", "kubernetes")
 # under "replicas" with "node", a plan's "object_id" (1 had "container_id" and bare lists).
 SCHEMA_VERSION = 2
 
-Show = Callable[[LogLine], None]  # where an attached `up` sends each line
+Show = Callable[["LogLine"], None]  # where an attached `up` sends each line
 
 # Options that say which stack or how to print, never how to act: every target takes them.
 ANY_TARGET = frozenset({"files", "project", "name", "json_output", "target_name"})

@@ -18,8 +18,6 @@ if TYPE_CHECKING:
     from deployer.engine.protocol import Engine
 
 TIMEOUT = 10.0  # seconds: a slower engine gets the full command, which reports what is wrong
-# Docker's words in a list's Status for a healthcheck that has not passed (yet).
-_NOT_HEALTHY = ("(health: starting)", "(unhealthy)")
 
 
 def nothing_to_do(stack: str) -> str:
@@ -58,8 +56,8 @@ def snapshot(reader: wire.Reader, stack: str) -> dict[str, Any] | None:
         found = item.get("Labels") or {}
         if labels.ONE_OFF in found or labels.SWARM_TASK in found:
             continue
-        health = str(item.get("Status", ""))
-        if item.get("State") != "running" or any(w in health for w in _NOT_HEALTHY):
+        health = wire.listed_health(str(item.get("Status", "")))
+        if item.get("State") != "running" or health not in {"healthy", ""}:
             return None
         containers[str(item["Id"])] = str(item.get("ImageID", ""))
         images[str(item.get("Image", ""))] = ""
@@ -175,7 +173,18 @@ def attempt(argv: list[str]) -> int | None:
     return 0
 
 
-def _matching_record(invocation: Invocation) -> tuple[str, list[str]] | None:
+def recorded_stack(invocation: Invocation) -> str | None:
+    """The stack's name as the record of its last `up` has it, when every input it was made
+    from is unchanged (`status` then needs no stack.py run to know it); else None."""
+    try:
+        found = _current_record(invocation)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return str(found["stack"]) if found else None
+
+
+def _current_record(invocation: Invocation) -> dict[str, Any] | None:
+    """The record of this command line, if its inputs are as they were then."""
     from deployer.model.errors import DeployerError
 
     try:
@@ -188,6 +197,13 @@ def _matching_record(invocation: Invocation) -> tuple[str, list[str]] | None:
         return None
     paths = [str(p) for p in found["paths"]]
     if inputs.digest(key, identity, inputs.current(paths)) != found["digest"]:
+        return None
+    return found
+
+
+def _matching_record(invocation: Invocation) -> tuple[str, list[str]] | None:
+    found = _current_record(invocation)
+    if found is None:
         return None
     reader = wire.Reader(str(found["socket"]), TIMEOUT)
     try:

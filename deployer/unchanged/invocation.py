@@ -27,7 +27,7 @@ class Invocation:
         profiles: tuple[str, ...],
     ) -> None:
         self.command = command
-        self.files = files
+        self.files = tuple(os.path.normpath(f) for f in files)  # ./a.yaml is a.yaml
         self.project = project
         self.env_files = env_files
         self.profiles = profiles

@@ -98,7 +98,8 @@ def stacks(engine: Engine) -> list[StackSummary]:
     """Every stack on the engine, from its containers' labels alone (a swarm's tasks on it are
     the swarm's: `ls --target swarm` counts them)."""
     grouped: dict[str, list[ContainerInfo]] = {}
-    for container in engine.containers({"label": [labels.STACK]}):
+    # A list call's view is enough for a summary: one request, whatever the number of replicas.
+    for container in engine.listed_containers({"label": [labels.STACK]}):
         if labels.ONE_OFF not in container.labels and labels.SWARM_TASK not in container.labels:
             grouped.setdefault(container.labels[labels.STACK], []).append(container)
     found = []

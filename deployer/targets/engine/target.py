@@ -7,16 +7,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from deployer.core.events import Report
-from deployer.core.plan import Plan
 from deployer.core.status import Deployment, LogLine, ReplicaStatus, StackSummary, addresses
 from deployer.engine import Engine
 from deployer.targets.base import Request, Show, Stopper, Support, TargetName
-from deployer.targets.engine import logs, remove, rules
 from deployer.targets.engine.observe import named_services, observe, stacks, statuses
 from deployer.unchanged import answer as unchanged
 
 if TYPE_CHECKING:  # types only: status, ls and down never load the models
+    from deployer.core.events import Report
+    from deployer.core.plan import Plan
     from deployer.model.spec import Stack
 
 _UP = ("services", "no_deps", "force_recreate", "no_build", "pull", "scale", "no_bootstrap",
@@ -64,6 +63,7 @@ class EngineTarget:
 
     def check(self, stack: Stack) -> list[str]:
         from deployer.stackfile import validate
+        from deployer.targets.engine import rules
 
         return validate.problems(stack) + rules.problems(stack)
 
@@ -102,6 +102,8 @@ class EngineTarget:
         )
 
     def down(self, stack: str, request: Request, report: Report) -> int:
+        from deployer.targets.engine import remove  # only `down` removes
+
         how = remove.Removal(request.stop_timeout, request.remove_images,
                              request.remove_volumes, request.lock_timeout)  # fmt: skip
         return remove.down(stack, self.engine, report, how)
@@ -110,6 +112,8 @@ class EngineTarget:
         return statuses(observe(self.engine, stack))
 
     def logs(self, stack: str, request: Request, stop: Stopper) -> Iterator[LogLine]:
+        from deployer.targets.engine import logs
+
         return logs.stack_lines(
             self.engine, stack, request.services, follow=request.follow, since=request.since,
             tail=request.tail, stop_event=stop,  # type: ignore[arg-type]
