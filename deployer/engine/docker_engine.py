@@ -30,7 +30,13 @@ from deployer.engine.inspect import container_info, exit_code, listed_info, stat
 from deployer.engine.protocol import Claim, ContainerStats, PathStat, Session
 from deployer.local import ssh_tunnel
 from deployer.local.engine_address import chosen_address
-from deployer.model.errors import EngineError, EngineUnavailable, ImageError, NotFound
+from deployer.model.errors import (
+    DeployerError,
+    EngineError,
+    EngineUnavailable,
+    ImageError,
+    NotFound,
+)  # fmt: skip
 
 if TYPE_CHECKING:  # a type only: reading the engine never loads the models
     import docker
@@ -260,21 +266,30 @@ class DockerEngine:
             self.tunnel.close()
 
     def _request(
-        self, method: str, path: str, params: dict[str, Any], action: str
+        self,
+        method: str,
+        path: str,
+        params: dict[str, Any],
+        action: str,
+        body: bytes = b"",
+        content_type: str = "application/json",
+        timeout: float | None = None,
     ) -> tuple[int, str, dict[str, str], bytes]:
-        """One request for a read: over the unix socket with plain HTTP when there is one (no
-        docker-py), else through docker-py's session (tcp://, TLS). Its status, reason, headers
-        (by lowercase name) and body; an unreachable engine raises as every engine call does."""
+        """One request: over the unix socket with plain HTTP when there is one (no docker-py),
+        else through docker-py's session (tcp://, TLS). Its status, reason, headers (by
+        lowercase name) and body; an unreachable engine raises as every engine call does."""
+        timeout = timeout or self._timeout
         if self._socket_path is None:
             with translated(action):
                 answer = self.api.request(
-                    method, self.api._url(path), params=params, timeout=self._timeout
-                )
+                    method, self.api._url(path), params=params, timeout=timeout,
+                    data=body or None, headers={"Content-Type": content_type} if body else None,
+                )  # fmt: skip
             headers = {key.lower(): value for key, value in answer.headers.items()}
             return answer.status_code, answer.reason, headers, answer.content
-        reader = wire.Reader(self._socket_path, self._timeout)
+        reader = wire.Reader(self._socket_path, timeout)
         try:
-            return reader.request(method, path, params)
+            return reader.request(method, path, params, body, content_type)
         except TimeoutError as error:
             raise EngineError(f"{action}: the engine's answer failed: {error}") from None
         except ValueError as error:
@@ -284,20 +299,36 @@ class DockerEngine:
         finally:
             reader.close()
 
+    def _call(
+        self,
+        method: str,
+        path: str,
+        params: dict[str, Any],
+        action: str,
+        *,
+        body: bytes = b"",
+        content_type: str = "application/json",
+        timeout: float | None = None,
+        missing_ok: bool = False,
+    ) -> Any:
+        """A request and its answer: JSON, text, or None (204, or a 404 with `missing_ok`);
+        NotFound (404) or EngineError (any other refusal) saying `action`."""
+        status, reason, headers, answer = self._request(
+            method, path, params, action, body, content_type, timeout
+        )
+        if status == 404 and missing_ok:
+            return None
+        if status >= 400:
+            raise _refusal(status, reason, answer, action)
+        if not answer:
+            return None
+        if headers.get("content-type", "").startswith("application/json"):
+            return json.loads(answer)
+        return answer.decode(errors="replace")
+
     def _get_json(self, path: str, params: dict[str, Any], action: str) -> Any:
         """GET `path`: its JSON (text when it is not JSON); NotFound (404) or EngineError."""
-        status, reason, headers, body = self._request("GET", path, params, action)
-        if status >= 400:
-            try:
-                message = str(json.loads(body).get("message") or reason)
-            except (ValueError, AttributeError):
-                message = body.decode(errors="replace").strip() or reason
-            if status == 404:
-                raise NotFound(f"{action}: {message}")
-            raise EngineError(f"{action}: {message}", hint=_hint_for(message))
-        if body and headers.get("content-type", "").startswith("application/json"):
-            return json.loads(body)
-        return body.decode(errors="replace")
+        return self._call("GET", path, params, action)
 
     def ping(self) -> None:
         try:
@@ -388,18 +419,18 @@ class DockerEngine:
 
     def stop(self, container_id: str, timeout: int | None = None) -> None:
         # With no timeout the engine waits the container's own StopTimeout (its grace period).
-        with translated(f"stopping container {container_id[:12]}"):
-            if timeout is None:
-                self.api.stop(container_id)
-            else:
-                self.api.stop(container_id, timeout=timeout)
+        # 304: it was not running.
+        self._call(
+            "POST", f"/containers/{quote(container_id, safe='')}/stop",
+            {} if timeout is None else {"t": timeout}, f"stopping container {container_id[:12]}",
+            timeout=self._timeout + (timeout or 0),
+        )  # fmt: skip
 
     def remove_container(self, container_id: str) -> None:
-        with translated(f"removing container {container_id[:12]}"):
-            try:
-                self.api.remove_container(container_id, v=True, force=True)
-            except docker.errors.NotFound:
-                return
+        self._call(
+            "DELETE", f"/containers/{quote(container_id, safe='')}", {"v": 1, "force": 1},
+            f"removing container {container_id[:12]}", missing_ok=True,
+        )  # fmt: skip
 
     def rename(self, container_id: str, name: str) -> None:
         with translated(f"renaming container {container_id[:12]} to {name}"):
@@ -459,11 +490,10 @@ class DockerEngine:
         return str(created["Id"])
 
     def remove_network(self, network_id: str) -> None:
-        with translated(f"removing network {network_id[:12]}"):
-            try:
-                self.api.remove_network(network_id)
-            except docker.errors.NotFound:
-                return
+        self._call(
+            "DELETE", f"/networks/{quote(network_id, safe='')}", {},
+            f"removing network {network_id[:12]}", missing_ok=True,
+        )  # fmt: skip
 
     def release_stale_endpoints(self, network_id: str) -> list[str]:
         freed: list[str] = []
@@ -501,11 +531,10 @@ class DockerEngine:
             self.api.create_volume(name, driver=driver, driver_opts=options, labels=labels)
 
     def remove_volume(self, name: str) -> None:
-        with translated(f"removing volume {name}"):
-            try:
-                self.api.remove_volume(name)
-            except docker.errors.NotFound:
-                return
+        self._call(
+            "DELETE", f"/volumes/{quote(name, safe='')}", {}, f"removing volume {name}",
+            missing_ok=True,
+        )  # fmt: skip
 
     # -- images -------------------------------------------------------------------------------
 
@@ -518,16 +547,15 @@ class DockerEngine:
 
     def images(self, label_filter: dict[str, list[str]]) -> list[str]:
         """Tags (repo:tag) of the images that match the filter."""
-        with translated("listing images"):
-            listed = self.api.images(filters=label_filter)
+        query = {"filters": json.dumps(label_filter)}
+        listed = self._get_json("/images/json", query, "listing images")
         return sorted(tag for image in listed for tag in image.get("RepoTags") or [])
 
     def remove_image(self, reference: str) -> None:
-        with translated(f"removing image {reference}"):
-            try:
-                self.api.remove_image(reference)
-            except docker.errors.NotFound:
-                return
+        self._call(
+            "DELETE", f"/images/{quote(reference, safe='')}", {}, f"removing image {reference}",
+            missing_ok=True,
+        )  # fmt: skip
 
     def pull(self, reference: str) -> None:
         repository, _, tag = (
@@ -811,43 +839,53 @@ class DockerEngine:
     # -- the deploy lock's marker (deployer.deploy.lock) ---------------------------------------
 
     def claim(self, name: str, labels: dict[str, str]) -> str | None:
+        action = f"taking the lock {name}"
+        body = json.dumps({
+            "Image": LOCK_IMAGE, "Cmd": ["lock"], "Labels": labels, "NetworkDisabled": True,
+            "HostConfig": {"NetworkMode": "none"},
+        }).encode()  # fmt: skip
         for attempt in range(2):
-            try:
-                created = self.api.create_container(
-                    LOCK_IMAGE, command=["lock"], name=name, labels=labels,
-                    network_disabled=True, host_config=self.api.create_host_config(
-                        network_mode="none"),
-                )  # fmt: skip
-                return str(created["Id"])
-            except docker.errors.APIError as error:
-                if error.status_code == 409:
-                    return None
-                if error.status_code == 404 and attempt == 0:  # no marker image here yet
-                    self._import_lock_image()
-                    continue
-                with translated(f"taking the lock {name}"):
-                    raise
-            except requests.exceptions.RequestException:
-                with translated(f"taking the lock {name}"):
-                    raise
-        raise EngineError(f"taking the lock {name}: the engine has no {LOCK_IMAGE}")
+            status, _, _, answer = self._request(
+                "POST", "/containers/create", {"name": name}, action, body
+            )
+            if status == 409:  # a marker of that name: another deploy holds the lock
+                return None
+            if status == 404 and attempt == 0:  # no marker image here yet
+                self._import_lock_image()
+                continue
+            if status >= 400:
+                raise _refusal(status, str(status), answer, action)
+            return str(json.loads(answer)["Id"])
+        raise EngineError(f"{action}: the engine has no {LOCK_IMAGE}")
 
     def _import_lock_image(self) -> None:
-        with translated(f"importing {LOCK_IMAGE}"):
-            self.api.import_image_from_data(
-                archive.single_file(LEASE_FILE, b"0", mode=0o644),
-                repository=LOCK_IMAGE.partition(":")[0], tag=LOCK_IMAGE.partition(":")[2],
-                changes=[f"LABEL {LOCK}=image", 'CMD ["lock"]'],
-            )  # fmt: skip
+        repository, _, tag = LOCK_IMAGE.partition(":")
+        answer = self._call(
+            "POST", "/images/create",
+            {"fromSrc": "-", "repo": repository, "tag": tag,
+             "changes": [f"LABEL {LOCK}=image", 'CMD ["lock"]']},
+            f"importing {LOCK_IMAGE}", body=archive.single_file(LEASE_FILE, b"0", mode=0o644),
+            content_type="application/x-tar",
+        )  # fmt: skip
+        if isinstance(answer, str) and '"error"' in answer:  # a stream of progress lines
+            raise EngineError(f"importing {LOCK_IMAGE}: {answer.strip()[-300:]}")
 
     def claim_info(self, name: str) -> Claim | None:
-        try:
-            with translated(f"reading the lock {name}"):
-                found = self.api.inspect_container(name)
-                chunks, _ = self.api.get_archive(found["Id"], f"/{LEASE_FILE}")
-                text = archive.read_single_file(b"".join(chunks))
-        except NotFound:
+        action = f"reading the lock {name}"
+        found = self._call(
+            "GET", f"/containers/{quote(name, safe='')}/json", {}, action, missing_ok=True
+        )
+        if found is None:
             return None
+        status, _, _, answer = self._request(
+            "GET", f"/containers/{quote(found['Id'], safe='')}/archive",
+            {"path": f"/{LEASE_FILE}"}, action,
+        )  # fmt: skip
+        if status == 404:
+            return None  # released meanwhile
+        if status >= 400:
+            raise _refusal(status, str(status), answer, action)
+        text = archive.read_single_file(answer)
         config = found.get("Config") or {}
         return Claim(
             id=found["Id"],
@@ -856,14 +894,29 @@ class DockerEngine:
         )
 
     def renew_claim(self, claim_id: str, lease: int) -> None:
-        with translated("renewing the deploy lock"):
-            self.api.put_archive(
-                claim_id, "/", archive.single_file(LEASE_FILE, str(lease).encode(), mode=0o644)
-            )
+        self._call(
+            "PUT", f"/containers/{quote(claim_id, safe='')}/archive", {"path": "/"},
+            "renewing the deploy lock",
+            body=archive.single_file(LEASE_FILE, str(lease).encode(), mode=0o644),
+            content_type="application/x-tar",
+        )  # fmt: skip
 
     def release_claim(self, claim_id: str) -> None:
-        with suppress(NotFound), translated("releasing the deploy lock"):
-            self.api.remove_container(claim_id, force=True)
+        self._call(
+            "DELETE", f"/containers/{quote(claim_id, safe='')}", {"force": 1},
+            "releasing the deploy lock", missing_ok=True,
+        )  # fmt: skip
+
+
+def _refusal(status: int, reason: str, answer: bytes, action: str) -> DeployerError:
+    """An engine's refusal (4xx, 5xx) as deployer's error, in the engine's own words."""
+    try:
+        message = str(json.loads(answer).get("message") or reason)
+    except (ValueError, AttributeError):
+        message = answer.decode(errors="replace").strip() or reason
+    if status == 404:
+        return NotFound(f"{action}: {message}")
+    return EngineError(f"{action}: {message}", hint=_hint_for(message))
 
 
 def _raw_socket(raw: Any) -> socket.socket:

@@ -31,7 +31,7 @@ def listed_health(status: str) -> str:
 
 def url_of(path: str, params: dict[str, object]) -> str:
     """The request target of an API `path` with its query, at the API version deployer speaks."""
-    query = f"?{urlencode(params)}" if params else ""
+    query = f"?{urlencode(params, doseq=True)}" if params else ""
     return f"/v{API_VERSION}{path}{query}"
 
 
@@ -41,9 +41,9 @@ def label_filter(**filters: list[str]) -> dict[str, object]:
 
 
 class Reader:
-    """GETs over one kept-alive connection: a few reads in a row pay for one connect.
+    """Requests over one kept-alive connection: a few in a row pay for one connect.
 
-    Speaks just the HTTP/1.1 an engine answers a bodiless request with (a length, or chunks):
+    Speaks just the HTTP/1.1 an engine's answers take (a length, or chunks):
     http.client would cost the fast answer ~25 ms of imports (email, ssl) before any request."""
 
     def __init__(self, socket_path: str, timeout: float) -> None:
@@ -60,32 +60,40 @@ class Reader:
         return status, json.loads(body)
 
     def request(
-        self, method: str, path: str, params: dict[str, object]
+        self,
+        method: str,
+        path: str,
+        params: dict[str, object],
+        body: bytes = b"",
+        content_type: str = "application/json",
     ) -> tuple[int, str, dict[str, str], bytes]:
-        """A bodiless request: the answer's status, reason, headers (by lowercase name) and
-        body. OSError when the socket fails, ValueError when the answer is not HTTP."""
+        """One request: the answer's status, reason, headers (by lowercase name) and body.
+        OSError when the socket fails, ValueError when the answer is not HTTP."""
         if self.sock is None:
             self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             self.sock.settimeout(self.timeout)
             self.sock.connect(self.socket_path)
         target = url_of(path, params)
-        self.sock.sendall(f"{method} {target} HTTP/1.1\r\nHost: docker\r\n\r\n".encode())
-        head = self._until(b"\r\n\r\n").decode("latin-1").split("\r\n")
-        version, _, rest = head[0].partition(" ")
+        head = f"{method} {target} HTTP/1.1\r\nHost: docker\r\n"
+        if body or method in {"POST", "PUT"}:
+            head += f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\n"
+        self.sock.sendall(head.encode() + b"\r\n" + body)
+        lines = self._until(b"\r\n\r\n").decode("latin-1").split("\r\n")
+        version, _, rest = lines[0].partition(" ")
         if not version.startswith("HTTP/1."):
-            raise ValueError(f"not an HTTP answer: {head[0][:40]!r}")
+            raise ValueError(f"not an HTTP answer: {lines[0][:40]!r}")
         status, _, reason = rest.partition(" ")
         headers = {}
-        for line in head[1:]:
+        for line in lines[1:]:
             name, _, value = line.partition(":")
             headers[name.strip().lower()] = value.strip()
         if method == "HEAD" or status in {"204", "304"}:
-            body = b""  # no body, whatever its headers say
+            answer = b""  # no body, whatever its headers say
         elif headers.get("transfer-encoding", "").lower() == "chunked":
-            body = self._chunks()
+            answer = self._chunks()
         else:
-            body = self._exactly(int(headers.get("content-length", "0")))
-        return int(status), reason, headers, body
+            answer = self._exactly(int(headers.get("content-length", "0")))
+        return int(status), reason, headers, answer
 
     def _chunks(self) -> bytes:
         parts = []

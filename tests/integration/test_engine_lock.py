@@ -1,0 +1,49 @@
+"""The deploy lock's marker on the real engine, through plain HTTP on the unix socket (the
+engine module's own transport, engine.wire): taken once, refused to a second taker, renewed,
+read back, released, and its image imported where it is missing."""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+
+import docker
+
+from deployer.core import labels
+from deployer.engine.docker_engine import DockerEngine
+
+
+def test_a_marker_is_taken_once_renewed_read_and_released(
+    engine: DockerEngine, docker_api: docker.APIClient
+) -> None:
+    name = labels.lock_name(f"lock-{uuid.uuid4().hex[:8]}")
+    taken = engine.claim(name, {labels.LOCK: "x", labels.LOCK_WHAT: "up"})
+    try:
+        assert taken is not None
+        assert engine.claim(name, {labels.LOCK: "x"}) is None  # held: the second taker waits
+        seen = engine.claim_info(name)
+        assert seen is not None and seen.id == taken and seen.labels[labels.LOCK_WHAT] == "up"
+        engine.renew_claim(taken, 7)
+        renewed = engine.claim_info(name)
+        assert renewed is not None and renewed.lease == 7
+        marker = docker_api.inspect_container(taken)
+        assert marker["HostConfig"]["NetworkMode"] == "none" and not marker["State"]["Running"]
+    finally:
+        if taken:
+            engine.release_claim(taken)
+    assert engine.claim_info(name) is None
+    engine.release_claim(taken or "")  # released twice: nothing to do, no error
+
+
+def test_the_marker_image_is_imported_where_it_is_missing(
+    engine: DockerEngine, docker_api: docker.APIClient
+) -> None:
+    before = engine.image_id(labels.LOCK_IMAGE)
+    engine._import_lock_image()  # what claim() does on a 404 for the image
+    after = engine.image_id(labels.LOCK_IMAGE)
+    assert after is not None
+    if before and before != after:  # the one it replaced, unless a marker still uses it
+        with contextlib.suppress(docker.errors.APIError):
+            docker_api.remove_image(before)
+    found = engine.claim_info(labels.lock_name("never-taken-" + uuid.uuid4().hex[:6]))
+    assert found is None
