@@ -109,6 +109,7 @@ class StackSource:
         recorded = recorded_stack(Invocation(
             "status", tuple(str(f) for f in self.files or ()), None,
             tuple(str(f) for f in self.env_files or ()), tuple(self.profiles or ()),
+            self.target_name or os.environ.get("DEPLOYER_TARGET") or "engine",
         ))  # fmt: skip
         return recorded or self.stack().name
 

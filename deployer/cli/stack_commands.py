@@ -48,7 +48,9 @@ TimeoutOption = Annotated[
 
 def _noun(target: Target) -> str:
     """What a replica is on the target, in the words its own tools use."""
-    return "container" if target.name == "engine" else "task"
+    from deployer.unchanged.answer import replica_noun
+
+    return replica_noun(target.name)
 
 
 def _print_deployment(target: Target, deployment: Deployment, as_json: bool) -> None:
@@ -59,14 +61,14 @@ def _print_deployment(target: Target, deployment: Deployment, as_json: bool) -> 
     if as_json:
         print_data(target, {**deployment.as_data(), "addresses": [a.as_data() for a in reach]})
         return
-    where = "" if target.name == "engine" else f" on the {target.name}"
     probed = sum(r.probed for r in deployment.replicas)
     lines = [a.text() for a in reach]
     if deployment.plan.empty:
         # Nothing new: a table would only repeat "running, healthy" (`status` shows it). The
         # fast answer of an unchanged `up` prints the same (deployer.unchanged).
-        print(unchanged.up_summary(deployment.stack, lines, where, _noun(target), probed))
+        print(unchanged.up_summary(deployment.stack, lines, target.name, probed))
         return
+    where = unchanged.on_target(target.name)
     print(status_table(deployment.replicas))
     print(f"\nstack {deployment.stack} is up and healthy{where} in {deployment.seconds:.1f}s")
     said = unchanged.notes(lines, probed)
@@ -289,7 +291,9 @@ def status(
     """Every replica of the stack: state, health, ports, image, restarts, uptime (and node)."""
     target = chosen_target(ctx, "status")
     stack_name = name or source(ctx, files, project).name()
-    where = "" if target.name == "engine" else f" on the {target.name}"
+    from deployer.unchanged.answer import on_target
+
+    where = on_target(target.name)
 
     def render() -> str:
         replicas = target.status(stack_name)

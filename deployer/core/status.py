@@ -101,6 +101,9 @@ class Deployment:
     seconds: float
     front_door: str | None = None  # the proxy service, whose URL `up` prints
     target: str = "engine"  # which kind of target it runs on (deployer.targets)
+    # On a swarm: the images it was made from where deployer builds them, reference -> id
+    # (the record of an unchanged `up` checks them: deployer.unchanged).
+    built: dict[str, str] = field(default_factory=dict)
 
     def url(self, service: str | None = None, container_port: int | None = None) -> str:
         """http://host:port of a published port (of the front door when no service is named)."""

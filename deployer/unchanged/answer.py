@@ -34,21 +34,48 @@ def notes(addresses: list[str], probed: int = 0) -> str:
     return "\n".join([*lines, *(f"  {a}" for a in addresses)])
 
 
-def up_summary(
-    stack: str, addresses: list[str], where: str = "", noun: str = "container", probed: int = 0
-) -> str:
+def replica_noun(target: str) -> str:
+    """What a replica is on the target, in the words its own tools use."""
+    return "container" if target == "engine" else "task"
+
+
+def on_target(target: str) -> str:
+    """How a message says where the stack runs ("" for one engine, the default)."""
+    return "" if target == "engine" else f" on the {target}"
+
+
+def up_summary(stack: str, addresses: list[str], target: str = "engine", probed: int = 0) -> str:
     """What a no-op `up` prints, whichever way it found that nothing differs."""
     said = notes(addresses, probed)
-    return f"{nothing_to_do(stack)}{where}; every {noun} is healthy" + (f"\n{said}" if said else "")
+    first = f"{nothing_to_do(stack)}{on_target(target)}; every {replica_noun(target)} is healthy"
+    return first + (f"\n{said}" if said else "")
 
 
-def snapshot(reader: wire.Reader, stack: str) -> dict[str, Any] | None:
-    """The stack's objects on the engine, as far as the fast answer compares them; None when
-    a container is not running healthy, a deploy holds the lock, or the engine says no."""
-    status, listed = reader.get(
-        "/containers/json", {"all": 1, **wire.label_filter(label=[f"{labels.STACK}={stack}"])}
-    )
-    if status != 200 or not isinstance(listed, list):
+def _listed(reader: wire.Reader, path: str, **filters: list[str]) -> list[dict[str, Any]] | None:
+    """A list call's items; None when the engine says anything but 200 with a list."""
+    status, found = reader.get(path, {"all": 1, **wire.label_filter(**filters)})
+    return found if status == 200 and isinstance(found, list) else None
+
+
+def _ids(items: list[dict[str, Any]] | None) -> list[str] | None:
+    return None if items is None else sorted(str(item.get("ID") or item["Id"]) for item in items)
+
+
+def snapshot(reader: wire.Reader, stack: str, kind: str = "engine") -> dict[str, Any] | None:
+    """The stack's objects on the engine (or a swarm's manager), as far as the fast answer
+    compares them; None when a replica is not running healthy, a deploy holds the lock, or the
+    engine says no."""
+    locks = _listed(reader, "/containers/json", label=[f"{labels.LOCK}={stack}"])
+    networks = _ids(_listed(reader, "/networks", label=[f"{labels.STACK}={stack}"]))
+    if locks is None or locks or networks is None:
+        return None
+    found = _swarm(reader, stack) if kind == "swarm" else _containers(reader, stack)
+    return None if found is None else {**found, "networks": networks}
+
+
+def _containers(reader: wire.Reader, stack: str) -> dict[str, Any] | None:
+    listed = _listed(reader, "/containers/json", label=[f"{labels.STACK}={stack}"])
+    if listed is None:
         return None
     containers: dict[str, str] = {}
     images: dict[str, str] = {}
@@ -61,24 +88,42 @@ def snapshot(reader: wire.Reader, stack: str) -> dict[str, Any] | None:
             return None
         containers[str(item["Id"])] = str(item.get("ImageID", ""))
         images[str(item.get("Image", ""))] = ""
-    status, locks = reader.get(
-        "/containers/json", {"all": 1, **wire.label_filter(label=[f"{labels.LOCK}={stack}"])}
-    )
-    if status != 200 or locks:
-        return None
-    status, networks = reader.get("/networks", wire.label_filter(label=[f"{labels.STACK}={stack}"]))
-    if status != 200 or not isinstance(networks, list):
-        return None
     for reference in images:
         status, image = reader.get(f"/images/{reference}/json")
         if status != 200 or not isinstance(image, dict):
             return None
         images[reference] = str(image.get("Id", ""))
-    return {
-        "containers": containers,
-        "images": images,
-        "networks": sorted(str(n["Id"]) for n in networks),
-    }
+    return {"containers": containers, "images": images}
+
+
+def _swarm(reader: wire.Reader, stack: str) -> dict[str, Any] | None:
+    """Services by version (any update bumps it), their running tasks (a replaced task has
+    another id), secrets and configs (named by their content)."""
+    services = _listed(reader, "/services", label=[f"{labels.STACK}={stack}"])
+    if not services:
+        return None
+    versions = {str(s["ID"]): int((s.get("Version") or {}).get("Index", 0)) for s in services}
+    tasks = _listed(reader, "/tasks", service=sorted(versions), **{"desired-state": ["running"]})
+    if tasks is None or any((t.get("Status") or {}).get("State") != "running" for t in tasks):
+        return None
+    secrets = _ids(_listed(reader, "/secrets", label=[f"{labels.STACK}={stack}"]))
+    configs = _ids(_listed(reader, "/configs", label=[f"{labels.STACK}={stack}"]))
+    if secrets is None or configs is None:
+        return None
+    return {"services": versions, "tasks": _ids(tasks), "secrets": secrets, "configs": configs}
+
+
+def _images_where_built(socket_path: str, images: dict[str, str]) -> bool:
+    """Whether each image (reference -> id) is still that id where deployer builds."""
+    reader = wire.Reader(socket_path, TIMEOUT)
+    try:
+        for reference, image_id in images.items():
+            status, image = reader.get(f"/images/{reference}/json")
+            if status != 200 or not isinstance(image, dict) or image.get("Id") != image_id:
+                return False
+        return True
+    finally:
+        reader.close()
 
 
 class _Recording:
@@ -111,20 +156,27 @@ def recording(argv: list[str]) -> Iterator[None]:
         _recording = None
 
 
-def remember(engine: Engine, stack: str, addresses: list[str]) -> None:
-    """After an `up` that left every container healthy: the record for the next one."""
+def remember(
+    engine: Engine,
+    stack: str,
+    summary: str,
+    builder: Engine | None = None,
+    built: dict[str, str] | None = None,
+) -> None:
+    """After an `up` that left every replica healthy: the record for the next one. `summary`:
+    what the no-op `up` prints; on a swarm, `builder` is where deployer built `built`
+    (reference -> image id), which the fast answer checks too."""
     current = _recording
     if current is None:
         return
-    from deployer.engine.docker_engine import DockerEngine
-
-    if not isinstance(engine, DockerEngine) or engine.tunnel is not None:
-        return  # over ssh, the socket is the tunnel's, gone with this command
-    if not engine.socket_path:
-        return
-    reader = wire.Reader(engine.socket_path, TIMEOUT)
+    manager = _local_socket(engine)
+    where_built = _local_socket(builder) if builder is not None else ""
+    if manager is None or where_built is None:
+        return  # over ssh or tcp: not a local socket's engine
+    kind = current.invocation.target
+    reader = wire.Reader(manager, TIMEOUT)
     try:
-        state = snapshot(reader, stack)
+        state = snapshot(reader, stack, kind)
     except (OSError, ValueError):
         state = None
     finally:
@@ -137,9 +189,19 @@ def remember(engine: Engine, stack: str, addresses: list[str]) -> None:
         return
     seen = dict(current.recorder.seen)
     record.write(name, {
-        "digest": inputs.digest(key, identity, seen), "paths": sorted(seen),
-        "socket": engine.socket_path, "stack": stack, "addresses": addresses, **state,
+        "digest": inputs.digest(key, identity, seen), "paths": sorted(seen), "kind": kind,
+        "socket": manager, "stack": stack, "summary": summary, "state": state,
+        "builder": {"socket": where_built, "images": built or {}} if where_built else None,
     })  # fmt: skip
+
+
+def _local_socket(engine: Engine | None) -> str | None:
+    """The unix socket of an engine on this machine; None for any other."""
+    from deployer.engine.docker_engine import DockerEngine
+
+    if not isinstance(engine, DockerEngine) or engine.tunnel is not None:
+        return None  # over ssh the socket is the tunnel's, gone with this command
+    return engine.socket_path
 
 
 def _unreachable_fast() -> bool:
@@ -164,12 +226,12 @@ def attempt(argv: list[str]) -> int | None:
         return None
     if found is None:
         return None
-    stack, addresses = found
+    stack, summary = found
     if invocation.command == "plan":
         print(nothing_to_do(stack))
         return 0
     print(f"[{time.monotonic() - started:6.1f}s] {nothing_to_do(stack)}", file=sys.stderr)
-    print(up_summary(stack, addresses))
+    print(summary)
     return 0
 
 
@@ -201,15 +263,18 @@ def _current_record(invocation: Invocation) -> dict[str, Any] | None:
     return found
 
 
-def _matching_record(invocation: Invocation) -> tuple[str, list[str]] | None:
+def _matching_record(invocation: Invocation) -> tuple[str, str] | None:
     found = _current_record(invocation)
-    if found is None:
+    if found is None or found.get("kind") != invocation.target:
         return None
     reader = wire.Reader(str(found["socket"]), TIMEOUT)
     try:
-        state = snapshot(reader, str(found["stack"]))
+        state = snapshot(reader, str(found["stack"]), invocation.target)
     finally:
         reader.close()
-    if state is None or any(state[k] != found[k] for k in ("containers", "images", "networks")):
+    if state is None or state != found["state"]:
         return None
-    return str(found["stack"]), [str(a) for a in found["addresses"]]
+    builder = found.get("builder")
+    if builder and not _images_where_built(str(builder["socket"]), dict(builder["images"])):
+        return None
+    return str(found["stack"]), str(found["summary"])

@@ -16,7 +16,7 @@ _GLOBAL_ONLY = {"env_files", "profiles"}
 class Invocation:
     """A command line reduced to what decides the stack: equal reductions, equal stacks."""
 
-    __slots__ = ("command", "env_files", "files", "profiles", "project")
+    __slots__ = ("command", "env_files", "files", "profiles", "project", "target")
 
     def __init__(
         self,
@@ -25,19 +25,21 @@ class Invocation:
         project: str | None,
         env_files: tuple[str, ...],
         profiles: tuple[str, ...],
+        target: str = "engine",
     ) -> None:
         self.command = command
         self.files = tuple(os.path.normpath(f) for f in files)  # ./a.yaml is a.yaml
         self.project = project
         self.env_files = env_files
         self.profiles = profiles
+        self.target = target
 
     def identity(self) -> str:
         """The stack this command line names, from this folder (the command is not part of it:
         `plan` reads the record `up` made)."""
         return "\0".join(
             [os.getcwd(), *self.files, "-p", self.project or "", "--env-file", *self.env_files,
-             "--profile", *self.profiles]
+             "--profile", *self.profiles, "--target", self.target]
         )  # fmt: skip
 
 
@@ -66,9 +68,9 @@ def parse(argv: list[str]) -> Invocation | None:
     if [v for k, v in given.items() if k in {"project", "target"} and len(v) > 1]:
         return None
     target = given.get("target", [os.environ.get("DEPLOYER_TARGET") or "engine"])[0]
-    if target != "engine":
+    if target not in {"engine", "swarm"}:  # kubernetes: rendered only, no `up` to answer
         return None
     return Invocation(
         command, tuple(given.get("files", ())), given["project"][0] if "project" in given else None,
-        tuple(before.get("env_files", ())), tuple(before.get("profiles", ())),
+        tuple(before.get("env_files", ())), tuple(before.get("profiles", ())), target,
     )  # fmt: skip

@@ -163,3 +163,14 @@ def test_a_deploy_holding_the_lock_is_never_answered_fast(
     with DeployLock(project.name, 5, lambda _: None, engine, "up"):
         assert answer.attempt(argv) is None
     assert answer.attempt(argv) == 0
+
+
+def test_an_image_rebuilt_where_deployer_builds_is_a_change(engine: DockerEngine) -> None:
+    """On a swarm, the record also holds the images as they were where deployer built them."""
+    assert engine.socket_path is not None
+    reference = "deployer/python:bookworm"
+    current = engine.image_id(reference)
+    assert current is not None
+    assert answer._images_where_built(engine.socket_path, {reference: current})
+    assert not answer._images_where_built(engine.socket_path, {reference: "sha256:" + "0" * 64})
+    assert not answer._images_where_built(engine.socket_path, {"deployer/none:gone": current})

@@ -81,6 +81,7 @@ ALLOWED = {
         "targets.engine",
     },
     "targets.swarm": {
+        "unchanged",
         "local",
         "model",
         "core",

@@ -20,6 +20,7 @@ KEY = b"k" * 32
         ["up"], ["plan"], ["-f", "a.yaml", "up"], ["up", "-f", "a.yaml", "-p", "shop"],
         ["--file=a.yaml", "--project-name=shop", "plan"], ["--env-file", ".env.prod", "up"],
         ["--profile", "debug", "--target", "engine", "up"], ["up", "--target=engine"],
+        ["--target", "swarm", "up"],
     ],
 )  # fmt: skip
 def test_stack_options_alone_may_be_answered_fast(argv: list[str]) -> None:
@@ -31,7 +32,7 @@ def test_stack_options_alone_may_be_answered_fast(argv: list[str]) -> None:
     "argv",
     [
         [], ["status"], ["down"], ["up", "web"], ["up", "--json"], ["plan", "--json"],
-        ["-H", "ssh://me@host", "up"], ["up", "--target", "swarm"], ["up", "--scale", "web=2"],
+        ["-H", "ssh://me@host", "up"], ["up", "--target", "kubernetes"], ["up", "--scale", "web=2"],
         ["up", "--profile", "debug"], ["up", "-p"], ["up", "-p", "a", "-p", "b"],
         ["up", "--force-recreate"], ["up", "--pull", "always"], ["--help"], ["up", "--help"],
     ],
@@ -43,9 +44,13 @@ def test_anything_else_goes_to_the_full_command_line(argv: list[str]) -> None:
 def test_a_target_from_the_environment_counts_and_the_command_line_wins(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("DEPLOYER_TARGET", "swarm")
+    monkeypatch.setenv("DEPLOYER_TARGET", "kubernetes")
     assert parse(["up"]) is None
     assert parse(["up", "--target", "engine"]) is not None
+    monkeypatch.setenv("DEPLOYER_TARGET", "swarm")
+    on_swarm, on_engine = parse(["up"]), parse(["up", "--target", "engine"])
+    assert on_swarm is not None and on_engine is not None
+    assert on_swarm.identity() != on_engine.identity()  # one record per target
 
 
 def test_files_after_the_command_replace_the_ones_before_it() -> None:

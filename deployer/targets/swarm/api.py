@@ -102,14 +102,20 @@ def up(
         else:
             references = swarm.push_images(builder, stack, built, target_registry, report)
             the_plan = swarm.apply(stack, manager, built, references, report, timeout, force)
-    return _deployment(stack.name, the_plan, manager, started, front_door(stack))
+    made_from = {image.reference: image.id for image in built.values()}
+    return _deployment(stack.name, the_plan, manager, started, front_door(stack), made_from)
 
 
 def _deployment(
-    name: str, the_plan: Plan, manager: SwarmEngine, started: float, front: str | None = None
+    name: str,
+    the_plan: Plan,
+    manager: SwarmEngine,
+    started: float,
+    front: str | None = None,
+    built: dict[str, str] | None = None,
 ) -> Deployment:
     return Deployment(name, the_plan, swarm.status(manager, name), time.monotonic() - started,
-                      front_door=front, target="swarm")  # fmt: skip
+                      front_door=front, target="swarm", built=built or {})  # fmt: skip
 
 
 def rollback(

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 from deployer.core.events import Report, log
 from deployer.core.plan import Plan
-from deployer.core.status import Deployment, LogLine, ReplicaStatus, StackSummary
+from deployer.core.status import Deployment, LogLine, ReplicaStatus, StackSummary, addresses
 from deployer.engine.protocol import Engine, SwarmEngine
 from deployer.images import build as images
 from deployer.model.errors import NotFound
@@ -16,6 +16,7 @@ from deployer.model.spec import Stack
 from deployer.stackfile import validate
 from deployer.targets.base import Request, Show, Stopper, Support, TargetName
 from deployer.targets.swarm import api, apply, render
+from deployer.unchanged import answer as unchanged
 
 _NODES = "tasks run on the swarm's nodes, not on the engine deployer talks to"
 SUPPORT = {
@@ -133,10 +134,17 @@ class SwarmTarget:
     def up(self, stack: Stack, request: Request, report: Report) -> Deployment:
         options = api.SwarmUpOptions(force_recreate=request.force_recreate, build=request.build,
                                      pull=request.pull, bootstrap=request.bootstrap)  # fmt: skip
-        return api.up(
+        deployment = api.up(
             stack, self.manager, self._builder, request.registry, report, request.timeout,
             request.lock_timeout, options,
         )  # fmt: skip
+        # The record that lets the next unchanged `up` answer fast (only while the command line
+        # records: a plain `up` or `plan`, deployer.unchanged).
+        reach = [a.text() for a in addresses(deployment.replicas, self.engine_address())]
+        summary = unchanged.up_summary(deployment.stack, reach, self.name)
+        builder = self.builder()
+        unchanged.remember(self.manager, deployment.stack, summary, builder, deployment.built)
+        return deployment
 
     def rollback(self, stack: Stack, request: Request, report: Report) -> Deployment:
         return api.rollback(stack, self.manager, report, request.timeout, request.lock_timeout)
