@@ -15,6 +15,19 @@ round to round, so that drift hits both alike:
 | `logs --tail 10` | `logs --tail 10` |
 | `down`, then `up` | `down`, then `up -d --wait` |
 
+An unchanged `up` or `plan` is answered from the record the last full `up` left
+(deployer.unchanged); the files are written "a minute ago" (their times set back), as files a
+user edits then deploys are, so that the first `up` leaves its record (a file changed within the
+last second is not trusted by its times).
+
+Also measured, in the same run:
+- each command's fixed start-up: the same command with no engine to reach (DOCKER_HOST names a
+  socket that does not exist), so it stops at its first engine request, exit 3 (`--help`: its
+  whole run). For `up` and `plan` that is the full pipeline's start-up (the stack file loaded
+  into the models), which a changed stack pays; an unchanged one is answered fast (above).
+- the swarm no-op, deployer's `--target swarm up` against `docker stack deploy` on the same file
+  of plain services (bench/swarm_noop.py, on the local test cluster).
+
 Prints medians with their range and the ratio deployer / Compose, and writes
 bench/results/cli_latency.json (a smoke run: bench/.cache/smoke).
 
@@ -25,16 +38,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
 
-from bench import smoke
+from bench import smoke, swarm_noop
 from bench.compose import binary
 from bench.lifecycle import summary, timed, write_compose
 from deployer import load_stack
@@ -119,6 +134,35 @@ def measure(path: Path, name: str, rounds: int) -> dict[str, object]:
     }
 
 
+NO_ENGINE = "unix:///nonexistent/deployer-bench/docker.sock"
+TARGET_STARTUP_S = 0.15
+
+
+def startup(path: Path, rounds: int) -> dict[str, dict[str, float]]:
+    """Each command's fixed cost: run with no engine to reach, it stops at its first request."""
+    env = {**os.environ, "DOCKER_HOST": NO_ENGINE}
+    times: dict[str, list[float]] = {c: [] for c in COMMANDS if c != "up"}
+    for _ in range(rounds):
+        for command, argv in commands("deployer", path, "bench-cl-startup").items():
+            if command not in times:
+                continue
+            started = time.perf_counter()
+            done = subprocess.run(argv, capture_output=True, text=True, timeout=120, env=env)
+            times[command].append(time.perf_counter() - started)
+            expected = 0 if command == "help" else 3  # 3: no engine
+            if done.returncode != expected:
+                raise SystemExit(f"{' '.join(argv)}: exit {done.returncode}\n{done.stderr}")
+    return {command: summary(values) for command, values in times.items()}
+
+
+def settled(path: Path) -> Path:
+    """`path` (and its folder) as if written a minute ago."""
+    for each in (path, path.parent):
+        found = each.stat()
+        os.utime(each, (found.st_atime - 60, found.st_mtime - 60))
+    return path
+
+
 def interpreter_floor(rounds: int) -> dict[str, float]:
     """What any Python command pays before it does anything: the interpreter's own start."""
     return summary([timed([sys.executable, "-c", "pass"]) for _ in range(max(rounds, 3))])
@@ -138,11 +182,13 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as temp:
         folder = Path(temp)
         files = {
-            "default": write_compose(load_stack(ROOT / "stack.py"), folder),
-            f"{plain}_services": plain_services(folder, plain),
+            "default": settled(write_compose(load_stack(ROOT / "stack.py"), folder)),
+            f"{plain}_services": settled(plain_services(folder, plain)),
         }
         measured = {name: measure(path, name.replace("_", "-"), args.rounds)
                     for name, path in files.items()}  # fmt: skip
+        started_up = startup(files["default"], args.rounds)
+        on_swarm = swarm_noop.measure(args.rounds, plain, folder)
     result = {
         "measured": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": "2 cores",
@@ -150,6 +196,8 @@ def main() -> int:
         "compose": binary().name,
         "python_start_floor": interpreter_floor(args.rounds),
         "files": measured,
+        "startup_no_engine": started_up,
+        "swarm_noop": on_swarm,
     }
     path = smoke.results_dir(args.smoke) / "cli_latency.json"
     path.write_text(json.dumps(result, indent=2) + "\n")
@@ -162,6 +210,14 @@ def main() -> int:
         for command in COMMANDS:
             print(f"  {command:<8} {deployer[command]['median_s']:6.3f}  "
                   f"{compose[command]['median_s']:6.3f}  ({ratio[command]:.2f}x)")  # fmt: skip
+    print(f"\nfixed start-up (no engine to reach; target {TARGET_STARTUP_S}s): median seconds")
+    for command, startup_figures in started_up.items():
+        median = startup_figures["median_s"]
+        print(f"  {command:<8} {median:6.3f}  {'ok' if median <= TARGET_STARTUP_S else 'over'}")
+    print(f"\nswarm no-op, {on_swarm['services']} services: deployer "
+          f"{on_swarm['deployer']['median_s']:.3f}s, docker stack deploy "
+          f"{on_swarm['docker_stack']['median_s']:.3f}s "
+          f"({on_swarm['ratio_deployer_over_docker_stack']:.2f}x)")  # fmt: skip
     floor = result["python_start_floor"]
     assert isinstance(floor, dict)
     print(f"\nthe interpreter alone (python -c pass): {floor['median_s']:.3f}s")

@@ -29,6 +29,17 @@ def listed_health(status: str) -> str:
     return next((verdict for word, verdict in LISTED_HEALTH.items() if word in status), "")
 
 
+def demultiplexed(body: bytes) -> bytes:
+    """The payloads of a stream the engine multiplexes (a container without a TTY: each frame
+    an 8-byte header, its stream and its length, then that many bytes), joined in order."""
+    payloads, at = [], 0
+    while at + 8 <= len(body):
+        size = int.from_bytes(body[at + 4 : at + 8], "big")
+        payloads.append(body[at + 8 : at + 8 + size])
+        at += 8 + size
+    return b"".join(payloads)
+
+
 def url_of(path: str, params: dict[str, object]) -> str:
     """The request target of an API `path` with its query, at the API version deployer speaks."""
     query = f"?{urlencode(params, doseq=True)}" if params else ""

@@ -61,19 +61,21 @@ def _ids(items: list[dict[str, Any]] | None) -> list[str] | None:
     return None if items is None else sorted(str(item.get("ID") or item["Id"]) for item in items)
 
 
-def snapshot(reader: wire.Reader, stack: str, kind: str = "engine") -> dict[str, Any] | None:
+def snapshot(
+    reader: wire.Reader, stack: str, kind: str = "engine", starting: bool = False
+) -> dict[str, Any] | None:
     """The stack's objects on the engine (or a swarm's manager), as far as the fast answer
-    compares them; None when a replica is not running healthy, a deploy holds the lock, or the
-    engine says no."""
+    compares them; None when a replica is not running healthy (with `starting`, a healthcheck
+    yet to give its first verdict is allowed), a deploy holds the lock, or the engine says no."""
     locks = _listed(reader, "/containers/json", label=[f"{labels.LOCK}={stack}"])
     networks = _ids(_listed(reader, "/networks", label=[f"{labels.STACK}={stack}"]))
     if locks is None or locks or networks is None:
         return None
-    found = _swarm(reader, stack) if kind == "swarm" else _containers(reader, stack)
+    found = _swarm(reader, stack) if kind == "swarm" else _containers(reader, stack, starting)
     return None if found is None else {**found, "networks": networks}
 
 
-def _containers(reader: wire.Reader, stack: str) -> dict[str, Any] | None:
+def _containers(reader: wire.Reader, stack: str, starting: bool) -> dict[str, Any] | None:
     listed = _listed(reader, "/containers/json", label=[f"{labels.STACK}={stack}"])
     if listed is None:
         return None
@@ -84,7 +86,9 @@ def _containers(reader: wire.Reader, stack: str) -> dict[str, Any] | None:
         if labels.ONE_OFF in found or labels.SWARM_TASK in found:
             continue
         health = wire.listed_health(str(item.get("Status", "")))
-        if item.get("State") != "running" or health not in {"healthy", ""}:
+        if item.get("State") != "running" or health not in {"healthy", "", "starting"}:
+            return None
+        if health == "starting" and not starting:
             return None
         containers[str(item["Id"])] = str(item.get("ImageID", ""))
         images[str(item.get("Image", ""))] = ""
@@ -176,7 +180,9 @@ def remember(
     kind = current.invocation.target
     reader = wire.Reader(manager, TIMEOUT)
     try:
-        state = snapshot(reader, stack, kind)
+        # Replicas whose healthcheck passed when deployer ran it early may not have Docker's
+        # own verdict yet: the fast answer waits for that verdict, the record need not.
+        state = snapshot(reader, stack, kind, starting=True)
     except (OSError, ValueError):
         state = None
     finally:
@@ -184,9 +190,11 @@ def remember(
     key = record.key()
     identity = current.invocation.identity()
     name = inputs.keyed_name(key, identity)
-    if state is None or current.recorder.racy:
+    if current.recorder.racy:
         record.forget(name)
         return
+    # With no state (a replica still starting, say) the record still names the stack for
+    # `status` and `logs`; only an `up` that finds a state equal to it is answered fast.
     seen = dict(current.recorder.seen)
     record.write(name, {
         "digest": inputs.digest(key, identity, seen), "paths": sorted(seen), "kind": kind,
@@ -272,7 +280,7 @@ def _matching_record(invocation: Invocation) -> tuple[str, str] | None:
         state = snapshot(reader, str(found["stack"]), invocation.target)
     finally:
         reader.close()
-    if state is None or state != found["state"]:
+    if state is None or found["state"] is None or state != found["state"]:
         return None
     builder = found.get("builder")
     if builder and not _images_where_built(str(builder["socket"]), dict(builder["images"])):

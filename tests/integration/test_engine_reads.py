@@ -67,3 +67,35 @@ def test_plain_reads_fail_as_docker_pys_do(tmp_path: object) -> None:
     with pytest.raises(EngineUnavailable) as refused:
         nowhere.ping()
     assert refused.value.exit_code == 3
+
+
+@pytest.mark.parametrize("tty", [False, True], ids=["multiplexed", "tty"])
+def test_logs_read_plainly_match_docker_pys_stream(
+    tty: bool, engine: DockerEngine, docker_api: docker.APIClient
+) -> None:
+    """A container's lines so far, read in one plain answer (frames taken apart without a TTY)
+    or through docker-py's stream, are the same lines."""
+    script = (
+        "import sys\nfor i in range(300):\n    print('out', i); print('err', i, file=sys.stderr)"
+    )
+    created = docker_api.create_container(
+        "deployer/python:bookworm", ["python3", "-u", "-c", script], tty=tty,
+        labels={labels.STACK: unique_name("logs")},
+    )  # fmt: skip
+    try:
+        docker_api.start(created["Id"])
+        docker_api.wait(created["Id"], timeout=60)
+        plain = list(engine.log_stream(created["Id"], follow=False, since=None, tail=None))
+        through_docker_py = DockerEngine()
+        through_docker_py._socket_path = None
+        streamed = list(
+            through_docker_py.log_stream(created["Id"], follow=False, since=None, tail=None)
+        )
+        assert plain == streamed and len(plain) == 600
+        end = "\r" if tty else ""  # a TTY ends its lines with CRLF
+        said = {line.split(" ", 1)[1] for line in plain}  # after each line's time
+        assert said == {f"{kind} {i}{end}" for kind in ("out", "err") for i in range(300)}
+        tail = list(engine.log_stream(created["Id"], follow=False, since=None, tail=10))
+        assert tail == plain[-10:]
+    finally:
+        docker_api.remove_container(created["Id"], force=True)
