@@ -188,7 +188,7 @@ def main() -> int:
         measured = {name: measure(path, name.replace("_", "-"), args.rounds)
                     for name, path in files.items()}  # fmt: skip
         started_up = startup(files["default"], args.rounds)
-        on_swarm = swarm_noop.measure(args.rounds, plain, folder)
+        on_swarm = swarm_noop.measure(args.rounds, 4 if args.smoke else swarm_noop.SERVICES, folder)
     result = {
         "measured": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": "2 cores",

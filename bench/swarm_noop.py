@@ -29,6 +29,7 @@ from deployer.local import registries
 from deployer.model.errors import NotFound
 
 IMAGE = "deployer/python:bookworm"
+SERVICES = 10  # 40 services' tasks keep this 2-core host's three nodes busy for minutes
 
 
 def _run(command: list[str], env: dict[str, str], stdin: str | None = None) -> float:
@@ -52,6 +53,23 @@ def _plain(count: int, image: str) -> dict[str, Any]:
             for index in range(count)
         }
     }  # fmt: skip
+
+
+def _all_running(env: dict[str, str], stack: str) -> bool:
+    """Every service of `stack` runs all its replicas ("1/1"), as `docker service ls` says."""
+    listed = subprocess.run(
+        ["docker", "service", "ls", "--filter", f"name={stack}_", "--format", "{{.Replicas}}"],
+        env=env, capture_output=True, text=True, timeout=60,
+    ).stdout.split()  # fmt: skip
+    return bool(listed) and all(a == b for a, _, b in (r.partition("/") for r in listed))
+
+
+def _wait_running(env: dict[str, str], stack: str, limit: float = 300) -> None:
+    deadline = time.monotonic() + limit
+    while not _all_running(env, stack):
+        if time.monotonic() > deadline:
+            raise SystemExit(f"{stack}: its tasks did not all run within {limit:.0f}s")
+        time.sleep(0.5)
 
 
 def measure(rounds: int, services: int, folder: Path) -> dict[str, Any]:
@@ -88,6 +106,10 @@ def measure(rounds: int, services: int, folder: Path) -> dict[str, Any]:
         docker = ["docker", "stack", "deploy", "--with-registry-auth", "--resolve-image",
                   "never", "-c", str(stack_file), theirs]  # fmt: skip
         _run(docker, docker_env)
+        # Each round then finds a settled swarm: every task of both stacks running.
+        _wait_running(env, ours)
+        _wait_running(env, theirs)
+        _run([*deployer, "up"], env)  # the record of a swarm whose every task runs
         tools = {"deployer": ([*deployer, "up"], env), "docker_stack": (docker, docker_env)}
         for round_ in range(rounds):
             order = list(tools) if round_ % 2 == 0 else list(tools)[::-1]
