@@ -16,7 +16,9 @@ round to round, so that drift hits both alike:
 | `down`, then `up` | `down`, then `up -d --wait` |
 
 An unchanged `up` or `plan` is answered from the record the last full `up` left
-(deployer.unchanged); the files are written "a minute ago" (their times set back), as files a
+(deployer.unchanged); each round starts once both tools' containers have Docker's first health
+verdict (until then, deployer's `up` runs the healthchecks itself, in full); the files are
+written "a minute ago" (their times set back), as files a
 user edits then deploys are, so that the first `up` leaves its record (a file changed within the
 last second is not trusted by its times).
 
@@ -109,6 +111,10 @@ def measure(path: Path, name: str, rounds: int) -> dict[str, object]:
         for tool in tools:  # both deployed before the first round
             timed(tools[tool]["up"])
         for round_ in range(rounds):
+            # A settled stack: Docker has given every healthcheck its first verdict (right
+            # after a deploy, deployer's `up` runs the healthchecks itself: the full command).
+            for project in (f"bench-cl-{name}-d", f"bench-cl-{name}-c"):
+                wait_settled(project)
             order = list(tools) if round_ % 2 == 0 else list(tools)[::-1]
             for command in COMMANDS:
                 for tool in order:
@@ -161,6 +167,20 @@ def settled(path: Path) -> Path:
         found = each.stat()
         os.utime(each, (found.st_atime - 60, found.st_mtime - 60))
     return path
+
+
+def wait_settled(project: str, limit: float = 120) -> None:
+    """Until no container of the project (either tool's labels) waits for its first health
+    verdict."""
+    deadline = time.monotonic() + limit
+    for label in (f"io.deployer.stack={project}", f"com.docker.compose.project={project}"):
+        while "(health: starting)" in subprocess.run(
+            ["docker", "ps", "--filter", f"label={label}", "--format", "{{.Status}}"],
+            capture_output=True, text=True, timeout=60,
+        ).stdout:  # fmt: skip
+            if time.monotonic() > deadline:
+                raise SystemExit(f"{project}: still starting after {limit:.0f}s")
+            time.sleep(0.2)
 
 
 def interpreter_floor(rounds: int) -> dict[str, float]:

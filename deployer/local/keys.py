@@ -8,22 +8,8 @@ first deploy replaces the secrets once (a rolling update), and is a no-op after 
 
 from __future__ import annotations
 
-import os
-import secrets
-
-from deployer.local.private import config_dir, open_private_file
-
-_KEY_BYTES = 32
+from deployer.local.private import config_dir, kept_key
 
 
 def object_key() -> bytes:
-    folder = config_dir("keys")
-    fd = open_private_file(folder, "swarm-objects", os.O_RDWR | os.O_CREAT)
-    with os.fdopen(fd, "r+b") as file:
-        key = file.read()
-        if len(key) != _KEY_BYTES:
-            key = secrets.token_bytes(_KEY_BYTES)
-            file.seek(0)
-            file.truncate()
-            file.write(key)
-    return key
+    return kept_key(config_dir("keys"), "swarm-objects")

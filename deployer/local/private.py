@@ -154,3 +154,20 @@ def open_private_file(folder: Path, name: str, flags: int = os.O_RDWR | os.O_CRE
             hint="remove it; deployer makes it again",
         )
     return fd
+
+
+KEY_BYTES = 32
+
+
+def kept_key(folder: Path, name: str) -> bytes:
+    """A random key of this user's, kept 0600 as `name` in the private `folder`; made on first
+    use (or when what is there is not a key)."""
+    fd = open_private_file(folder, name, os.O_RDWR | os.O_CREAT)
+    with os.fdopen(fd, "r+b") as file:
+        key = file.read()
+        if len(key) != KEY_BYTES:
+            key = os.urandom(KEY_BYTES)  # the kernel's CSPRNG, as `secrets` uses
+            file.seek(0)
+            file.truncate()
+            file.write(key)
+    return key

@@ -8,11 +8,10 @@ import json
 import os
 from typing import Any
 
-from deployer.local.private import cache_dir, open_private_file
+from deployer.local.private import cache_dir, kept_key, open_private_file
 from deployer.model.errors import DeployerError
 
 FORMAT = 1
-_KEY_BYTES = 32
 
 
 def _folder() -> Any:
@@ -21,15 +20,7 @@ def _folder() -> Any:
 
 def key() -> bytes:
     """This user's key for the records' names and digests, made on first use."""
-    fd = open_private_file(_folder(), "key", os.O_RDWR | os.O_CREAT)
-    with os.fdopen(fd, "r+b") as file:
-        found = file.read()
-        if len(found) != _KEY_BYTES:
-            found = os.urandom(_KEY_BYTES)
-            file.seek(0)
-            file.truncate()
-            file.write(found)
-    return found
+    return kept_key(_folder(), "key")
 
 
 def read(name: str) -> dict[str, Any] | None:
