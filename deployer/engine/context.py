@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import docker.utils.build
-
 
 def context_files(context: Path, dockerfile: str) -> list[str]:
     """The files the engine would receive as build context (after .dockerignore), sorted."""
+    # Loaded here, not with the module: a stack that builds nothing never pays docker-py's
+    # import (~0.08 s) before it reaches the engine.
+    import docker.utils.build
+
     ignore = context / ".dockerignore"
     patterns: list[str] = []
     if ignore.is_file():
