@@ -6,11 +6,12 @@ import os
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING, Any
 
 from deployer.core import labels
 from deployer.engine import wire
+from deployer.model.errors import DeployerError
 from deployer.unchanged import inputs, record
 from deployer.unchanged.invocation import Invocation, parse
 
@@ -187,6 +188,26 @@ def remember(
         state = None
     finally:
         reader.close()
+    # A cache: without it the next `up` runs in full, as it always could.
+    with suppress(DeployerError, OSError):
+        _write(current, kind, manager, stack, summary, state, where_built, built)
+
+
+def recording_now() -> bool:
+    """Whether this process records its command line for a fast answer next time."""
+    return _recording is not None
+
+
+def _write(
+    current: _Recording,
+    kind: str,
+    manager: str,
+    stack: str,
+    summary: str,
+    state: dict[str, Any] | None,
+    where_built: str,
+    built: dict[str, str] | None,
+) -> None:
     key = record.key()
     identity = current.invocation.identity()
     name = inputs.keyed_name(key, identity)
@@ -255,8 +276,6 @@ def recorded_stack(invocation: Invocation) -> str | None:
 
 def _current_record(invocation: Invocation) -> dict[str, Any] | None:
     """The record of this command line, if its inputs are as they were then."""
-    from deployer.model.errors import DeployerError
-
     try:
         key = record.key()
     except DeployerError:

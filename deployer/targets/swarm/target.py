@@ -140,10 +140,11 @@ class SwarmTarget:
         )  # fmt: skip
         # The record that lets the next unchanged `up` answer fast (only while the command line
         # records: a plain `up` or `plan`, deployer.unchanged).
-        reach = [a.text() for a in addresses(deployment.replicas, self.engine_address())]
-        summary = unchanged.up_summary(deployment.stack, reach, self.name)
-        builder = self.builder()
-        unchanged.remember(self.manager, deployment.stack, summary, builder, deployment.built)
+        if unchanged.recording_now():  # (the builder is only connected for the record)
+            reach = [a.text() for a in addresses(deployment.replicas, self.engine_address())]
+            summary = unchanged.up_summary(deployment.stack, reach, self.name)
+            builder = self.builder()
+            unchanged.remember(self.manager, deployment.stack, summary, builder, deployment.built)
         return deployment
 
     def rollback(self, stack: Stack, request: Request, report: Report) -> Deployment:
