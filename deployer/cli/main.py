@@ -3,6 +3,8 @@
 Errors become one message and a distinct exit code: a DeployerError its own, a usage error 64
 (Click's 2 is our "invalid stack"), Ctrl-C 130.
 
+An unchanged `up` or `plan` is answered before any of this loads (deployer.unchanged).
+
 Start-up is paid on every command: a run builds (and imports) only the command it was asked for.
 Building all of them costs Typer ~80 ms of signature inspection plus their imports; the whole app
 is built only for help, shell completion and names it does not know.
@@ -92,7 +94,11 @@ def main(argv: list[str] | None = None) -> int:
     # An unchanged `up` or `plan` is answered before Typer, Click or the models load.
     from deployer.unchanged import answer
 
-    fast = answer.attempt(argv)
+    try:
+        fast = answer.attempt(argv)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
     if fast is not None:
         return fast
     with answer.recording(argv):

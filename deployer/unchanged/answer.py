@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from deployer.core import labels
 from deployer.engine import wire
@@ -94,7 +95,7 @@ def _containers(reader: wire.Reader, stack: str, starting: bool) -> dict[str, An
         containers[str(item["Id"])] = str(item.get("ImageID", ""))
         images[str(item.get("Image", ""))] = ""
     for reference in images:
-        status, image = reader.get(f"/images/{reference}/json")
+        status, image = reader.get(f"/images/{quote(reference, safe='/:@')}/json")
         if status != 200 or not isinstance(image, dict):
             return None
         images[reference] = str(image.get("Id", ""))
@@ -123,7 +124,7 @@ def _images_where_built(socket_path: str, images: dict[str, str]) -> bool:
     reader = wire.Reader(socket_path, TIMEOUT)
     try:
         for reference, image_id in images.items():
-            status, image = reader.get(f"/images/{reference}/json")
+            status, image = reader.get(f"/images/{quote(reference, safe='/:@')}/json")
             if status != 200 or not isinstance(image, dict) or image.get("Id") != image_id:
                 return False
         return True
