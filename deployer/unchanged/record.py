@@ -6,15 +6,18 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import time
+from pathlib import Path
 from typing import Any
 
 from deployer.local.private import cache_dir, kept_key, open_private_file
 from deployer.model.errors import DeployerError
 
 FORMAT = 1
+KEEP_DAYS = 30  # a record not rewritten for this long is dropped when another one is written
 
 
-def _folder() -> Any:
+def _folder() -> Path:
     return cache_dir("unchanged")
 
 
@@ -38,13 +41,21 @@ def read(name: str) -> dict[str, Any] | None:
 
 
 def write(name: str, record: dict[str, Any]) -> None:
-    """Replace the record of that name at once (a reader sees the old one or the new one)."""
+    """Replace the record of that name at once (a reader sees the old one or the new one), and
+    drop the records not rewritten for KEEP_DAYS (their folders gone, say): dropping one only
+    makes its command line's next `up` run in full."""
     folder = _folder()
     temporary = f"{name}.{os.getpid()}.new"
     fd = open_private_file(folder, temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
     with os.fdopen(fd, "w") as file:
         json.dump({"format": FORMAT, **record}, file)
     os.replace(folder / temporary, folder / name)
+    stale = time.time() - KEEP_DAYS * 86400
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.name != "key" and entry.stat(follow_symlinks=False).st_mtime < stale:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(entry.path)
 
 
 def forget(name: str) -> None:

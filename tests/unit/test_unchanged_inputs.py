@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from deployer.unchanged import inputs
+from deployer.unchanged import inputs, record
 from deployer.unchanged.invocation import parse
 
 KEY = b"k" * 32
@@ -117,3 +117,19 @@ def test_the_digest_moves_with_a_file_a_variable_or_the_key_and_nothing_else(
     rewritten = inputs.digest(KEY, "id", inputs.current(paths))
     (tmp_path / ".env").write_text("TAG=v3\n")  # a file made beside it
     assert inputs.digest(KEY, "id", inputs.current(paths)) != rewritten
+
+
+def test_records_not_rewritten_for_a_month_go_when_another_is_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DEPLOYER_CACHE_DIR", str(tmp_path / "cache"))
+    record.key()
+    record.write("old", {"stack": "a"})
+    folder = tmp_path / "cache" / "unchanged"
+    month = 31 * 86400
+    os.utime(folder / "old", (os.stat(folder / "old").st_atime - month,) * 2)
+    os.utime(folder / "key", (os.stat(folder / "key").st_atime - month,) * 2)
+    record.write("new", {"stack": "b"})
+    assert sorted(p.name for p in folder.iterdir()) == ["key", "new"]
+    assert record.read("new") == {"format": record.FORMAT, "stack": "b"}
+    assert record.read("old") is None
