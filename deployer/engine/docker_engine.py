@@ -310,9 +310,11 @@ class DockerEngine:
         content_type: str = "application/json",
         timeout: float | None = None,
         missing_ok: bool = False,
+        raw: bool = False,
     ) -> Any:
         """A request and its answer: JSON, text, or None (204, or a 404 with `missing_ok`);
-        NotFound (404) or EngineError (any other refusal) saying `action`."""
+        with `raw`, the body's bytes as they came. NotFound (404) or EngineError (any other
+        refusal) saying `action`."""
         status, reason, headers, answer = self._request(
             method, path, params, action, body, content_type, timeout
         )
@@ -320,6 +322,8 @@ class DockerEngine:
             return None
         if status >= 400:
             raise _refusal(status, reason, answer, action)
+        if raw:
+            return answer
         if not answer:
             return None
         if headers.get("content-type", "").startswith("application/json"):
@@ -786,9 +790,7 @@ class DockerEngine:
             params["since"] = since
         if until:
             params["until"] = until
-        status, reason, _, answer = self._request("GET", f"{path}/logs", params, action)
-        if status >= 400:
-            raise _refusal(status, reason, answer, action)
+        answer: bytes = self._call("GET", f"{path}/logs", params, action, raw=True)
         return answer if tty else wire.demultiplexed(answer)
 
     def service_log_stream(
@@ -904,14 +906,12 @@ class DockerEngine:
         )
         if found is None:
             return None
-        status, _, _, answer = self._request(
+        answer = self._call(
             "GET", f"/containers/{quote(found['Id'], safe='')}/archive",
-            {"path": f"/{LEASE_FILE}"}, action,
+            {"path": f"/{LEASE_FILE}"}, action, missing_ok=True, raw=True,
         )  # fmt: skip
-        if status == 404:
+        if answer is None:
             return None  # released meanwhile
-        if status >= 400:
-            raise _refusal(status, str(status), answer, action)
         text = archive.read_single_file(answer)
         config = found.get("Config") or {}
         return Claim(

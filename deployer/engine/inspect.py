@@ -36,14 +36,6 @@ def container_info(data: dict[str, Any]) -> ContainerInfo:
     )
 
 
-# Docker's words for a healthcheck's verdict in a list's Status ("Up 2 minutes (healthy)").
-_LISTED_HEALTH = {
-    "(healthy)": "healthy",
-    "(unhealthy)": "unhealthy",
-    "(health: starting)": "starting",
-}
-
-
 def listed_info(item: dict[str, Any]) -> ContainerInfo:
     """A container as a list call shows it: state, health, ports, labels (one request for
     all of them; the rest of ContainerInfo takes an inspect each)."""

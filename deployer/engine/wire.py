@@ -2,8 +2,8 @@
 
 Part of the engine module (docker_engine speaks through it); kept to the standard library so
 that the fast answer of an unchanged `up` (deployer.unchanged) reads the engine without paying
-for docker-py, requests or deployer's models. Errors are the transport's own (OSError,
-http.client.HTTPException): the callers translate them.
+for docker-py, requests or deployer's models. Errors are the transport's own (OSError; a
+ValueError for an answer that is not HTTP): the callers translate them.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import socket
 from urllib.parse import urlencode
 
 API_VERSION = "1.41"  # Engine 20.10; newer engines still speak it, so bodies mean the same.
-DEFAULT_SOCKET = "/var/run/docker.sock"
 
 
 # Docker's words for a healthcheck's verdict in a list's Status ("Up 2 minutes (healthy)").

@@ -86,14 +86,11 @@ class EngineTarget:
         )  # fmt: skip
         # The record that lets the next unchanged `up` answer fast (only while the command line
         # records: a plain `up` or `plan`, deployer.unchanged).
-        reach = [a.text() for a in addresses(deployment.replicas, self.engine_address())]
-        unchanged.remember(
-            self.engine,
-            deployment.stack,
-            unchanged.up_summary(
-                deployment.stack, reach, self.name, sum(r.probed for r in deployment.replicas)
-            ),
-        )
+        if unchanged.recording_now():
+            reach = [a.text() for a in addresses(deployment.replicas, self.engine_address())]
+            probed = sum(r.probed for r in deployment.replicas)
+            summary = unchanged.up_summary(deployment.stack, reach, self.name, probed)
+            unchanged.remember(self.engine, deployment.stack, summary)
         return deployment
 
     def rollback(self, stack: Stack, request: Request, report: Report) -> Deployment:
