@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +75,25 @@ def wait_until(condition: Callable[[], bool], limit: float, what: str) -> float:
         assert time.monotonic() < deadline, f"{what}: not within {limit:.0f}s"
         time.sleep(0.05)
     return time.monotonic()
+
+
+def gunicorn_timeout(container: Any) -> float:
+    """The replica's gunicorn watchdog in seconds: its GUNICORN_TIMEOUT, else the default that
+    app/gunicorn.conf.py reads it with."""
+    env: dict[str, str] = dict(item.split("=", 1) for item in container["Config"]["Env"] or ())
+    default = re.search(r'"GUNICORN_TIMEOUT", "(\d+)"', (ROOT / "app/gunicorn.conf.py").read_text())
+    assert default, "app/gunicorn.conf.py no longer reads GUNICORN_TIMEOUT with a default"
+    return float(env.get("GUNICORN_TIMEOUT", default.group(1)))
+
+
+def past_start_period(docker_api: docker.APIClient, name: str) -> bool:
+    """Whether the engine counts the container's failed health probes yet: within its
+    healthcheck's start period (from when it started) a failed probe is not counted."""
+    data = docker_api.inspect_container(name)
+    # RFC 3339 with nanoseconds; fromisoformat takes microseconds at most.
+    started = datetime.fromisoformat(data["State"]["StartedAt"][:26].rstrip("Z") + "+00:00")
+    grace = float((data["Config"].get("Healthcheck") or {}).get("StartPeriod", 0)) / 1e9
+    return time.time() >= started.timestamp() + grace
 
 
 def restarted_and_healthy(docker_api: docker.APIClient, name: str, restarts: int) -> bool:

@@ -22,9 +22,11 @@ from tests.faults.conftest import Record
 from tests.faults.faults import (
     assert_only_cut_in_flight,
     deploy,
+    gunicorn_timeout,
     inspect,
     kill,
     main_pid,
+    past_start_period,
     processes,
     restarted_and_healthy,
     wait_until,
@@ -173,14 +175,22 @@ def test_a_replica_that_hangs_until_unhealthy_then_recovers_loses_no_request(
     Docker's verdict lags seconds behind); nginx judges each request instead, retrying one that a
     replica refuses, resets or answers 502/503 on another. A hung replica holds its requests
     until it answers: they come back slow, not failed.
+
+    That holds for a hang shorter than gunicorn's own watchdog (its `timeout`): a worker that
+    wakes past it is killed by its master, cutting an answer it had begun, as a crash does (see
+    the crash tests). So the hang starts once the replica is past its healthcheck's start period:
+    within it Docker counts no failed probe: hung at once after up, unhealthy came after ~31 s,
+    across the watchdog's 30 s (one answer cut); hung past it, after ~10.4 s (both measured).
     """
     stack, url = deploy(engine, cleanup, "flap")
     name = labels.container_name(stack.name, "web", 1)
     target = inspect(docker_api, stack, "web")
+    watchdog = gunicorn_timeout(target)
 
     def health() -> str:
         return str(docker_api.inspect_container(name)["State"]["Health"]["Status"])
 
+    wait_until(lambda: past_start_period(docker_api, name), 60, "the start period's end")
     with Load(url, timeout=60) as load:
         load.wait_for(200)
         hung = processes(docker_api, target)
@@ -202,5 +212,6 @@ def test_a_replica_that_hangs_until_unhealthy_then_recovers_loses_no_request(
         slowest_request_seconds=round(load.result.slowest, 2),
         recovery_seconds=round(back - stopped, 2),
     )  # fmt: skip
+    assert unhealthy - stopped < watchdog, "the hang outlasted gunicorn's timeout"
     assert load.failed == 0, load.result.failures[:5]
     assert api.plan(stack, engine).empty
