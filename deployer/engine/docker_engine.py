@@ -223,23 +223,36 @@ def _context_host(name: str) -> str | None:
 class DockerEngine:
     """The real engine, over the socket that DOCKER_HOST (or the default) names."""
 
-    def __init__(self, timeout: int = 300, base_url: str | None = None) -> None:
+    def __init__(
+        self,
+        timeout: int = 300,
+        base_url: str | None = None,
+        client: docker.APIClient | None = None,
+    ) -> None:
         """The engine `base_url` names (unix://..., tcp://..., ssh://...), else DOCKER_HOST's
-        (or the Docker context's). ssh:// goes through an OpenSSH tunnel (local.ssh_tunnel)."""
+        (or the Docker context's). ssh:// goes through an OpenSSH tunnel (local.ssh_tunnel).
+
+        With `client` (a docker-py client made elsewhere, e.g. over docker-py's own ssh
+        transports), every call goes through it and `base_url` is only the address reported."""
         self.tunnel: ssh_tunnel.Tunnel | None = None
+        self._timeout = timeout
+        self._api: docker.APIClient | None = client
+        self._identity = ""
+        if client is not None:
+            self.address = base_url or str(client.base_url)
+            self._params: dict[str, Any] = {}
+            self._socket_path: str | None = None
+            return
         params = engine_params(base_url)
         self.address = str(params.get("base_url") or "unix:///var/run/docker.sock")
         if self.address.startswith("ssh://"):
             self.tunnel = ssh_tunnel.engine_tunnel(self.address)
             params = {"base_url": self.tunnel.local_url}
         self._params = params
-        self._timeout = timeout
-        self._api: docker.APIClient | None = None
         # The unix socket the plain reads go through (None: every call through docker-py).
         url = str(params.get("base_url") or "unix:///var/run/docker.sock")
         plain = not params.get("tls") and url.startswith(("unix://", "http+unix://"))
         self._socket_path = url.split("://", 1)[1] if plain else None
-        self._identity = ""
 
     @property
     def api(self) -> docker.APIClient:

@@ -38,9 +38,11 @@ def test_plain_reads_match_docker_py(
         assert plain.inspect_container(item["Id"]) == container_info(
             docker_api.inspect_container(item["Id"])
         )
-    # The same reads through docker-py's session (what a tcp:// or TLS engine goes through).
-    through_docker_py = DockerEngine()
-    through_docker_py._socket_path = None
+    # The same reads through docker-py's session (what a tcp:// or TLS engine goes through),
+    # here a client made outside deployer.
+    through_docker_py = DockerEngine(client=docker_api)
+    assert through_docker_py._socket_path is None
+    assert through_docker_py.where() == docker_api.base_url
     assert through_docker_py.identity() == plain.identity()
     assert through_docker_py.listed_containers(selector) == plain.listed_containers(selector)
     first = listed[0]["Id"]
