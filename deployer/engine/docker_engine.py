@@ -233,10 +233,12 @@ class DockerEngine:
         (or the Docker context's). ssh:// goes through an OpenSSH tunnel (local.ssh_tunnel).
 
         With `client` (a docker-py client made elsewhere, e.g. over docker-py's own ssh
-        transports), every call goes through it and `base_url` is only the address reported."""
+        transports), every call goes through it and `base_url` is only the address reported;
+        close() leaves it open for its owner."""
         self.tunnel: ssh_tunnel.Tunnel | None = None
         self._timeout = timeout
         self._api: docker.APIClient | None = client
+        self._owns_api = client is None
         self._identity = ""
         if client is not None:
             self.address = base_url or str(client.base_url)
@@ -273,7 +275,7 @@ class DockerEngine:
         return self._socket_path
 
     def close(self) -> None:
-        if self._api is not None:
+        if self._api is not None and self._owns_api:
             self._api.close()
         if self.tunnel is not None:
             self.tunnel.close()

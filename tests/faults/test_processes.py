@@ -178,9 +178,10 @@ def test_a_replica_that_hangs_until_unhealthy_then_recovers_loses_no_request(
 
     That holds for a hang shorter than gunicorn's own watchdog (its `timeout`): a worker that
     wakes past it is killed by its master, cutting an answer it had begun, as a crash does (see
-    the crash tests). So the hang starts once the replica is past its healthcheck's start period:
-    within it Docker counts no failed probe: hung at once after up, unhealthy came after ~31 s,
-    across the watchdog's 30 s (one answer cut); hung past it, after ~10.4 s (both measured).
+    the crash tests). So the hang starts once the replica is past its healthcheck's start period,
+    within which Docker counts no failed probe. Measured: hung right after up, it was called
+    unhealthy after ~31 s, past the watchdog's 30 s (one answer cut); hung after the start
+    period, after ~10.4 s.
     """
     stack, url = deploy(engine, cleanup, "flap")
     name = labels.container_name(stack.name, "web", 1)

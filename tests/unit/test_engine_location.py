@@ -6,9 +6,10 @@ import hashlib
 import json
 from pathlib import Path
 
+import docker
 import pytest
 
-from deployer.engine.docker_engine import engine_params
+from deployer.engine.docker_engine import API_VERSION, DockerEngine, engine_params
 from deployer.local import engine_address, ssh_tunnel
 from deployer.local.ssh_tunnel import SshAddress, hint_for, parse
 from deployer.model.errors import EngineUnavailable
@@ -123,3 +124,21 @@ def test_an_ssh_address_chosen_again_starts_no_second_tunnel(
         engine_address.choose("ssh://deploy@server.example")
     engine_address.choose("unix:///elsewhere.sock")
     assert started == ["ssh://deploy@server.example"]
+
+
+def test_an_engine_over_a_client_made_elsewhere_goes_through_it_and_leaves_it_open() -> None:
+    closed: list[bool] = []
+
+    class Client(docker.APIClient):  # type: ignore[misc]  # a real client (no engine needed to make one)
+        def close(self) -> None:
+            closed.append(True)
+            super().close()
+
+    client = Client(base_url="unix:///nonexistent/docker.sock", version=API_VERSION)
+    engine = DockerEngine(base_url="ssh://deploy@example.test", client=client)
+    assert engine.api is client
+    assert engine.where() == "ssh://deploy@example.test"
+    assert engine.socket_path is None  # every call through the client, none around it
+    assert engine.tunnel is None  # the client's own transport, not deployer's tunnel
+    engine.close()
+    assert closed == []
