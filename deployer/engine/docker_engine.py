@@ -921,10 +921,18 @@ class DockerEngine:
         )
         if found is None:
             return None
-        answer = self._call(
-            "GET", f"/containers/{quote(found['Id'], safe='')}/archive",
-            {"path": f"/{LEASE_FILE}"}, action, missing_ok=True, raw=True,
-        )  # fmt: skip
+        marker = quote(found["Id"], safe="")
+        try:
+            answer = self._call(
+                "GET", f"/containers/{marker}/archive", {"path": f"/{LEASE_FILE}"}, action,
+                missing_ok=True, raw=True,
+            )  # fmt: skip
+        except EngineError:
+            # Read while its holder removes it, the engine may refuse with other than a 404
+            # (its file system already unmounted): released meanwhile, if it is going.
+            if self._marker_going(marker, action):
+                return None
+            raise
         if answer is None:
             return None  # released meanwhile
         text = archive.read_single_file(answer)
@@ -934,6 +942,10 @@ class DockerEngine:
             labels=config.get("Labels") or {},
             lease=int(text) if text.strip().isdigit() else 0,
         )
+
+    def _marker_going(self, marker: str, action: str) -> bool:
+        found = self._call("GET", f"/containers/{marker}/json", {}, action, missing_ok=True)
+        return found is None or (found.get("State") or {}).get("Status") in {"removing", "dead"}
 
     def renew_claim(self, claim_id: str, lease: int) -> None:
         self._call(

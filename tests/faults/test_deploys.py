@@ -99,6 +99,7 @@ def test_two_ups_at_once_one_waits_for_the_other_and_nothing_is_duplicated(
         requests=load.result.requests, failed=load.failed,
         both_done_seconds=round(both_seconds, 2),
     )  # fmt: skip
+    print(*(err for _, err in outputs), sep="\n---\n")  # whole (an assertion's is cut short)
     assert [up.returncode for up in ups] == [0, 0], [err for _, err in outputs]
     waited = [err for _, err in outputs if "waiting for the deploy lock" in err]
     assert len(waited) == 1, [err for _, err in outputs]
