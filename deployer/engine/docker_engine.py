@@ -944,6 +944,7 @@ class DockerEngine:
         )
 
     def _marker_going(self, marker: str, action: str) -> bool:
+        """Whether the lock's marker is gone or being removed."""
         found = self._call("GET", f"/containers/{marker}/json", {}, action, missing_ok=True)
         return found is None or (found.get("State") or {}).get("Status") in {"removing", "dead"}
 
