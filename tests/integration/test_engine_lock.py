@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import threading
-import time
 import uuid
 
 import docker
@@ -60,28 +59,25 @@ def test_a_waiter_reading_the_marker_while_its_holder_releases_it_sees_it_releas
     for a release, not an engine failure: a second `up` once failed with exit 6 so."""
     name = labels.lock_name(f"lock-{uuid.uuid4().hex[:8]}")
     failures: list[str] = []
-    reads = 0
+
+    def wait_on_it(reading: threading.Event, released: threading.Event) -> None:
+        while True:
+            done = released.is_set()  # one more read after the release has returned
+            try:
+                engine.claim_info(name)
+            except DeployerError as error:
+                failures.append(str(error))
+            reading.set()
+            if done:
+                return
+
     for _ in range(30):
         taken = engine.claim(name, {labels.LOCK: "x"})
         assert taken is not None
-        released = threading.Event()
-
-        def wait_on_it(released: threading.Event) -> None:
-            nonlocal reads
-            while True:
-                done = released.is_set()  # one more read after the release has returned
-                try:
-                    engine.claim_info(name)
-                except DeployerError as error:
-                    failures.append(str(error))
-                reads += 1
-                if done:
-                    return
-
-        waiter = threading.Thread(target=wait_on_it, args=(released,))
+        reading, released = threading.Event(), threading.Event()
+        waiter = threading.Thread(target=wait_on_it, args=(reading, released))
         waiter.start()
-        while reads == 0:  # the waiter reads the marker as held before it goes
-            time.sleep(0.001)
+        assert reading.wait(timeout=60)  # the waiter has read the marker as held
         engine.release_claim(taken)
         released.set()
         waiter.join(timeout=60)

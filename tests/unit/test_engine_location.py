@@ -129,7 +129,8 @@ def test_an_ssh_address_chosen_again_starts_no_second_tunnel(
 def test_an_engine_over_a_client_made_elsewhere_goes_through_it_and_leaves_it_open() -> None:
     closed: list[bool] = []
 
-    class Client(docker.APIClient):  # type: ignore[misc]  # a real client (no engine needed to make one)
+    # A real client: making one needs no engine.
+    class Client(docker.APIClient):  # type: ignore[misc]
         def close(self) -> None:
             closed.append(True)
             super().close()
