@@ -17,6 +17,7 @@ from deployer.unchanged import inputs, record
 from deployer.unchanged.invocation import Invocation, parse
 
 if TYPE_CHECKING:
+    from deployer.core.status import Deployment
     from deployer.engine.protocol import Engine
 
 TIMEOUT = 10.0  # seconds: a slower engine gets the full command, which reports what is wrong
@@ -51,6 +52,15 @@ def up_summary(stack: str, addresses: list[str], target: str = "engine", probed:
     said = notes(addresses, probed)
     first = f"{nothing_to_do(stack)}{on_target(target)}; every {replica_noun(target)} is healthy"
     return first + (f"\n{said}" if said else "")
+
+
+def deployment_summary(deployment: Deployment, engine_address: str) -> str:
+    """What a no-op `up` of this deployment prints once Docker has given every healthcheck its
+    verdict: the only time the fast answer answers, so no replica is left as merely probed."""
+    from deployer.core.status import addresses
+
+    reach = [a.text() for a in addresses(deployment.replicas, engine_address)]
+    return up_summary(deployment.stack, reach, deployment.target)
 
 
 def _listed(reader: wire.Reader, path: str, **filters: list[str]) -> list[dict[str, Any]] | None:

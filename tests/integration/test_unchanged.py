@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -109,6 +110,41 @@ def test_an_unchanged_up_is_answered_fast_with_the_full_answer_and_changes_nothi
     # Neither the record nor anything else deployer keeps holds a variable's value.
     for path in project.cache.rglob("*"):
         assert not path.is_file() or SECRET_VALUE.encode() not in path.read_bytes(), path
+
+
+CHECKED = """\
+services:
+  worker:
+    image: deployer/python:bookworm
+    command: ["python3", "-c", "import time; time.sleep(1e9)"]
+    init: true
+    healthcheck:
+      test: ["CMD", "true"]
+      interval: 5s
+"""
+
+
+def test_a_record_made_before_dockers_verdict_answers_as_the_full_command_does_then(
+    project: Project, docker_api: docker.APIClient
+) -> None:
+    """A new replica's healthcheck is run by `up` itself, which says so; the fast answer waits
+    for Docker's own verdict, and then says what the full command says: no such note."""
+    (project.folder / "compose.yaml").write_text(CHECKED)
+    settle(project.folder)
+    first, _ = project.run("up")
+    assert "passed their healthcheck when deployer ran it" in first.stdout, first.stdout
+    selector = {"label": f"{labels.STACK}={project.name}"}
+    deadline = time.monotonic() + 60
+    while "(healthy)" not in docker_api.containers(filters=selector)[0]["Status"]:
+        assert time.monotonic() < deadline, "no verdict from Docker within 60s"
+        time.sleep(0.2)
+    again, fast = project.run("up")
+    assert fast, again.stderr
+    (project.folder / "compose.yaml").write_text(CHECKED)
+    settle(project.folder)
+    full, fast = project.run("up")
+    assert not fast and again.stdout == full.stdout
+    assert "deployer ran it" not in again.stdout
 
 
 def test_every_kind_of_change_goes_back_to_the_full_command(

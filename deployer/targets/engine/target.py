@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from deployer.core.status import Deployment, LogLine, ReplicaStatus, StackSummary, addresses
+from deployer.core.status import Deployment, LogLine, ReplicaStatus, StackSummary
 from deployer.engine import Engine
 from deployer.targets.base import Request, Show, Stopper, Support, TargetName
 from deployer.targets.engine.observe import named_services, observe, stacks, statuses
@@ -87,9 +87,7 @@ class EngineTarget:
         # The record that lets the next unchanged `up` answer fast (only while the command line
         # records: a plain `up` or `plan`, deployer.unchanged).
         if unchanged.recording_now():
-            reach = [a.text() for a in addresses(deployment.replicas, self.engine_address())]
-            probed = sum(r.probed for r in deployment.replicas)
-            summary = unchanged.up_summary(deployment.stack, reach, self.name, probed)
+            summary = unchanged.deployment_summary(deployment, self.engine_address())
             unchanged.remember(self.engine, deployment.stack, summary)
         return deployment
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 from deployer.core.events import Report, log
 from deployer.core.plan import Plan
-from deployer.core.status import Deployment, LogLine, ReplicaStatus, StackSummary, addresses
+from deployer.core.status import Deployment, LogLine, ReplicaStatus, StackSummary
 from deployer.engine.protocol import Engine, SwarmEngine
 from deployer.images import build as images
 from deployer.model.errors import NotFound
@@ -141,8 +141,7 @@ class SwarmTarget:
         # The record that lets the next unchanged `up` answer fast (only while the command line
         # records: a plain `up` or `plan`, deployer.unchanged).
         if unchanged.recording_now():  # (the builder is only connected for the record)
-            reach = [a.text() for a in addresses(deployment.replicas, self.engine_address())]
-            summary = unchanged.up_summary(deployment.stack, reach, self.name)
+            summary = unchanged.deployment_summary(deployment, self.engine_address())
             builder = self.builder()
             unchanged.remember(self.manager, deployment.stack, summary, builder, deployment.built)
         return deployment
