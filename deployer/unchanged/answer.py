@@ -91,6 +91,8 @@ def _containers(reader: wire.Reader, stack: str, starting: bool) -> dict[str, An
     listed = _listed(reader, "/containers/json", label=[f"{labels.STACK}={stack}"])
     if listed is None:
         return None
+    # With `starting`, a healthcheck yet to give its first verdict passes too.
+    passing = {"healthy", "", "starting"} if starting else {"healthy", ""}
     containers: dict[str, str] = {}
     images: dict[str, str] = {}
     for item in listed:
@@ -98,18 +100,22 @@ def _containers(reader: wire.Reader, stack: str, starting: bool) -> dict[str, An
         if labels.ONE_OFF in found or labels.SWARM_TASK in found:
             continue
         health = wire.listed_health(str(item.get("Status", "")))
-        if item.get("State") != "running" or health not in {"healthy", "", "starting"}:
-            return None
-        if health == "starting" and not starting:
+        if item.get("State") != "running" or health not in passing:
             return None
         containers[str(item["Id"])] = str(item.get("ImageID", ""))
         images[str(item.get("Image", ""))] = ""
     for reference in images:
-        status, image = reader.get(f"/images/{quote(reference, safe='/:@')}/json")
-        if status != 200 or not isinstance(image, dict):
+        image_id = _image_id(reader, reference)
+        if image_id is None:
             return None
-        images[reference] = str(image.get("Id", ""))
+        images[reference] = image_id
     return {"containers": containers, "images": images}
+
+
+def _image_id(reader: wire.Reader, reference: str) -> str | None:
+    """The id of the image a reference names on that engine; None when it has none."""
+    status, image = reader.get(f"/images/{quote(reference, safe='/:@')}/json")
+    return str(image.get("Id", "")) if status == 200 and isinstance(image, dict) else None
 
 
 def _swarm(reader: wire.Reader, stack: str) -> dict[str, Any] | None:
@@ -133,11 +139,7 @@ def _images_where_built(socket_path: str, images: dict[str, str]) -> bool:
     """Whether each image (reference -> id) is still that id where deployer builds."""
     reader = wire.Reader(socket_path, TIMEOUT)
     try:
-        for reference, image_id in images.items():
-            status, image = reader.get(f"/images/{quote(reference, safe='/:@')}/json")
-            if status != 200 or not isinstance(image, dict) or image.get("Id") != image_id:
-                return False
-        return True
+        return all(_image_id(reader, ref) == image_id for ref, image_id in images.items())
     finally:
         reader.close()
 

@@ -14,6 +14,7 @@ from deployer.local.private import cache_dir, kept_key, open_private_file
 from deployer.model.errors import DeployerError
 
 FORMAT = 1
+KEY_NAME = "key"  # the records' key, beside them in the same folder
 KEEP_DAYS = 30  # a record not rewritten for this long is dropped when another one is written
 
 
@@ -23,7 +24,7 @@ def _folder() -> Path:
 
 def key() -> bytes:
     """This user's key for the records' names and digests, made on first use."""
-    return kept_key(_folder(), "key")
+    return kept_key(_folder(), KEY_NAME)
 
 
 def read(name: str) -> dict[str, Any] | None:
@@ -53,7 +54,7 @@ def write(name: str, record: dict[str, Any]) -> None:
     stale = time.time() - KEEP_DAYS * 86400
     with os.scandir(folder) as entries:
         for entry in entries:
-            if entry.name != "key" and entry.stat(follow_symlinks=False).st_mtime < stale:
+            if entry.name != KEY_NAME and entry.stat(follow_symlinks=False).st_mtime < stale:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(entry.path)
 
