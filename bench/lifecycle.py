@@ -70,9 +70,16 @@ def write_compose(stack: Stack, folder: Path) -> Path:
     return path
 
 
-def timed(command: list[str]) -> float:
+def timed(
+    command: list[str],
+    env: dict[str, str] | None = None,
+    stdin: str | None = None,
+    timeout: float = 300,
+) -> float:
     started = time.perf_counter()
-    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        command, env=env, input=stdin, capture_output=True, text=True, timeout=timeout
+    )
     elapsed = time.perf_counter() - started
     if result.returncode != 0:
         raise SystemExit(f"{' '.join(command)} failed:\n{result.stdout}\n{result.stderr}")

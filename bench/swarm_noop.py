@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.lifecycle import summary, timed
 from deployer.cluster import lifecycle
 from deployer.cluster.options import ClusterOptions
 from deployer.core.events import quiet
@@ -33,14 +34,7 @@ SERVICES = 10  # 40 services' tasks keep this 2-core host's three nodes busy for
 
 
 def _run(command: list[str], env: dict[str, str], stdin: str | None = None) -> float:
-    started = time.perf_counter()
-    done = subprocess.run(
-        command, env=env, input=stdin, capture_output=True, text=True, timeout=600
-    )
-    elapsed = time.perf_counter() - started
-    if done.returncode != 0:
-        raise SystemExit(f"{' '.join(command)} failed:\n{done.stdout}\n{done.stderr}")
-    return elapsed
+    return timed(command, env, stdin, timeout=600)  # a swarm's first deploy pushes images
 
 
 def _plain(count: int, image: str) -> dict[str, Any]:
@@ -128,16 +122,8 @@ def measure(rounds: int, services: int, folder: Path) -> dict[str, Any]:
     medians = {tool: statistics.median(values) for tool, values in times.items()}
     return {
         "services": services,
-        "deployer": _summary(times["deployer"]),
-        "docker_stack": _summary(times["docker_stack"]),
+        "deployer": summary(times["deployer"]),
+        "docker_stack": summary(times["docker_stack"]),
         "ratio_deployer_over_docker_stack": round(medians["deployer"] / medians["docker_stack"], 2),
         "all": times,
-    }
-
-
-def _summary(values: list[float]) -> dict[str, float]:
-    return {
-        "median_s": round(statistics.median(values), 3),
-        "min_s": round(min(values), 3),
-        "max_s": round(max(values), 3),
     }
